@@ -1,0 +1,181 @@
+# glint - build everything with `make`, run the tests with `make test`.
+#
+#   make                 host library (static + shared), guest library, glint-cc,
+#                        CLI, examples, test guests
+#   make run-hello       build and run the hello example
+#   make test            all tests (installs Criterion first if missing)
+#   make bench           glint-bench, full run;  make bench-quick for a smoke run
+#   make install PREFIX=/usr/local
+#
+# BUILD=dir puts every output in another folder (default: build).
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CC       ?= cc
+GUEST_GCC ?= gcc
+AR       ?= ar
+
+B := $(abspath $(BUILD))
+SRC := $(abspath .)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
+        -Wstrict-prototypes -Wvla -Wpointer-arith -Wundef
+HOST_CFLAGS ?= -O2 -g
+HOST_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc/host
+ALL_HOST_CFLAGS := -std=c17 $(HOST_CFLAGS) $(WARN) -fPIC -fvisibility=hidden $(HOST_CPPFLAGS)
+
+# ---------------------------------------------------------------------------
+# Host library
+LIB_C   := $(sort $(wildcard src/host/*.c))
+LIB_S   := $(sort $(wildcard src/host/*.S))
+LIB_OBJ := $(patsubst src/host/%.c,$(B)/obj/host/%.o,$(LIB_C)) \
+           $(patsubst src/host/%.S,$(B)/obj/host/%.o,$(LIB_S))
+LIBGLINT_A  := $(B)/lib/libglint.a
+LIBGLINT_SO := $(B)/lib/libglint.so
+
+# ---------------------------------------------------------------------------
+# Guest library
+GUEST_INC := $(shell $(GUEST_GCC) -print-file-name=include)
+GUEST_CFLAGS := -std=gnu17 -O2 -g -ffreestanding -fno-pic -fno-pie -nostdinc \
+        -isystem src/guest/include -isystem $(GUEST_INC) -Iinclude \
+        -fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
+        -fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
+        -fstack-protector-strong -fstack-clash-protection \
+        $(WARN)
+GLIB_C   := $(sort $(wildcard src/guest/*.c))
+GLIB_S   := $(sort $(wildcard src/guest/*.S))
+GLIB_OBJ := $(patsubst src/guest/%.c,$(B)/obj/guest/%.o,$(GLIB_C)) \
+            $(patsubst src/guest/%.S,$(B)/obj/guest/%.o,$(GLIB_S))
+LIBGUEST := $(B)/lib/libglint-guest.a
+GUEST_LD := $(B)/lib/glint.ld
+GLINT_CC := $(B)/bin/glint-cc
+GUEST_DEPS := $(LIBGUEST) $(GUEST_LD) $(GLINT_CC) $(wildcard include/glint/*.h src/guest/include/*.h)
+
+# ---------------------------------------------------------------------------
+# CLI, examples, test guests, tests
+CLI_C    := $(sort $(wildcard src/cli/*.c))
+GLINT    := $(B)/bin/glint
+TEST_GUESTS := $(patsubst tests/guests/%.c,$(B)/guests/%.elf,$(sort $(wildcard tests/guests/*.c)))
+EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
+            $(B)/examples/types/types-guest.elf
+TEST_C   := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(B)/tests/glint-tests
+
+.PHONY: all lib guest cli examples guests test test-asan run-hello bench bench-quick install clean deps
+all: lib guest cli examples guests
+
+lib: $(LIBGLINT_A) $(LIBGLINT_SO)
+guest: $(LIBGUEST) $(GUEST_LD) $(GLINT_CC)
+cli: $(GLINT)
+examples: $(EXAMPLES)
+guests: $(TEST_GUESTS)
+
+$(B)/obj/host/%.o: src/host/%.c $(wildcard include/glint/*.h src/host/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_HOST_CFLAGS) -c -o $@ $<
+
+$(B)/obj/host/%.o: src/host/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CPPFLAGS) -c -o $@ $<
+
+$(LIBGLINT_A): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBGLINT_SO): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libglint.so.0 -o $@ $^ -lpthread
+
+$(B)/obj/guest/%.o: src/guest/%.c $(wildcard include/glint/*.h src/guest/*.h src/guest/include/*.h)
+	@mkdir -p $(dir $@)
+	$(GUEST_GCC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(B)/obj/guest/%.o: src/guest/%.S $(wildcard include/glint/*.h)
+	@mkdir -p $(dir $@)
+	$(GUEST_GCC) -Iinclude -c -o $@ $<
+
+$(LIBGUEST): $(GLIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(GUEST_LD): src/guest/glint.ld
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# glint-cc in the build tree points at the source headers and the build libs.
+$(GLINT_CC): src/guest/glint-cc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@GUEST_GCC@|$(GUEST_GCC)|g' -e 's|@INCLUDE@|$(SRC)/include|g' \
+	    -e 's|@LIBC_INCLUDE@|$(SRC)/src/guest/include|g' -e 's|@LIBDIR@|$(B)/lib|g' $< > $@
+	chmod +x $@
+
+$(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(GLINT_CC) -O2 -o $@ $<
+
+$(B)/examples/hello/hello-guest.elf: examples/hello/guest.c $(GUEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(GLINT_CC) -O2 -o $@ $<
+
+$(B)/examples/types/types-guest.elf: examples/types/guest.c $(GUEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(GLINT_CC) -O2 -o $@ $<
+
+$(B)/examples/hello/hello: examples/hello/host.c $(LIBGLINT_A) include/glint/glint.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -Iinclude -o $@ $< $(LIBGLINT_A) -lpthread
+
+$(GLINT): $(CLI_C) $(wildcard src/cli/*.h) $(LIBGLINT_A)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -o $@ $(CLI_C) $(LIBGLINT_A) -lpthread
+
+run-hello: $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf
+	cd $(B)/examples/hello && ./hello ./hello-guest.elf World
+
+# ---------------------------------------------------------------------------
+# Tests: one Criterion binary.  scripts/deps.sh installs what is missing.
+deps:
+	@scripts/deps.sh test
+
+$(TEST_BIN): $(TEST_C) $(wildcard tests/*.h) $(LIBGLINT_A) | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
+	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' \
+	    -o $@ $(TEST_C) $(LIBGLINT_A) -lcriterion -lpthread
+
+test: all $(TEST_BIN)
+	$(TEST_BIN) -j2
+
+# ---------------------------------------------------------------------------
+# Benchmark (issue 3).  bench/ owns its sources; scripts/bench-deps.sh installs peers.
+BENCH_C := $(sort $(wildcard bench/*.c))
+BENCH   := $(B)/bench/glint-bench
+$(BENCH): $(BENCH_C) $(wildcard bench/*.h) $(LIBGLINT_A)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
+	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' -o $@ $(BENCH_C) $(LIBGLINT_A) -lpthread -lm
+
+bench: all $(BENCH)
+	@scripts/bench-deps.sh
+	$(BENCH) --json bench/results.json
+
+bench-quick: all $(BENCH)
+	$(BENCH) --quick --json $(B)/bench/results-quick.json
+
+clean:
+	rm -rf $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/glint $(DESTDIR)$(PREFIX)/include/glint \
+	    $(DESTDIR)$(PREFIX)/include/glint/libc
+	install -m 755 $(GLINT) $(DESTDIR)$(PREFIX)/bin/glint
+	install -m 644 $(LIBGLINT_A) $(DESTDIR)$(PREFIX)/lib/libglint.a
+	install -m 755 $(LIBGLINT_SO) $(DESTDIR)$(PREFIX)/lib/libglint.so.0
+	ln -sf libglint.so.0 $(DESTDIR)$(PREFIX)/lib/libglint.so
+	install -m 644 $(LIBGUEST) $(GUEST_LD) $(DESTDIR)$(PREFIX)/lib/glint/
+	install -m 644 include/glint/*.h $(DESTDIR)$(PREFIX)/include/glint/
+	install -m 644 src/guest/include/*.h $(DESTDIR)$(PREFIX)/include/glint/libc/
+	sed -e 's|@GUEST_GCC@|$(GUEST_GCC)|g' -e 's|@INCLUDE@|$(PREFIX)/include|g' \
+	    -e 's|@LIBC_INCLUDE@|$(PREFIX)/include/glint/libc|g' -e 's|@LIBDIR@|$(PREFIX)/lib/glint|g' \
+	    src/guest/glint-cc.in > $(DESTDIR)$(PREFIX)/bin/glint-cc
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/glint-cc

@@ -1,0 +1,318 @@
+/*
+ * glint.h - libglint, the host side of glint.
+ *
+ * glint runs functions of a guest (a static x86-64 ELF built with glint-cc)
+ * inside a KVM micro-VM with one vCPU and one linear slice of memory, and
+ * lets the host call them by name with typed arguments.  The guest can call
+ * back only the host functions registered on its sandbox.
+ *
+ * Conventions, for every function below:
+ *  - Functions return a glint_status; GLINT_OK is 0.  On failure a one-line
+ *    message is available: from the sandbox (glint_sandbox_error) or from
+ *    the glint_error the caller passed in.  The library never prints, never
+ *    exits and never raises a signal at the process.
+ *  - Pointers named as inputs must not be NULL unless said otherwise.
+ *  - Strings given to glint are copied; glint keeps no pointer to them after
+ *    the call returns, unless said otherwise.
+ *  - Threads: a glint_image is immutable once opened and may be shared by
+ *    any number of threads.  A glint_sandbox may be used from any thread,
+ *    but by one thread at a time (calls on one sandbox are not concurrent;
+ *    a second concurrent call fails with GLINT_E_BUSY).  The only exception
+ *    is glint_sandbox_interrupt, which any thread may call at any time while
+ *    the sandbox exists.  Distinct sandboxes are independent and may run on
+ *    distinct threads at once.
+ *  - Signals: time limits and interrupts kick a running vCPU with the signal
+ *    glint_interrupt_signal() (SIGRTMIN+5 by default).  libglint installs a
+ *    no-op handler for it on first use; threads that run guest calls must not
+ *    block it.
+ */
+#ifndef GLINT_H
+#define GLINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glint/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GLINT_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------------------
+ * Status codes.  One meaning each.
+ */
+typedef enum glint_status {
+    GLINT_OK = 0,
+    /* Host-side misuse or environment. */
+    GLINT_E_INVALID,       /* bad argument or configuration value */
+    GLINT_E_NOMEM,         /* the host is out of memory */
+    GLINT_E_IO,            /* the guest file could not be read */
+    GLINT_E_STATE,         /* wrong order: e.g. register after init, call before init */
+    GLINT_E_BUSY,          /* another thread is calling this sandbox */
+    GLINT_E_NO_KVM,        /* this host cannot run micro-VMs (no /dev/kvm, no permission) */
+    GLINT_E_HYPERVISOR,    /* a KVM operation failed unexpectedly */
+    /* The guest image. */
+    GLINT_E_BAD_IMAGE,     /* not a valid glint guest ELF */
+    GLINT_E_ABI,           /* ABI note missing or of another version */
+    /* The call. */
+    GLINT_E_NO_FUNCTION,   /* no guest function of that name */
+    GLINT_E_SIGNATURE,     /* wrong number or types of arguments */
+    GLINT_E_TOO_LARGE,     /* arguments do not fit the input buffer */
+    GLINT_E_GUEST_ERROR,   /* the guest function returned an error (sandbox stays usable) */
+    /* Guest failures: the sandbox is poisoned afterwards. */
+    GLINT_E_ABORT,         /* the guest aborted (abort, panic, assert, glint_abort) */
+    GLINT_E_EXCEPTION,     /* CPU exception in the guest */
+    GLINT_E_STACK_OVERFLOW,/* the guest ran into its stack guard page */
+    GLINT_E_GUEST_OOM,     /* the guest heap is exhausted */
+    GLINT_E_TIMEOUT,       /* the call's time limit was hit */
+    GLINT_E_CANCELLED,     /* glint_sandbox_interrupt stopped the call */
+    GLINT_E_SHUTDOWN,      /* triple fault: the vCPU shut down */
+    GLINT_E_OUT_OF_BOUNDS, /* the guest touched a guest-physical address outside its memory */
+    GLINT_E_UNEXPECTED_EXIT, /* a VM exit the runtime does not expect */
+    GLINT_E_BAD_GUEST_DATA,/* the guest handed the host malformed data */
+    GLINT_E_POISONED,      /* an earlier failure poisoned this sandbox */
+} glint_status;
+
+/* A short constant name for a status, e.g. "GLINT_E_TIMEOUT". Never NULL. */
+const char *glint_status_name(glint_status status);
+
+/*
+ * Details of the last failure.  `message` is one line, without newline,
+ * saying what happened and where.  The fault fields are meaningful only for
+ * the statuses named beside them.
+ */
+typedef struct glint_error {
+    glint_status status;
+    char message[400];
+    int32_t abort_code;    /* GLINT_E_ABORT: code given by the guest */
+    uint32_t vector;       /* GLINT_E_EXCEPTION, GLINT_E_STACK_OVERFLOW: CPU vector */
+    uint64_t rip;          /* ... guest instruction pointer */
+    uint64_t address;      /* ... faulting address (CR2 for #PF), or the GPA for OUT_OF_BOUNDS */
+    uint64_t error_code;   /* ... CPU error code */
+} glint_error;
+
+/* ---------------------------------------------------------------------------
+ * Values.
+ *
+ * A glint_value is a tagged union.  STRING values are UTF-8 with an explicit
+ * length (NUL bytes allowed); BYTES are raw.  Their pointers are borrowed:
+ * see each function for how long they stay valid.
+ */
+typedef struct glint_value {
+    glint_type type;
+    union {
+        bool b;
+        int32_t i32;
+        uint32_t u32;
+        int64_t i64;
+        uint64_t u64;
+        float f32;
+        double f64;
+        struct {
+            const char *ptr;
+            size_t len;
+        } str;
+        struct {
+            const uint8_t *ptr;
+            size_t len;
+        } bytes;
+    } v;
+} glint_value;
+
+static inline glint_value glint_bool(bool x) { glint_value r = {GLINT_BOOL, {.b = x}}; return r; }
+static inline glint_value glint_i32(int32_t x) { glint_value r = {GLINT_I32, {.i32 = x}}; return r; }
+static inline glint_value glint_u32(uint32_t x) { glint_value r = {GLINT_U32, {.u32 = x}}; return r; }
+static inline glint_value glint_i64(int64_t x) { glint_value r = {GLINT_I64, {.i64 = x}}; return r; }
+static inline glint_value glint_u64(uint64_t x) { glint_value r = {GLINT_U64, {.u64 = x}}; return r; }
+static inline glint_value glint_f32(float x) { glint_value r = {GLINT_F32, {.f32 = x}}; return r; }
+static inline glint_value glint_f64(double x) { glint_value r = {GLINT_F64, {.f64 = x}}; return r; }
+/* A string value of `len` bytes; glint_cstr takes a NUL-terminated string. */
+glint_value glint_str(const char *s, size_t len);
+glint_value glint_cstr(const char *s);
+glint_value glint_bytes(const void *p, size_t len);
+
+/* "int32", "string", ... for a type tag; "?" for an invalid one. */
+const char *glint_type_name(glint_type type);
+
+/* ---------------------------------------------------------------------------
+ * Function signatures, as read from the guest's function table or given
+ * when registering a host function.
+ */
+typedef struct glint_function {
+    const char *name;
+    glint_type ret;
+    uint32_t nparams;
+    glint_type params[GLINT_MAX_PARAMS];
+} glint_function;
+
+/*
+ * Writes "Name(int32, string) -> string" into buf (always NUL-terminated
+ * when size > 0).  Returns the length the full text needs, like snprintf.
+ */
+size_t glint_function_format(const glint_function *fn, char *buf, size_t size);
+
+/* ---------------------------------------------------------------------------
+ * Configuration.
+ */
+typedef struct glint_config {
+    size_t heap_size;    /* guest heap; default 512 KiB, 4 KiB .. 512 MiB */
+    size_t stack_size;   /* guest stack; default 64 KiB, 16 KiB .. 64 MiB */
+    size_t input_size;   /* host->guest buffer; default 64 KiB, 4 KiB .. 256 MiB */
+    size_t output_size;  /* guest->host buffer; default 64 KiB, 4 KiB .. 256 MiB */
+    uint32_t timeout_ms; /* per-call (and init) time limit; default 1000; 0 = none */
+} glint_config;
+
+/* Fills *cfg with the defaults.  Sizes are rounded up to 4 KiB on use. */
+void glint_config_default(glint_config *cfg);
+
+/*
+ * Checks every value of *cfg (range, rounding overflow, total guest memory
+ * against GLINT_MEMORY_MAX together with an image of `image_span` bytes;
+ * pass 0 to leave the image out).  On failure fills *err if not NULL.
+ */
+glint_status glint_config_validate(const glint_config *cfg, size_t image_span, glint_error *err);
+
+/* ---------------------------------------------------------------------------
+ * Images: a validated guest ELF and its function table, loaded once and
+ * shared by any number of sandboxes and threads.  Opening an image runs no
+ * guest code and needs no /dev/kvm.
+ */
+typedef struct glint_image glint_image;
+
+/*
+ * Reads and validates the guest ELF at `path`.  On success *out owns a new
+ * image (free it with glint_image_close).  On failure *out is NULL and *err
+ * (if not NULL) says why: GLINT_E_IO, GLINT_E_BAD_IMAGE, GLINT_E_ABI,
+ * GLINT_E_NOMEM or GLINT_E_INVALID.
+ */
+glint_status glint_image_open_file(const char *path, glint_image **out, glint_error *err);
+
+/* The same from `len` bytes at `data`, which glint copies. */
+glint_status glint_image_open_memory(const void *data, size_t len, glint_image **out,
+                                     glint_error *err);
+
+/* Frees an image.  NULL is allowed.  Sandboxes created from it keep working. */
+void glint_image_close(glint_image *img);
+
+/* The guest's functions, in table order.  Pointers live as long as the image. */
+size_t glint_image_function_count(const glint_image *img);
+const glint_function *glint_image_function(const glint_image *img, size_t index);
+/* Index of the function named `name`, or -1. */
+long glint_image_find(const glint_image *img, const char *name);
+
+/* ---------------------------------------------------------------------------
+ * Sandboxes.
+ *
+ * Life cycle:  create -> [register host functions] -> init -> call* -> destroy
+ */
+typedef struct glint_sandbox glint_sandbox;
+
+/*
+ * Creates a sandbox for `img`: guest memory, page tables, the VM and its
+ * vCPU.  No guest code runs yet.  `cfg` may be NULL for the defaults; it is
+ * copied.  `img` may be closed afterwards.  On failure *out is NULL and *err
+ * (if not NULL) says why.
+ */
+glint_status glint_sandbox_create(const glint_image *img, const glint_config *cfg,
+                                  glint_sandbox **out, glint_error *err);
+
+/* Convenience: glint_image_open_file + glint_sandbox_create. */
+glint_status glint_sandbox_create_file(const char *path, const glint_config *cfg,
+                                       glint_sandbox **out, glint_error *err);
+
+/* Destroys a sandbox and its VM.  NULL is allowed.  Must not race a call. */
+void glint_sandbox_destroy(glint_sandbox *sb);
+
+/*
+ * A host function.  Called on the thread that runs the guest call, while the
+ * guest waits.  `args` are copies (strings and bytes point into a buffer of
+ * the sandbox, valid until the callback returns); their types match the
+ * registered signature.  To return a value, set *ret (its type is preset to
+ * the registered return type).  String or bytes returned must stay valid
+ * until the callback returns: static data, data the host owns, or the
+ * buffer from glint_hostcall_buffer().  To fail, return
+ * glint_hostcall_fail(...): the guest sees the error message.
+ */
+typedef struct glint_hostcall glint_hostcall;
+typedef glint_status (*glint_host_fn)(glint_hostcall *hc, const glint_value *args, size_t nargs,
+                                      glint_value *ret, void *user);
+
+/* Scratch memory of `size` bytes for a host function's result, owned by the
+ * sandbox and valid until the callback returns; NULL if larger than the
+ * sandbox's input buffer. */
+void *glint_hostcall_buffer(glint_hostcall *hc, size_t size);
+/* Records a printf-style one-line error for the guest; returns GLINT_E_GUEST_ERROR. */
+glint_status glint_hostcall_fail(glint_hostcall *hc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The sandbox the host function was called from. */
+glint_sandbox *glint_hostcall_sandbox(glint_hostcall *hc);
+
+/*
+ * Registers a host function under `fn->name` with signature `fn->ret`,
+ * `fn->params[0..nparams)`.  Only before glint_sandbox_init.  Registering an
+ * existing name replaces it (this is how the host replaces the default
+ * "print", signature print(string) -> void, which writes to stdout).
+ * Fails with GLINT_E_INVALID for a bad name or signature, GLINT_E_STATE
+ * after init.  `user` is passed to the callback; glint does not own it.
+ */
+glint_status glint_sandbox_register(glint_sandbox *sb, const glint_function *fn,
+                                    glint_host_fn callback, void *user);
+
+/*
+ * Runs guest initialization (the guest's glint_main, if it has one) to
+ * completion, under the configured time limit.  Exactly once per sandbox.
+ */
+glint_status glint_sandbox_init(glint_sandbox *sb);
+
+/*
+ * Calls the guest function `name` with `nargs` arguments.  The argument
+ * count and every type must match the function's signature exactly.  On
+ * GLINT_OK, *result (may be NULL to discard) holds the value; string and
+ * bytes results point into the sandbox and stay valid until the next call
+ * or init on it, or its destruction.  Failures of the guest poison the
+ * sandbox (see glint_status).  The hot path allocates nothing and makes no
+ * system call but KVM_RUN.
+ */
+glint_status glint_sandbox_call(glint_sandbox *sb, const char *name, const glint_value *args,
+                                size_t nargs, glint_value *result);
+
+/* The same by function index (see glint_image_find), skipping the name lookup. */
+glint_status glint_sandbox_call_index(glint_sandbox *sb, size_t index, const glint_value *args,
+                                      size_t nargs, glint_value *result);
+
+/*
+ * Stops the call running on `sb`, if any, promptly: that call fails with
+ * GLINT_E_CANCELLED and poisons the sandbox.  Safe from any thread (not
+ * from a signal handler) at any time while `sb` exists; a no-op when no call
+ * is running.  An interrupt never affects a later call.
+ */
+void glint_sandbox_interrupt(glint_sandbox *sb);
+
+/* The last failure on this sandbox (status GLINT_OK if none). Never NULL. */
+const glint_error *glint_sandbox_error(const glint_sandbox *sb);
+/* True once a guest failure poisoned the sandbox. */
+bool glint_sandbox_poisoned(const glint_sandbox *sb);
+/* The image's function table, as for glint_image_function. */
+size_t glint_sandbox_function_count(const glint_sandbox *sb);
+const glint_function *glint_sandbox_function(const glint_sandbox *sb, size_t index);
+
+/* Number of VM exits the sandbox has taken since creation (for benchmarks). */
+uint64_t glint_sandbox_exit_count(const glint_sandbox *sb);
+
+/*
+ * Is KVM usable here?  GLINT_OK, or GLINT_E_NO_KVM with a message saying why
+ * (no /dev/kvm, no permission, wrong API version).
+ */
+glint_status glint_probe(glint_error *err);
+
+/* The signal used to kick vCPUs (see the thread notes at the top). */
+int glint_interrupt_signal(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GLINT_H */

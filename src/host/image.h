@@ -1,0 +1,58 @@
+/*
+ * image.h - a validated guest image (internal).
+ *
+ * glint_elf_parse() checks everything in the ELF before anything is copied
+ * into guest memory; glint_image_load() then copies the segments, trusting
+ * only what the parser validated.
+ */
+#ifndef GLINT_IMAGE_H
+#define GLINT_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glint/glint.h"
+
+#define GLINT_IMAGE_MAX_BYTES   (64u << 20) /* largest guest file accepted */
+#define GLINT_IMAGE_MAX_SEGS    8u          /* PT_LOAD segments */
+#define GLINT_IMAGE_MAX_FUNCS   1024u       /* guest functions */
+
+/* One PT_LOAD segment, page aligned in guest memory (vaddr and memsz). */
+struct glint_segment {
+    uint64_t vaddr;   /* page aligned, >= GLINT_IMAGE_BASE */
+    uint64_t memsz;   /* bytes in memory, > 0 */
+    uint64_t filesz;  /* bytes from the file, <= memsz */
+    uint64_t offset;  /* file offset of the first byte */
+    uint32_t flags;   /* PF_R | PF_W | PF_X; never W and X together */
+};
+
+struct glint_image {
+    uint8_t *data;            /* owned copy of the whole file */
+    size_t size;
+    uint64_t entry;           /* inside an executable segment */
+    size_t nsegs;             /* 1..GLINT_IMAGE_MAX_SEGS, sorted by vaddr, no shared pages */
+    struct glint_segment segs[GLINT_IMAGE_MAX_SEGS];
+    uint64_t image_end;       /* page-aligned end of the highest segment (GVA) */
+    uint32_t abi_version;
+    size_t nfuncs;
+    glint_function *funcs;    /* nfuncs entries; names point into `names` */
+    uint64_t *fn_entries;     /* GVA of each function, inside an executable segment */
+    char (*names)[GLINT_MAX_NAME + 1];
+};
+
+/*
+ * Validates img->data[0..img->size) as a glint guest and fills the other
+ * fields (allocating funcs, fn_entries and names).  On failure returns
+ * GLINT_E_BAD_IMAGE, GLINT_E_ABI or GLINT_E_NOMEM with *err filled, and
+ * leaves nothing allocated besides img->data.
+ */
+glint_status glint_elf_parse(struct glint_image *img, glint_error *err);
+
+/*
+ * Copies the segments of a parsed image into guest memory `mem` (GPA 0 at
+ * mem[0], `mem_size` bytes, already zero).  Precondition: mem_size >=
+ * img->image_end.
+ */
+void glint_image_load(const struct glint_image *img, uint8_t *mem, size_t mem_size);
+
+#endif /* GLINT_IMAGE_H */
