@@ -86,7 +86,7 @@ const char *glint_status_name(glint_status status);
  */
 typedef struct glint_error {
     glint_status status;
-    char message[400];
+    char message[768];
     int32_t abort_code;    /* GLINT_E_ABORT: code given by the guest */
     uint32_t vector;       /* GLINT_E_EXCEPTION, GLINT_E_STACK_OVERFLOW: CPU vector */
     uint64_t rip;          /* ... guest instruction pointer */

@@ -1,0 +1,60 @@
+/*
+ * hv.h - the hypervisor backend interface (internal).
+ *
+ * kvm.c is the only implementation and the only file that talks to
+ * /dev/kvm.  A backend runs one vCPU over one guest memory slot that the
+ * caller owns, and reports each exit in hypervisor-neutral terms.
+ */
+#ifndef GLINT_HV_H
+#define GLINT_HV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_x86_64.h"
+#include "glint/glint.h"
+
+struct hv;
+
+enum hv_exit_kind {
+    HV_EXIT_IO,       /* port I/O: port, size, value, is_out */
+    HV_EXIT_MMIO,     /* access to a GPA with no memory: addr, is_write */
+    HV_EXIT_SHUTDOWN, /* triple fault */
+    HV_EXIT_HLT,
+    HV_EXIT_INTR,     /* interrupted by a signal or immediate_exit */
+    HV_EXIT_OTHER,    /* anything else: raw_reason, detail */
+};
+
+struct hv_exit {
+    enum hv_exit_kind kind;
+    uint16_t port;
+    uint8_t size;
+    uint8_t is_out;
+    uint32_t value;
+    uint64_t addr;
+    uint32_t raw_reason;
+    uint64_t detail;
+};
+
+/* Is the hypervisor usable?  Opens it once per process. */
+glint_status hv_probe(glint_error *err);
+
+/* Creates a VM with `mem` (mem_size bytes, page aligned) at GPA 0 and one
+ * vCPU in state *st.  `mem` must outlive the VM. */
+glint_status hv_create(struct hv **out, void *mem, size_t mem_size, const struct x86_state *st,
+                       glint_error *err);
+
+void hv_destroy(struct hv *hv);
+
+/* Runs the vCPU until the next exit.  GLINT_OK with *ex filled, or
+ * GLINT_E_HYPERVISOR with *err filled.  Makes exactly one system call. */
+glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err);
+
+/* Makes the next or current hv_run return HV_EXIT_INTR (async-safe: a store). */
+void hv_set_immediate_exit(struct hv *hv, int on);
+
+/* State at a fault, for reports.  Slow path (two system calls). */
+glint_status hv_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *cr2,
+                            glint_error *err);
+
+#endif

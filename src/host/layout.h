@@ -1,0 +1,40 @@
+/*
+ * layout.h - where each part of a sandbox's guest memory goes (internal).
+ * The fixed part of the map is in glint/layout.h; this computes the rest
+ * from the configuration and the image.
+ */
+#ifndef GLINT_LAYOUT_INTERNAL_H
+#define GLINT_LAYOUT_INTERNAL_H
+
+#include <stdint.h>
+
+#include "glint/glint.h"
+#include "glint/layout.h"
+
+/* Page permissions for x86_build_page_tables. */
+#define GLINT_MAP_USER  1u
+#define GLINT_MAP_WRITE 2u
+#define GLINT_MAP_EXEC  4u
+
+struct glint_region {
+    uint64_t gva;   /* page aligned */
+    uint64_t size;  /* page multiple */
+    uint32_t flags; /* GLINT_MAP_* */
+};
+
+struct glint_layout {
+    uint64_t image_end;   /* page-aligned end of the guest image */
+    uint64_t heap_base, heap_size;
+    uint64_t guard_base;  /* GLINT_GUARD_SIZE bytes, not present */
+    uint64_t stack_base, stack_size, stack_top;
+    uint64_t input_base, input_size;
+    uint64_t output_base, output_size;
+    uint64_t pt_base, pt_count; /* page tables (PTs), one per 2 MiB */
+    uint64_t mem_size;    /* total guest memory */
+};
+
+/* Fills *lay from a validated-or-not config; validates it. */
+glint_status glint_layout_compute(const glint_config *cfg, uint64_t image_end,
+                                  struct glint_layout *lay, glint_error *err);
+
+#endif

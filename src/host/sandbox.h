@@ -1,0 +1,93 @@
+/*
+ * sandbox.h - the sandbox object (internal), shared by sandbox.c (life
+ * cycle), call.c (calls both ways) and watchdog.c (time limits, interrupts).
+ */
+#ifndef GLINT_SANDBOX_H
+#define GLINT_SANDBOX_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "glint/glint.h"
+#include "hv.h"
+#include "layout.h"
+
+#define GLINT_MAX_HOST_FUNCS 256u
+
+struct glint_host_entry {
+    glint_function sig;              /* sig.name points at name */
+    char name[GLINT_MAX_NAME + 1];
+    glint_host_fn callback;
+    void *user;
+};
+
+enum sandbox_state { SB_CREATED, SB_READY, SB_POISONED };
+
+struct glint_hostcall {
+    glint_sandbox *sb;
+    uint8_t *scratch;       /* input_size bytes */
+    size_t scratch_size;
+    char message[GLINT_ABORT_MSG_MAX];
+    int failed;
+};
+
+struct glint_sandbox {
+    glint_config cfg;
+    struct glint_layout lay;
+    int memfd;
+    uint8_t *mem;           /* host mapping of guest memory: RW, never exec */
+    struct hv *hv;
+
+    /* Guest function table, copied from the image. */
+    size_t nfuncs;
+    glint_function *funcs;
+    uint64_t *fn_entries;
+    char (*fn_names)[GLINT_MAX_NAME + 1];
+
+    /* Host functions. */
+    size_t nhost;
+    struct glint_host_entry *host;
+
+    enum sandbox_state state;
+    atomic_int busy;
+    glint_error err;
+    glint_error poison;     /* the failure that poisoned it */
+    uint64_t exits;
+
+    /* Buffers preallocated so that calls allocate nothing. */
+    uint8_t *result_buf;    /* output_size + 1: copies of results */
+    uint8_t *hc_args_buf;   /* output_size + 16: copies of host-call arguments */
+    struct glint_hostcall hc;
+    uint64_t data_end;      /* host's own copy of the current frame's data_end */
+    int in_call;            /* a guest call (not init) is running */
+
+    /* Interrupts and time limits (watchdog.c). */
+    pthread_mutex_t run_lock;
+    pthread_t thread;
+    int running;                  /* under run_lock */
+    _Atomic uint64_t seq;         /* run number */
+    _Atomic uint64_t cancel_seq;  /* run that was interrupted */
+    _Atomic int cancel_reason;    /* GLINT_E_CANCELLED or GLINT_E_TIMEOUT */
+    _Atomic uint64_t deadline_ns; /* 0 = none */
+    struct glint_sandbox *wd_next, *wd_prev;
+};
+
+/* call.c */
+glint_status glint_run_guest(glint_sandbox *sb, const glint_function *fn, glint_value *result);
+
+/* watchdog.c */
+uint64_t glint_now_ns(void);
+glint_status glint_watchdog_add(glint_sandbox *sb, glint_error *err);
+void glint_watchdog_remove(glint_sandbox *sb);
+void glint_run_begin(glint_sandbox *sb);
+void glint_run_end(glint_sandbox *sb);
+/* Non-zero reason if this run was interrupted. */
+glint_status glint_run_cancelled(glint_sandbox *sb);
+
+/* Poisons the sandbox with the error already in sb->err. */
+glint_status glint_poison(glint_sandbox *sb);
+
+#define API __attribute__((visibility("default")))
+
+#endif
