@@ -423,3 +423,9 @@ API glint_status glint_probe(glint_error *err)
 {
     return hv_probe(err);
 }
+
+void glint_debug_wipe_idt(glint_sandbox *sb)
+{
+    if (sb && sb->mem)
+        memset(sb->mem + GLINT_IDT_GPA, 0, GLINT_PAGE_SIZE);
+}

@@ -91,3 +91,11 @@ glint_status glint_poison(glint_sandbox *sb);
 #define API __attribute__((visibility("default")))
 
 #endif
+
+/*
+ * Test hook, not part of the public API: wipes the sandbox's IDT so that the
+ * guest's next exception cannot be delivered and the vCPU triple-faults.  A
+ * ring-3 guest cannot do this itself; tests use it to prove that a shutdown
+ * exit is reported as GLINT_E_SHUTDOWN.
+ */
+void glint_debug_wipe_idt(glint_sandbox *sb);

@@ -1,0 +1,28 @@
+#!/bin/sh
+# scripts/deps.sh - install what glint's build or tests need and a fresh
+# Debian machine lacks.  Does nothing (quickly) when everything is there.
+#
+#   scripts/deps.sh build   compiler, make, kernel headers
+#   scripts/deps.sh test    the above plus Criterion (libcriterion-dev)
+set -eu
+
+need=""
+have_header() { [ -f "/usr/include/$1" ]; }
+command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+have_header linux/kvm.h || need="$need linux-libc-dev"
+if [ "${1:-build}" = test ]; then
+    have_header criterion/criterion.h || need="$need libcriterion-dev"
+fi
+[ -z "$need" ] && exit 0
+
+echo "glint: installing missing packages:$need" >&2
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "glint: apt-get not found; please install:$need" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y $need >/dev/null 2>&1 || {
+    $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y $need >/dev/null
+} || { echo "glint: could not install:$need" >&2; exit 1; }
