@@ -217,7 +217,9 @@ static glint_status handle_exception(glint_sandbox *sb, const char *ctx)
                                                : "instruction fetch from an unmapped page")
                            : (e & 2) ? ((e & 1) ? "write to a read-only page" : "write to an unmapped page")
                                      : ((e & 1) ? "read of a protected page" : "read of an unmapped page");
-        if (cr2 >= l->guard_base && cr2 < l->stack_base)
+        /* A fault in the guard page with RSP at or near it is the stack
+         * growing into it; anything else there is an overrun from the heap. */
+        if (cr2 >= l->guard_base && cr2 < l->stack_base && ef.rsp < l->stack_base + GLINT_PAGE_SIZE)
             glint_fail(&sb->err, GLINT_E_STACK_OVERFLOW,
                        "%s: stack overflow: %s at 0x%llx in the guard page below the %llu KiB stack "
                        "(rip 0x%llx)", ctx, what, (unsigned long long)cr2,
