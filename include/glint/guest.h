@@ -37,13 +37,13 @@
 typedef struct glint_call_frame glint_args;
 
 /* Declares guest function `fn` (a `void fn(const glint_args *)`), exported
- * under its own name, returning `ret` and taking the listed parameter types. */
-#define GLINT_FUNCTION(fn, ret, ...)                                                     \
+ * under its own name, returning `rtype` and taking the listed parameter types. */
+#define GLINT_FUNCTION(fn, rtype, ...)                                                   \
     static void fn(const glint_args *);                                                  \
     __attribute__((used, section(".glint.fns"), aligned(8)))                             \
     static const struct glint_fn_desc glint_fn_desc_##fn = {                             \
         .entry = (uint64_t)(uintptr_t)&fn,                                               \
-        .ret = (ret),                                                                    \
+        .ret = (rtype),                                                                  \
         .nparams = (uint8_t)(sizeof((uint8_t[]){0, ##__VA_ARGS__}) - 1),                 \
         .params = {__VA_ARGS__},                                                         \
         .name = #fn,                                                                     \
