@@ -41,7 +41,7 @@ GUEST_CFLAGS := -std=gnu17 -O2 -g -ffreestanding -fno-pic -fno-pie -nostdinc \
         -fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
         -fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
         -fstack-protector-strong -fstack-clash-protection \
-        $(WARN)
+        -ffunction-sections -fdata-sections $(WARN)
 GLIB_C   := $(sort $(wildcard src/guest/*.c))
 GLIB_S   := $(sort $(wildcard src/guest/*.S))
 GLIB_OBJ := $(patsubst src/guest/%.c,$(B)/obj/guest/%.o,$(GLIB_C)) \
@@ -90,7 +90,7 @@ $(B)/obj/guest/%.o: src/guest/%.c $(wildcard include/glint/*.h src/guest/*.h src
 	@mkdir -p $(dir $@)
 	$(GUEST_GCC) $(GUEST_CFLAGS) -c -o $@ $<
 
-$(B)/obj/guest/%.o: src/guest/%.S $(wildcard include/glint/*.h)
+$(B)/obj/guest/%.o: src/guest/%.S $(wildcard include/glint/*.h src/guest/*.h)
 	@mkdir -p $(dir $@)
 	$(GUEST_GCC) -Iinclude -c -o $@ $<
 
