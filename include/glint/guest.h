@@ -78,11 +78,13 @@ void glint_return_string(const char *s);
 void glint_return_stringn(const char *s, size_t len);
 void glint_return_bytes(const void *p, size_t len);
 /* Zero-copy: space for `len` bytes of a BYTES result, in the output buffer
- * (NULL if it cannot fit).  Fill it, then return glint_return_buffer(len). */
+ * (NULL if it cannot fit).  Fill it, then return glint_return_buffer(len).
+ * A host call (printf included) made in between overwrites that space. */
 void *glint_result_buffer(size_t len);
 void glint_return_buffer(size_t len);
 /* Fails the call: the host gets GLINT_E_GUEST_ERROR with this message.
- * The sandbox stays usable. */
+ * The sandbox stays usable.  Arguments must not point into the output
+ * buffer (the message is formatted there). */
 void glint_return_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- calling host functions ---- */
