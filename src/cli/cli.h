@@ -1,0 +1,110 @@
+/*
+ * cli.h - internals of the `glint` command-line tool.
+ *
+ *   main.c     command dispatch, --help, --version
+ *   options.c  the command line: options anywhere, `--` ends them
+ *   parse.c    text -> numbers, sizes, hex, UTF-8 checks (pure functions)
+ *   value.c    text -> glint_value by parameter type; result -> stdout
+ *   run.c      `glint call` and `glint info`
+ *   guard.c    SIGINT/SIGTERM -> glint_sandbox_interrupt from a thread
+ *   weekday.c  the optional host function GetWeekday() -> string
+ *   report.c   one-line errors on stderr, status -> exit code
+ */
+#ifndef GLINT_CLI_H
+#define GLINT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glint/glint.h>
+
+/* Exit codes: documented in --help and docs/cli.md; keep all three in step. */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_INTERNAL = 1, /* out of memory, unexpected hypervisor failure, write error */
+    CLI_EXIT_USAGE = 2,    /* bad option, unknown function, argument that does not fit */
+    CLI_EXIT_IMAGE = 3,    /* guest file unreadable or not a valid glint guest */
+    CLI_EXIT_GUEST = 4,    /* the guest failed */
+    CLI_EXIT_TIME = 5,     /* time limit hit or call cancelled */
+    CLI_EXIT_NO_KVM = 6,   /* this host cannot run micro-VMs */
+};
+
+/* Everything the command line says.  Strings point into argv. */
+struct cli_opts {
+    glint_config cfg;      /* defaults, then --timeout/--heap/--stack/--input/--output */
+    bool raw;              /* --raw */
+    bool weekday;          /* --weekday */
+    bool help;             /* -h, --help, or the `help` command */
+    bool version;          /* -V, --version, or the `version` command */
+    const char *command;   /* first positional word; NULL if none */
+    char **pos;            /* positional words after the command (owned array) */
+    size_t npos;
+};
+
+/* ---- options.c ---- */
+/*
+ * Parses argv into *o (which it initializes).  Returns -1 to go on, or an
+ * exit code after printing the one-line error.  On both paths free *o with
+ * cli_opts_free.
+ */
+int cli_opts_parse(int argc, char **argv, struct cli_opts *o);
+void cli_opts_free(struct cli_opts *o);
+
+/* ---- parse.c: each returns NULL on success or a short reason ---- */
+/* Integers: optional sign, then decimal digits, or 0x/0X and hex digits. */
+const char *cli_parse_signed(const char *s, int64_t min, int64_t max, int64_t *out);
+const char *cli_parse_unsigned(const char *s, uint64_t max, uint64_t *out);
+/* Sizes: decimal bytes, optionally followed by K, M or G (powers of 1024). */
+const char *cli_parse_size(const char *s, size_t *out);
+const char *cli_parse_bool(const char *s, bool *out);
+const char *cli_parse_f32(const char *s, float *out);
+const char *cli_parse_f64(const char *s, double *out);
+/* Hex digits with an optional 0x/0X prefix; *out is malloc'd (NULL if len 0). */
+const char *cli_parse_hex(const char *s, uint8_t **out, size_t *len);
+/* Offset of the first byte that breaks UTF-8, or -1 if all of s is valid. */
+long cli_utf8_check(const char *s, size_t len);
+
+/* ---- value.c ---- */
+/*
+ * Converts argument text to a value of type t.  Bytes from hex or @FILE
+ * are malloc'd into *owned (free it; NULL if nothing was allocated); a file
+ * larger than max_file bytes is refused.  Returns NULL on success or writes
+ * a reason into why and returns it.
+ */
+const char *cli_value_from_text(glint_type t, const char *text, size_t max_file, glint_value *out,
+                                void **owned, char *why, size_t whysize);
+/* Writes v to stdout as the docs say.  Returns 0, or -1 on a write error. */
+int cli_value_print(const glint_value *v, bool raw);
+
+/* ---- run.c ---- */
+int cli_cmd_call(const struct cli_opts *o);
+int cli_cmd_info(const struct cli_opts *o);
+/* Checks the configuration; names the option at fault.  -1 if fine. */
+int cli_check_config(const struct cli_opts *o);
+
+/* ---- guard.c ---- */
+/*
+ * From cli_guard_start until cli_guard_stop, SIGINT and SIGTERM are blocked
+ * in the calling thread (and so in threads it creates later) and taken by a
+ * helper thread, which interrupts the sandbox set with cli_guard_set.  Start
+ * it before anything creates threads.  Returns 0 or -1 (errno set).
+ */
+int cli_guard_start(void);
+/* The sandbox to interrupt, or NULL; call with NULL before destroying it. */
+void cli_guard_set(glint_sandbox *sb);
+/* The signal that cancelled the run, or 0. */
+int cli_guard_signal(void);
+/* Stops interrupting; later signals are ignored until the process exits. */
+void cli_guard_stop(void);
+
+/* ---- weekday.c ---- */
+glint_status cli_register_weekday(glint_sandbox *sb);
+
+/* ---- report.c ---- */
+/* Prints "glint: <message>\n" on stderr, control characters escaped. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exit code for a library status. */
+int cli_exit_code(glint_status s);
+
+#endif /* GLINT_CLI_H */

@@ -1,0 +1,132 @@
+/*
+ * main.c - glint, the command-line tool: run a function of a glint guest in
+ * a fresh KVM micro-VM, or list the guest's functions.  See docs/cli.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* "512K", "1M" or plain bytes, for the defaults shown by --help. */
+static const char *size_text(size_t v, char *buf, size_t size)
+{
+    if (v && v % (1u << 20) == 0)
+        snprintf(buf, size, "%zuM", v >> 20);
+    else if (v && v % 1024 == 0)
+        snprintf(buf, size, "%zuK", v >> 10);
+    else
+        snprintf(buf, size, "%zu", v);
+    return buf;
+}
+
+static void print_help(void)
+{
+    glint_config d;
+    glint_config_default(&d);
+    char heap[32], stack[32], in[32], out[32];
+    printf("usage: glint [OPTIONS] call GUEST.elf FUNCTION [ARG...]\n"
+           "       glint [OPTIONS] info GUEST.elf\n"
+           "       glint --help | --version\n"
+           "\n"
+           "Runs a function of a glint guest (a static x86-64 ELF built with glint-cc)\n"
+           "in a fresh KVM micro-VM and prints its result.\n"
+           "\n"
+           "Commands:\n"
+           "  call GUEST.elf FUNCTION [ARG...]\n"
+           "                 call FUNCTION with the ARGs converted by its signature and\n"
+           "                 print the result on standard output\n"
+           "  info GUEST.elf list the guest's functions with their signatures (no VM)\n"
+           "\n"
+           "Options (before or after the command; `--` ends them; --opt=VALUE works too):\n"
+           "  --timeout MS   time limit of the guest's initialization and of the call,\n"
+           "                 in milliseconds; 0 = none (default %u)\n"
+           "  --heap SIZE    guest heap (default %s)\n"
+           "  --stack SIZE   guest stack (default %s)\n"
+           "  --input SIZE   buffer for the arguments (default %s)\n"
+           "  --output SIZE  buffer for the result (default %s)\n"
+           "  --raw          write a string or bytes result as is, without a newline\n"
+           "  --weekday      give the guest the host function GetWeekday() -> string\n"
+           "                 (today's weekday name; examples/hello needs it)\n"
+           "  -h, --help     show this help\n"
+           "  -V, --version  show the version\n"
+           "SIZE is a number of bytes, or a number followed by K, M or G (x1024).\n"
+           "The guest can call only the host function print (to standard output),\n"
+           "plus GetWeekday with --weekday.\n",
+           d.timeout_ms, size_text(d.heap_size, heap, sizeof heap),
+           size_text(d.stack_size, stack, sizeof stack), size_text(d.input_size, in, sizeof in),
+           size_text(d.output_size, out, sizeof out));
+    printf("\n"
+           "Arguments, by parameter type:\n"
+           "  bool               true, false, 1 or 0\n"
+           "  int32 ... uint64   decimal, or hex with 0x; a leading - only for signed types\n"
+           "  float, double      a C floating-point number (1.5, -2e10, 0x1p-3, inf, nan)\n"
+           "  string             the word as given (valid UTF-8)\n"
+           "  bytes              hex digits in pairs (0x optional), or @FILE for the bytes\n"
+           "                     of a file, @- for standard input\n"
+           "Words that start with -- are options: put such an argument after `--`.\n"
+           "\n"
+           "Result on standard output, then a newline: nothing for void; true or false;\n"
+           "decimal integers; floats in the fewest digits that read back exactly;\n"
+           "strings as they are; bytes as lowercase hex.  With --raw, strings and bytes\n"
+           "are written unmodified and without the newline.\n"
+           "\n"
+           "Exit codes:\n"
+           "  0  success\n"
+           "  1  internal error (out of memory, unexpected hypervisor failure, write error)\n"
+           "  2  usage error: bad option, unknown function, argument that does not parse\n"
+           "     or does not fit the signature\n"
+           "  3  invalid guest image: unreadable, not ELF, wrong architecture, ABI\n"
+           "     mismatch or missing note, malformed\n"
+           "  4  the guest failed: abort, exception, stack overflow, out of memory,\n"
+           "     shutdown, bad data from the guest, access outside its memory, an\n"
+           "     error returned by the guest function\n"
+           "  5  time limit hit, or call cancelled (SIGINT, SIGTERM)\n"
+           "  6  this host cannot run micro-VMs (no /dev/kvm, no permission)\n"
+           "Every failure prints one line on standard error: \"glint: <what and where>\".\n");
+}
+
+static int finish_stdout(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return CLI_EXIT_OK;
+    cli_error("writing to standard output: %s", strerror(errno));
+    return CLI_EXIT_INTERNAL;
+}
+
+static int dispatch(const struct cli_opts *o)
+{
+    const char *cmd = o->command;
+    if (o->help || (cmd && !strcmp(cmd, "help"))) {
+        print_help();
+        return finish_stdout();
+    }
+    if (o->version || (cmd && !strcmp(cmd, "version"))) {
+        puts("glint " GLINT_VERSION_STRING);
+        return finish_stdout();
+    }
+    if (!cmd) {
+        cli_error("no command given (usage: glint call GUEST.elf FUNCTION [ARG...] "
+                  "or glint info GUEST.elf; see glint --help)");
+        return CLI_EXIT_USAGE;
+    }
+    bool is_call = !strcmp(cmd, "call"), is_info = !strcmp(cmd, "info");
+    if (!is_call && !is_info) {
+        cli_error("unknown command '%.64s' (commands: call, info; see glint --help)", cmd);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = cli_check_config(o);
+    if (rc >= 0)
+        return rc;
+    return is_call ? cli_cmd_call(o) : cli_cmd_info(o);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    int rc = cli_opts_parse(argc, argv, &o);
+    if (rc < 0)
+        rc = dispatch(&o);
+    cli_opts_free(&o);
+    return rc;
+}

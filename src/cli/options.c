@@ -1,0 +1,146 @@
+/*
+ * options.c - the command line.
+ *
+ * Options are long (--name VALUE or --name=VALUE) and may stand anywhere,
+ * before or after the command.  `--` ends them: every later word is
+ * positional.  Words starting with a single '-' are positional once the
+ * command is known, so that `glint call g.elf Neg -5` passes -5 as an
+ * argument; before the command, -h and -V are the short forms of --help
+ * and --version and any other '-' word is an unknown option.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum opt_kind { OPT_FLAG, OPT_SIZE, OPT_TIMEOUT };
+
+struct opt {
+    const char *name;
+    enum opt_kind kind;
+    size_t offset; /* OPT_FLAG: in struct cli_opts; OPT_SIZE: in glint_config */
+};
+
+static const struct opt options[] = {
+    {"timeout", OPT_TIMEOUT, 0},
+    {"heap", OPT_SIZE, offsetof(glint_config, heap_size)},
+    {"stack", OPT_SIZE, offsetof(glint_config, stack_size)},
+    {"input", OPT_SIZE, offsetof(glint_config, input_size)},
+    {"output", OPT_SIZE, offsetof(glint_config, output_size)},
+    {"raw", OPT_FLAG, offsetof(struct cli_opts, raw)},
+    {"weekday", OPT_FLAG, offsetof(struct cli_opts, weekday)},
+    {"help", OPT_FLAG, offsetof(struct cli_opts, help)},
+    {"version", OPT_FLAG, offsetof(struct cli_opts, version)},
+};
+
+static const struct opt *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
+            return &options[i];
+    return NULL;
+}
+
+/* Applies the option's value; returns -1 or an exit code after the error. */
+static int apply_value(const struct opt *op, const char *value, struct cli_opts *o)
+{
+    const char *why;
+    if (op->kind == OPT_TIMEOUT) {
+        uint64_t ms;
+        why = cli_parse_unsigned(value, UINT32_MAX, &ms);
+        if (!why)
+            o->cfg.timeout_ms = (uint32_t)ms;
+    } else {
+        size_t size;
+        why = cli_parse_size(value, &size);
+        if (!why)
+            *(size_t *)((char *)&o->cfg + op->offset) = size;
+    }
+    if (!why)
+        return -1;
+    if (op->kind == OPT_TIMEOUT)
+        why = strcmp(why, "is out of range") ? "is not a number of milliseconds (0 = no limit)"
+                                             : "is too large (at most 4294967295 ms)";
+    cli_error("--%s: '%.64s' %s", op->name, value, why);
+    return CLI_EXIT_USAGE;
+}
+
+/* argv[*i] starts with "--" and is not "--".  May consume argv[*i + 1]. */
+static int long_option(int argc, char **argv, int *i, struct cli_opts *o)
+{
+    const char *word = argv[*i] + 2;
+    const char *eq = strchr(word, '=');
+    size_t len = eq ? (size_t)(eq - word) : strlen(word);
+    const struct opt *op = find_option(word, len);
+    if (!op) {
+        cli_error("unknown option '--%.*s' (see glint --help)", (int)(len > 64 ? 64 : len), word);
+        return CLI_EXIT_USAGE;
+    }
+    if (op->kind == OPT_FLAG) {
+        if (eq) {
+            cli_error("option --%s takes no value", op->name);
+            return CLI_EXIT_USAGE;
+        }
+        *(bool *)((char *)o + op->offset) = true;
+        return -1;
+    }
+    if (eq)
+        return apply_value(op, eq + 1, o);
+    if (*i + 1 >= argc) {
+        cli_error("option --%s needs a value", op->name);
+        return CLI_EXIT_USAGE;
+    }
+    return apply_value(op, argv[++*i], o);
+}
+
+static int short_option(const char *word, struct cli_opts *o)
+{
+    if (!strcmp(word, "-h"))
+        o->help = true;
+    else if (!strcmp(word, "-V"))
+        o->version = true;
+    else {
+        cli_error("unknown option '%.64s' (see glint --help)", word);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    glint_config_default(&o->cfg);
+    if (argc < 1)
+        return -1;
+    o->pos = calloc((size_t)argc, sizeof *o->pos);
+    if (!o->pos) {
+        cli_error("out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    bool options_done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = -1;
+        if (!options_done && !strcmp(a, "--"))
+            options_done = true;
+        else if (!options_done && a[0] == '-' && a[1] == '-')
+            rc = long_option(argc, argv, &i, o);
+        else if (!options_done && !o->command && a[0] == '-' && a[1] != '\0')
+            rc = short_option(a, o);
+        else if (!o->command)
+            o->command = a;
+        else
+            o->pos[o->npos++] = argv[i];
+        if (rc >= 0)
+            return rc;
+    }
+    return -1;
+}
+
+void cli_opts_free(struct cli_opts *o)
+{
+    free(o->pos);
+    o->pos = NULL;
+    o->npos = 0;
+}

@@ -1,0 +1,230 @@
+/* run.c - `glint call` and `glint info`. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* ---- configuration ---- */
+
+static const struct {
+    const char *option;
+    size_t offset;
+} size_options[] = {
+    {"--heap", offsetof(glint_config, heap_size)},
+    {"--stack", offsetof(glint_config, stack_size)},
+    {"--input", offsetof(glint_config, input_size)},
+    {"--output", offsetof(glint_config, output_size)},
+};
+
+static size_t *config_field(glint_config *cfg, size_t offset)
+{
+    return (size_t *)((char *)cfg + offset);
+}
+
+int cli_check_config(const struct cli_opts *o)
+{
+    glint_config want = o->cfg, def;
+    glint_error err;
+    glint_config_default(&def);
+    /* One option at a time first, so that the error names the option. */
+    for (size_t i = 0; i < sizeof size_options / sizeof size_options[0]; i++) {
+        size_t value = *config_field(&want, size_options[i].offset);
+        glint_config one = def;
+        *config_field(&one, size_options[i].offset) = value;
+        if (glint_config_validate(&one, 0, &err) != GLINT_OK) {
+            cli_error("%s %zu: %s", size_options[i].option, value, err.message);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (glint_config_validate(&want, 0, &err) != GLINT_OK) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* ---- info ---- */
+
+/* Prints "Name(int32) -> string" and a newline. */
+static void print_function(const glint_function *fn)
+{
+    char buf[512];
+    size_t need = glint_function_format(fn, buf, sizeof buf);
+    if (need < sizeof buf) {
+        puts(buf);
+        return;
+    }
+    char *big = malloc(need + 1);
+    if (big) {
+        glint_function_format(fn, big, need + 1);
+        puts(big);
+    } else {
+        puts(buf);
+    }
+    free(big);
+}
+
+static int open_image(const char *path, glint_image **img)
+{
+    glint_error err;
+    glint_status s = glint_image_open_file(path, img, &err);
+    if (s == GLINT_OK)
+        return -1;
+    cli_error("%s", err.message); /* the library's message names the file */
+    return cli_exit_code(s);
+}
+
+static int flush_stdout(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return CLI_EXIT_OK;
+    cli_error("writing to standard output: %s", strerror(errno));
+    return CLI_EXIT_INTERNAL;
+}
+
+int cli_cmd_info(const struct cli_opts *o)
+{
+    if (o->npos != 1) {
+        cli_error("info takes one guest file, got %zu words (usage: glint info GUEST.elf)", o->npos);
+        return CLI_EXIT_USAGE;
+    }
+    glint_image *img = NULL;
+    int rc = open_image(o->pos[0], &img);
+    if (rc >= 0)
+        return rc;
+    size_t n = glint_image_function_count(img);
+    for (size_t i = 0; i < n; i++)
+        print_function(glint_image_function(img, i));
+    glint_image_close(img);
+    return flush_stdout();
+}
+
+/* ---- call ---- */
+
+struct call {
+    const struct cli_opts *o;
+    const char *path;
+    const glint_function *fn;
+    size_t index;
+    glint_value args[GLINT_MAX_PARAMS];
+    void *owned[GLINT_MAX_PARAMS];
+    size_t nargs;
+};
+
+/* Looks up the function and converts the arguments by its signature. */
+static int prepare(struct call *c, const glint_image *img)
+{
+    const char *name = c->o->pos[1];
+    long idx = glint_image_find(img, name);
+    if (idx < 0) {
+        cli_error("%s: no function named '%.64s' (glint info %s lists them)", c->path, name,
+                  c->path);
+        return CLI_EXIT_USAGE;
+    }
+    c->index = (size_t)idx;
+    c->fn = glint_image_function(img, c->index);
+    size_t given = c->o->npos - 2;
+    if (given != c->fn->nparams) {
+        char sig[512];
+        glint_function_format(c->fn, sig, sizeof sig);
+        cli_error("%s: %s takes %u argument%s, got %zu", c->path, sig, c->fn->nparams,
+                  c->fn->nparams == 1 ? "" : "s", given);
+        return CLI_EXIT_USAGE;
+    }
+    for (; c->nargs < given; c->nargs++) {
+        size_t k = c->nargs;
+        glint_type t = (glint_type)c->fn->params[k];
+        char why[768];
+        if (cli_value_from_text(t, c->o->pos[2 + k], c->o->cfg.input_size, &c->args[k],
+                                &c->owned[k], why, sizeof why)) {
+            cli_error("%s: %s: argument %zu (%s): %s", c->path, c->fn->name, k + 1,
+                      glint_type_name(t), why);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+static int report_cancel(const struct call *c, int sig, glint_status s, const glint_error *err)
+{
+    const char *signame = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+    if (s != GLINT_OK)
+        cli_error("%s: cancelled by %s: %s", c->path, signame, err->message);
+    else
+        cli_error("%s: %s: cancelled by %s", c->path, c->fn->name, signame);
+    return CLI_EXIT_TIME;
+}
+
+/* Registers, initializes and calls; *result is valid until sb is destroyed. */
+static glint_status run_sandbox(const struct call *c, glint_sandbox *sb, glint_value *result)
+{
+    glint_status s = GLINT_OK;
+    if (c->o->weekday)
+        s = cli_register_weekday(sb);
+    if (s == GLINT_OK && !cli_guard_signal())
+        s = glint_sandbox_init(sb);
+    if (s == GLINT_OK && !cli_guard_signal())
+        s = glint_sandbox_call_index(sb, c->index, c->args, c->nargs, result);
+    return s;
+}
+
+static int call_in_sandbox(const struct call *c, const glint_image *img)
+{
+    if (cli_guard_start() != 0) {
+        cli_error("cannot start the signal thread: %s", strerror(errno));
+        return CLI_EXIT_INTERNAL;
+    }
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    glint_status s = glint_sandbox_create(img, &c->o->cfg, &sb, &err);
+    if (s != GLINT_OK) {
+        cli_guard_stop();
+        if (s == GLINT_E_NO_KVM)
+            cli_error("cannot run micro-VMs here: %s", err.message);
+        else
+            cli_error("%s: %s", c->path, err.message);
+        return cli_exit_code(s);
+    }
+    cli_guard_set(sb);
+    glint_value result = {.type = GLINT_VOID};
+    s = run_sandbox(c, sb, &result);
+    int sig = cli_guard_signal();
+    cli_guard_stop();
+    int rc;
+    if (sig)
+        rc = report_cancel(c, sig, s, glint_sandbox_error(sb));
+    else if (s != GLINT_OK) {
+        cli_error("%s: %s", c->path, glint_sandbox_error(sb)->message);
+        rc = cli_exit_code(s);
+    } else if (cli_value_print(&result, c->o->raw) != 0) {
+        cli_error("writing the result to standard output: %s", strerror(errno));
+        rc = CLI_EXIT_INTERNAL;
+    } else
+        rc = CLI_EXIT_OK;
+    glint_sandbox_destroy(sb);
+    return rc;
+}
+
+int cli_cmd_call(const struct cli_opts *o)
+{
+    if (o->npos < 2) {
+        cli_error("call needs a guest file and a function name "
+                  "(usage: glint call GUEST.elf FUNCTION [ARG...])");
+        return CLI_EXIT_USAGE;
+    }
+    struct call c = {.o = o, .path = o->pos[0]};
+    glint_image *img = NULL;
+    int rc = open_image(c.path, &img);
+    if (rc >= 0)
+        return rc;
+    rc = prepare(&c, img);
+    if (rc < 0)
+        rc = call_in_sandbox(&c, img);
+    for (size_t k = 0; k < GLINT_MAX_PARAMS; k++)
+        free(c.owned[k]);
+    glint_image_close(img);
+    return rc;
+}

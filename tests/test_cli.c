@@ -1,0 +1,765 @@
+/*
+ * test_cli.c - the real build/bin/glint binary, run with posix_spawn.
+ *
+ * Each test runs glint with an argv, captures stdout, stderr and the exit
+ * status, and checks them against docs/cli.md.  Tests that start a VM skip
+ * with a message when glint_probe() fails; usage and image errors need no
+ * VM (glint checks them before it creates one).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glint/glint.h>
+
+extern char **environ;
+
+#define GLINT_BIN    GLINT_BUILD_DIR "/bin/glint"
+#define TYPES_GUEST  GLINT_BUILD_DIR "/examples/types/types-guest.elf"
+#define HELLO_GUEST  GLINT_BUILD_DIR "/examples/hello/hello-guest.elf"
+#define GUEST(name)  GLINT_BUILD_DIR "/guests/" name ".elf"
+
+/* ---------------------------------------------------------------------------
+ * Running glint.
+ */
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+struct run {
+    int code;          /* exit code, or 128 + signal if killed */
+    struct buf out, err;
+};
+
+static void buf_add(struct buf *b, const char *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        cr_assert(b->p, "out of memory");
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* Starts glint with argv (argv[0] included, NULL-terminated); stdin from
+ * `input` (NULL: /dev/null).  Returns the pid; *out and *err read its output. */
+static pid_t spawn_prog(const char *prog, char *const argv[], const char *input, int *out,
+                        int *err)
+{
+    int po[2], pe[2], pi[2];
+    cr_assert(pipe(po) == 0 && pipe(pe) == 0 && pipe(pi) == 0, "pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    int fds[] = {po[0], po[1], pe[0], pe[1], pi[0], pi[1]};
+    for (size_t i = 0; i < 6; i++)
+        posix_spawn_file_actions_addclose(&fa, fds[i]);
+    pid_t pid;
+    int e = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert(e == 0, "cannot run %s: %s", prog, strerror(e));
+    close(po[1]);
+    close(pe[1]);
+    close(pi[0]);
+    if (input) /* small inputs only: must fit the pipe buffer */
+        cr_assert(write(pi[1], input, strlen(input)) == (ssize_t)strlen(input));
+    close(pi[1]);
+    *out = po[0];
+    *err = pe[0];
+    return pid;
+}
+
+/* Reads both pipes to EOF (at most 60 s), then reaps the child. */
+static void collect(pid_t pid, int out, int err, struct run *r)
+{
+    struct pollfd p[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
+    struct buf *dst[2] = {&r->out, &r->err};
+    time_t start = time(NULL);
+    int open_fds = 2;
+    while (open_fds > 0) {
+        cr_assert(time(NULL) - start < 60, "glint did not finish within 60 s");
+        if (poll(p, 2, 1000) < 0 && errno != EINTR)
+            cr_assert_fail("poll: %s", strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            if (p[i].fd < 0 || !p[i].revents)
+                continue;
+            char chunk[65536];
+            ssize_t n = read(p[i].fd, chunk, sizeof chunk);
+            if (n > 0) {
+                buf_add(dst[i], chunk, (size_t)n);
+                continue;
+            }
+            close(p[i].fd);
+            p[i].fd = -1;
+            open_fds--;
+        }
+    }
+    int status;
+    cr_assert(waitpid(pid, &status, 0) == pid);
+    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    buf_add(&r->out, "", 0);
+    buf_add(&r->err, "", 0);
+}
+
+static pid_t spawn_glint(char *const argv[], const char *input, int *out, int *err)
+{
+    cr_assert(access(GLINT_BIN, X_OK) == 0, "%s is missing (make cli builds it)", GLINT_BIN);
+    return spawn_prog(GLINT_BIN, argv, input, out, err);
+}
+
+static struct run run_argv(char *const argv[], const char *input)
+{
+    struct run r = {0};
+    int out, err;
+    pid_t pid = spawn_glint(argv, input, &out, &err);
+    collect(pid, out, err, &r);
+    return r;
+}
+
+/* RUN("call", guest, "EchoI32", "5"): glint with those words. */
+#define RUN(...) run_argv((char *[]){"glint", __VA_ARGS__, NULL}, NULL)
+#define RUN_IN(input, ...) run_argv((char *[]){"glint", __VA_ARGS__, NULL}, input)
+
+static void run_free(struct run *r)
+{
+    free(r->out.p);
+    free(r->err.p);
+}
+
+/* ---------------------------------------------------------------------------
+ * Checks.
+ */
+
+/* Exit code `code`, and stderr is exactly one line "glint: ..." that
+ * contains `needle`. */
+static void expect_fail(struct run *r, int code, const char *needle)
+{
+    cr_expect_eq(r->code, code, "exit code %d, expected %d; stderr: %s", r->code, code, r->err.p);
+    cr_expect(!strncmp(r->err.p, "glint: ", 7), "stderr does not start with 'glint: ': %s",
+              r->err.p);
+    char *nl = strchr(r->err.p, '\n');
+    cr_expect(nl && nl[1] == '\0', "stderr is not one line: [%s]", r->err.p);
+    cr_expect(strstr(r->err.p, needle), "stderr lacks '%s': %s", needle, r->err.p);
+}
+
+static void expect_ok(struct run *r, const char *stdout_text)
+{
+    cr_expect_eq(r->code, 0, "exit code %d; stderr: %s", r->code, r->err.p);
+    cr_expect_str_eq(r->out.p, stdout_text);
+    cr_expect_str_eq(r->err.p, "");
+}
+
+static void need_kvm(void)
+{
+    glint_error err;
+    if (glint_probe(&err) != GLINT_OK)
+        cr_skip_test("skipped: no usable KVM here: %s", err.message);
+}
+
+static void need_file(const char *path)
+{
+    cr_assert(access(path, R_OK) == 0, "%s is missing (make builds it): %s", path, strerror(errno));
+}
+
+/* A temporary file holding `len` bytes; returns its malloc'd path. */
+static char *temp_file(const void *data, size_t len)
+{
+    char *path = strdup("/tmp/glint-cli-test-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
+    cr_assert(write(fd, data, len) == (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+
+/* ---------------------------------------------------------------------------
+ * Usage errors, --help, --version: no guest, no VM.
+ */
+Test(cli_usage, no_arguments)
+{
+    struct run r = RUN("--");
+    expect_fail(&r, 2, "no command given");
+    run_free(&r);
+    r = run_argv((char *[]){"glint", NULL}, NULL);
+    expect_fail(&r, 2, "no command given");
+    run_free(&r);
+    r = run_argv((char *[]){NULL}, NULL); /* argc == 0 */
+    expect_fail(&r, 2, "no command given");
+    run_free(&r);
+}
+
+Test(cli_usage, unknown_command)
+{
+    struct run r = RUN("frobnicate", "x");
+    expect_fail(&r, 2, "unknown command 'frobnicate'");
+    cr_expect_str_eq(r.out.p, "");
+    run_free(&r);
+}
+
+Test(cli_usage, unknown_option)
+{
+    const char *cases[][4] = {
+        {"--bogus", "info", "x", "unknown option '--bogus'"},
+        {"info", "x", "--bogus=3", "unknown option '--bogus'"},
+        {"-x", "info", "x", "unknown option '-x'"},
+        {"--raw=yes", "info", "x", "--raw takes no value"},
+        {"info", "x", "--heap", "--heap needs a value"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run r = RUN((char *)cases[i][0], (char *)cases[i][1], (char *)cases[i][2]);
+        expect_fail(&r, 2, cases[i][3]);
+        run_free(&r);
+    }
+}
+
+Test(cli_usage, bad_sizes_and_timeouts)
+{
+    const char *cases[][3] = {
+        {"--heap", "12Q", "--heap: '12Q' is not a size"},
+        {"--heap", "99999999999999999999", "--heap: '99999999999999999999' is too large"},
+        {"--heap", "17179869184G", "is too large"},
+        {"--heap", "", "is not a size"},
+        {"--heap", "-4K", "is not a size"},
+        {"--heap", " 4K", "is not a size"},
+        {"--heap", "4KB", "is not a size"},
+        {"--heap", "1", "--heap 1: heap size 1 is too small"},
+        {"--stack", "1G", "--stack 1073741824: stack size"},
+        {"--input", "5X", "--input: '5X' is not a size"},
+        {"--output", "0", "--output 0: output buffer size 0 is too small"},
+        {"--timeout", "1.5", "--timeout: '1.5' is not a number of milliseconds"},
+        {"--timeout", "-1", "--timeout: '-1' is not a number of milliseconds"},
+        {"--timeout", "4294967296", "is too large"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run r = RUN((char *)cases[i][0], (char *)cases[i][1], "info", "x.elf");
+        expect_fail(&r, 2, cases[i][2]);
+        run_free(&r);
+    }
+    /* Sizes that fit one by one but not together. */
+    struct run r = RUN("--heap", "512M", "--stack", "64M", "--input", "256M", "--output",
+                       "256M", "info", "x.elf");
+    expect_fail(&r, 2, "exceeds the maximum");
+    run_free(&r);
+}
+
+Test(cli_usage, help)
+{
+    char *forms[][2] = {{"--help", NULL}, {"-h", NULL}, {"help", NULL}, {"call", "--help"}};
+    for (size_t i = 0; i < 4; i++) {
+        struct run r = run_argv((char *[]){"glint", forms[i][0], forms[i][1], NULL}, NULL);
+        cr_expect_eq(r.code, 0, "%s: exit %d", forms[i][0], r.code);
+        cr_expect_str_eq(r.err.p, "");
+        cr_expect(strstr(r.out.p, "usage: glint"), "%s", r.out.p);
+        const char *must[] = {"--timeout MS", "--heap SIZE", "--stack SIZE", "--raw",
+                              "--weekday", "@FILE", "Exit codes:", "  0  success",
+                              "  2  usage error", "  3  invalid guest image",
+                              "  4  the guest failed", "  5  time limit", "  6  this host"};
+        for (size_t k = 0; k < sizeof must / sizeof must[0]; k++)
+            cr_expect(strstr(r.out.p, must[k]), "--help lacks '%s'", must[k]);
+        run_free(&r);
+    }
+}
+
+Test(cli_usage, version)
+{
+    char *forms[] = {"--version", "-V", "version"};
+    for (size_t i = 0; i < 3; i++) {
+        struct run r = run_argv((char *[]){"glint", forms[i], NULL}, NULL);
+        expect_ok(&r, "glint " GLINT_VERSION_STRING "\n");
+        run_free(&r);
+    }
+}
+
+Test(cli_usage, missing_words)
+{
+    struct run r = RUN("call");
+    expect_fail(&r, 2, "call needs a guest file and a function name");
+    run_free(&r);
+    r = RUN("call", TYPES_GUEST);
+    expect_fail(&r, 2, "call needs a guest file and a function name");
+    run_free(&r);
+    r = RUN("info");
+    expect_fail(&r, 2, "info takes one guest file");
+    run_free(&r);
+    r = RUN("info", "a.elf", "b.elf");
+    expect_fail(&r, 2, "info takes one guest file");
+    run_free(&r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Invalid guest images: exit 3, no VM needed.
+ */
+Test(cli_image, not_a_guest)
+{
+    const char *cases[][2] = {
+        {"/bin/sh", "/bin/sh: "},
+        {GLINT_SOURCE_DIR "/Makefile", "not an ELF file"},
+        {"/nonexistent/guest.elf", "/nonexistent/guest.elf: "},
+        {"/tmp", "/tmp: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run r = RUN("info", (char *)cases[i][0]);
+        expect_fail(&r, 3, cases[i][1]);
+        cr_expect_str_eq(r.out.p, "");
+        run_free(&r);
+        r = RUN("call", (char *)cases[i][0], "Main");
+        expect_fail(&r, 3, cases[i][1]);
+        run_free(&r);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * info: the function table, no VM.
+ */
+Test(cli_info, types_guest)
+{
+    need_file(TYPES_GUEST);
+    struct run r = RUN("info", TYPES_GUEST);
+    cr_expect_eq(r.code, 0, "stderr: %s", r.err.p);
+    cr_expect_str_eq(r.err.p, "");
+    const char *must[] = {
+        "EchoBool(bool) -> bool\n", "EchoI32(int32) -> int32\n", "EchoU64(uint64) -> uint64\n",
+        "EchoF32(float) -> float\n", "EchoString(string) -> string\n",
+        "EchoBytes(bytes) -> bytes\n", "Void() -> void\n", "Bytes1M(uint32) -> bytes\n",
+        "Sum16(bool, int32, uint32, int64, uint64, float, double, string, bytes, bool, int32, "
+        "uint32, int64, uint64, float, double) -> double\n"};
+    for (size_t k = 0; k < sizeof must / sizeof must[0]; k++)
+        cr_expect(strstr(r.out.p, must[k]), "info lacks '%s' in:\n%s", must[k], r.out.p);
+    cr_expect(r.out.p[0] != '\n' && !strstr(r.out.p, "\n\n"), "blank lines in:\n%s", r.out.p);
+    run_free(&r);
+}
+
+Test(cli_info, options_anywhere)
+{
+    need_file(TYPES_GUEST);
+    struct run r = RUN("info", "--timeout", "5", TYPES_GUEST, "--raw");
+    cr_expect_eq(r.code, 0, "stderr: %s", r.err.p);
+    cr_expect(strstr(r.out.p, "EchoI32(int32) -> int32\n"));
+    run_free(&r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Arguments that do not fit the signature: exit 2 before any VM exists.
+ */
+Test(cli_args, unknown_function_and_count)
+{
+    need_file(TYPES_GUEST);
+    struct run r = RUN("call", TYPES_GUEST, "NoSuchFunction");
+    expect_fail(&r, 2, "no function named 'NoSuchFunction'");
+    run_free(&r);
+    r = RUN("call", TYPES_GUEST, "EchoI32");
+    expect_fail(&r, 2, "EchoI32(int32) -> int32 takes 1 argument, got 0");
+    run_free(&r);
+    r = RUN("call", TYPES_GUEST, "EchoI32", "1", "2");
+    expect_fail(&r, 2, "takes 1 argument, got 2");
+    run_free(&r);
+    r = RUN("call", TYPES_GUEST, "Void", "1");
+    expect_fail(&r, 2, "Void() -> void takes 0 arguments, got 1");
+    run_free(&r);
+}
+
+Test(cli_args, bad_values)
+{
+    need_file(TYPES_GUEST);
+    const char *cases[][3] = {
+        {"EchoI32", "12x", "argument 1 (int32): '12x' is not an integer"},
+        {"EchoI32", "", "'' is not an integer"},
+        {"EchoI32", " 5", "is not an integer"},
+        {"EchoI32", "0x", "is not an integer"},
+        {"EchoI32", "1e3", "is not an integer"},
+        {"EchoI32", "2147483648", "'2147483648' is out of range"},
+        {"EchoI32", "-2147483649", "is out of range"},
+        {"EchoI32", "0x80000000", "is out of range"},
+        {"EchoU32", "-1", "'-1' is negative"},
+        {"EchoU32", "4294967296", "is out of range"},
+        {"EchoI64", "9223372036854775808", "is out of range"},
+        {"EchoI64", "-9223372036854775809", "is out of range"},
+        {"EchoU64", "18446744073709551616", "is out of range"},
+        {"EchoU64", "0x10000000000000000", "is out of range"},
+        {"EchoU64", "99999999999999999999x", "is not an integer"},
+        {"EchoBool", "yes", "argument 1 (bool): 'yes' is not a bool"},
+        {"EchoF32", "1.5x", "argument 1 (float): '1.5x' is not a number"},
+        {"EchoF32", "1e39", "is out of range for float"},
+        {"EchoF64", "1e309", "is out of range for double"},
+        {"EchoF64", "", "is not a number"},
+        {"EchoBytes", "0xZZ", "argument 1 (bytes): '0xZZ' is not hex"},
+        {"EchoBytes", "abc", "odd number of hex digits"},
+        {"EchoBytes", "@/nonexistent/file", "cannot open '/nonexistent/file'"},
+        {"EchoBytes", "@/tmp", "'/tmp': read failed"},
+        {"EchoString", "\xff", "argument 1 (string): is not valid UTF-8 (byte 1)"},
+        {"EchoString", "ok\xc0\xaf", "not valid UTF-8 (byte 3)"},       /* overlong */
+        {"EchoString", "\xed\xa0\x80", "not valid UTF-8"},              /* surrogate */
+        {"EchoString", "\xf4\x90\x80\x80", "not valid UTF-8"},          /* > U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run r = RUN("call", TYPES_GUEST, (char *)cases[i][0], (char *)cases[i][1]);
+        expect_fail(&r, 2, cases[i][2]);
+        cr_expect(strstr(r.err.p, "types-guest.elf: "), "no file name in: %s", r.err.p);
+        run_free(&r);
+    }
+}
+
+Test(cli_args, file_larger_than_input_buffer)
+{
+    need_file(TYPES_GUEST);
+    size_t len = 200 * 1024;
+    char *data = calloc(1, len);
+    char *path = temp_file(data, len);
+    char at[300];
+    snprintf(at, sizeof at, "@%s", path);
+    struct run r = RUN("call", TYPES_GUEST, "Checksum", at);
+    expect_fail(&r, 2, "larger than the input buffer");
+    run_free(&r);
+    unlink(path);
+    free(path);
+    free(data);
+}
+
+/* ---------------------------------------------------------------------------
+ * Calls that run: every type both ways through the types guest.
+ */
+struct echo_case {
+    const char *fn, *arg, *out;
+};
+
+static const struct echo_case echo_cases[] = {
+    {"EchoBool", "true", "true\n"},
+    {"EchoBool", "1", "true\n"},
+    {"EchoBool", "false", "false\n"},
+    {"EchoBool", "0", "false\n"},
+    {"EchoI32", "-2147483648", "-2147483648\n"},
+    {"EchoI32", "0x7fffffff", "2147483647\n"},
+    {"EchoI32", "-0x10", "-16\n"},
+    {"EchoI32", "007", "7\n"},
+    {"EchoU32", "4294967295", "4294967295\n"},
+    {"EchoU32", "+3", "3\n"},
+    {"EchoI64", "-9223372036854775808", "-9223372036854775808\n"},
+    {"EchoI64", "9223372036854775807", "9223372036854775807\n"},
+    {"EchoU64", "18446744073709551615", "18446744073709551615\n"},
+    {"EchoU64", "0xFFFFFFFFFFFFFFFF", "18446744073709551615\n"},
+    {"EchoF32", "0.1", "0.1\n"},
+    {"EchoF32", "3.4028235e38", "3.4028235e+38\n"},
+    {"EchoF32", "1e-45", "1e-45\n"},
+    {"EchoF32", "-inf", "-inf\n"},
+    {"EchoF64", "0.1", "0.1\n"},
+    {"EchoF64", "0.30000000000000004", "0.30000000000000004\n"},
+    {"EchoF64", "1e308", "1e+308\n"},
+    {"EchoF64", "-0", "-0\n"},
+    {"EchoF64", "0x1p-3", "0.125\n"},
+    {"EchoF64", "nan", "nan\n"},
+    {"EchoString", "hello, w\xc3\xb6rld \xe2\x82\xac \xf0\x9f\x98\x80", "hello, w\xc3\xb6rld \xe2\x82\xac \xf0\x9f\x98\x80\n"},
+    {"EchoString", "", "\n"},
+    {"EchoString", "-5", "-5\n"},
+    {"EchoBytes", "0xDEADbeef", "deadbeef\n"},
+    {"EchoBytes", "00ff10", "00ff10\n"},
+    {"EchoBytes", "", "\n"},
+    {"EchoBytes", "0x", "\n"},
+    {"StrLen", "h\xc3\xa9llo", "6\n"},
+    {"Checksum", "", "14695981039346656037\n"}, /* FNV-1a offset basis */
+};
+
+Test(cli_call, echo_every_type, .timeout = 120)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    for (size_t i = 0; i < sizeof echo_cases / sizeof echo_cases[0]; i++) {
+        const struct echo_case *c = &echo_cases[i];
+        struct run r = RUN("call", TYPES_GUEST, (char *)c->fn, (char *)c->arg);
+        cr_expect_eq(r.code, 0, "%s %s: exit %d: %s", c->fn, c->arg, r.code, r.err.p);
+        cr_expect_str_eq(r.out.p, c->out, "%s %s", c->fn, c->arg);
+        cr_expect_str_eq(r.err.p, "");
+        run_free(&r);
+    }
+}
+
+Test(cli_call, void_and_options_after_command)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    struct run r = RUN("call", TYPES_GUEST, "Void");
+    expect_ok(&r, "");
+    run_free(&r);
+    r = RUN("call", TYPES_GUEST, "EchoI32", "-5", "--timeout", "5000", "--heap=1M");
+    expect_ok(&r, "-5\n");
+    run_free(&r);
+    r = RUN("--stack", "128K", "call", "--", TYPES_GUEST, "EchoString", "--raw");
+    expect_ok(&r, "--raw\n");
+    run_free(&r);
+}
+
+Test(cli_call, raw_output)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    struct run r = RUN("--raw", "call", TYPES_GUEST, "EchoString", "no newline");
+    expect_ok(&r, "no newline");
+    run_free(&r);
+    r = RUN("call", TYPES_GUEST, "EchoBytes", "41420a43", "--raw");
+    cr_expect_eq(r.code, 0, "%s", r.err.p);
+    cr_expect(r.out.len == 4 && !memcmp(r.out.p, "AB\nC", 4));
+    run_free(&r);
+    r = RUN("--raw", "call", TYPES_GUEST, "EchoI32", "5"); /* scalars keep their newline */
+    expect_ok(&r, "5\n");
+    run_free(&r);
+}
+
+Test(cli_call, bytes_from_file_and_stdin)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    const unsigned char data[] = {0x00, 0x01, 0x7f, 0x80, 0xff, '@', '\n'};
+    char *path = temp_file(data, sizeof data);
+    char at[300];
+    snprintf(at, sizeof at, "@%s", path);
+    struct run r = RUN("call", TYPES_GUEST, "EchoBytes", at);
+    expect_ok(&r, "00017f80ff400a\n");
+    run_free(&r);
+    unlink(path);
+    free(path);
+    r = RUN_IN("stdin!", "call", TYPES_GUEST, "EchoBytes", "@-");
+    expect_ok(&r, "737464696e21\n");
+    run_free(&r);
+}
+
+Test(cli_call, large_input_with_bigger_buffer, .timeout = 60)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    size_t len = 200 * 1024;
+    unsigned char *data = malloc(len);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        data[i] = (unsigned char)(i * 31 + 7);
+        h = (h ^ data[i]) * 0x100000001b3ull;
+    }
+    char *path = temp_file(data, len);
+    char at[300], want[64];
+    snprintf(at, sizeof at, "@%s", path);
+    snprintf(want, sizeof want, "%llu\n", (unsigned long long)h);
+    struct run r = RUN("--input", "1M", "call", TYPES_GUEST, "Checksum", at);
+    expect_ok(&r, want);
+    run_free(&r);
+    unlink(path);
+    free(path);
+    free(data);
+}
+
+/* Each argument fits the buffer, but not with the call frame: libglint's
+ * GLINT_E_TOO_LARGE is a usage error. */
+Test(cli_call, arguments_too_large_for_buffer)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    char hex[2 * 4090 + 1];
+    for (size_t i = 0; i < 2 * 4090; i++)
+        hex[i] = "0123456789abcdef"[i % 16];
+    hex[2 * 4090] = '\0';
+    struct run r = RUN("--input", "4K", "call", TYPES_GUEST, "Checksum", hex);
+    expect_fail(&r, 2, "input buffer");
+    run_free(&r);
+}
+
+Test(cli_call, sixteen_parameters)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    /* Parameter k counts (k + 1) times its value; string/bytes count their
+     * length: 1 - 2 + 6 - 12 + 20 + 3 + 1.75 + 24 + 18 + 0 + 55 + 72 + 91
+     * + 112 + 22.5 + 40 = 452.25. */
+    struct run r = RUN("call", TYPES_GUEST, "Sum16", "true", "-1", "2", "-3", "4", "0.5", "0.25",
+                       "abc", "0102", "false", "5", "6", "7", "8", "1.5", "2.5");
+    expect_ok(&r, "452.25\n");
+    run_free(&r);
+}
+
+static uint8_t types_pattern(uint32_t i, uint32_t seed)
+{
+    return (uint8_t)(i ^ (i >> 8) ^ (i >> 16) ^ (seed * 7u));
+}
+
+Test(cli_call, one_mebibyte_result, .timeout = 60)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    const size_t mib = 1u << 20;
+    struct run r = RUN("--output", "2M", "--raw", "call", TYPES_GUEST, "Bytes1M", "3");
+    cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err.p);
+    cr_assert_eq(r.out.len, mib);
+    for (uint32_t i = 0; i < mib; i++)
+        if ((uint8_t)r.out.p[i] != types_pattern(i, 3))
+            cr_assert_fail("byte %u differs", i);
+    run_free(&r);
+    r = RUN("--output", "2M", "call", TYPES_GUEST, "Bytes1M", "3");
+    cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err.p);
+    cr_expect_eq(r.out.len, 2 * mib + 1);
+    char head[8];
+    snprintf(head, sizeof head, "%02x%02x%02x", types_pattern(0, 3), types_pattern(1, 3),
+             types_pattern(2, 3));
+    cr_expect(!strncmp(r.out.p, head, 6), "starts %.8s, expected %s", r.out.p, head);
+    cr_expect_eq(r.out.p[2 * mib], '\n');
+    run_free(&r);
+    /* The default output buffer cannot hold it: the guest reports an error. */
+    r = RUN("call", TYPES_GUEST, "Bytes1M", "3");
+    expect_fail(&r, 4, "cannot hold 1 MiB");
+    cr_expect_str_eq(r.out.p, "");
+    run_free(&r);
+}
+
+Test(cli_call, missing_host_function_is_a_guest_error)
+{
+    need_kvm();
+    need_file(TYPES_GUEST);
+    struct run r = RUN("call", TYPES_GUEST, "HostEchoI32", "5");
+    expect_fail(&r, 4, "HostEchoI32");
+    run_free(&r);
+}
+
+Test(cli_call, hello_with_weekday)
+{
+    need_kvm();
+    need_file(HELLO_GUEST);
+    struct run r = RUN("--weekday", "call", HELLO_GUEST, "SayHello", "World");
+    cr_expect_eq(r.code, 0, "exit %d: %s", r.code, r.err.p);
+    static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                       "Thursday", "Friday", "Saturday"};
+    bool found = false;
+    for (size_t d = 0; d < 7; d++) {
+        char want[64];
+        snprintf(want, sizeof want, "Hello, World! Today is %s.\n", days[d]);
+        found |= !strcmp(r.out.p, want);
+    }
+    cr_expect(found, "unexpected greeting: %s", r.out.p);
+    run_free(&r);
+    /* Without --weekday the guest has only print. */
+    r = RUN("call", HELLO_GUEST, "SayHello", "World");
+    expect_fail(&r, 4, "SayHello");
+    run_free(&r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Guests that fail, time limits and signals.
+ */
+struct fail_case {
+    const char *guest, *fn, *arg, *needle;
+    int code;
+};
+
+static const struct fail_case fail_cases[] = {
+    {GUEST("zero_page"), "WriteZero", NULL, "zero_page.elf: WriteZero: ", 4},
+    {GUEST("stack_overflow"), "Recurse", "100000000", "stack_overflow.elf: Recurse: ", 4},
+    {GUEST("aborts"), "AssertFail", "2", "aborts.elf: AssertFail: ", 4},
+    {GUEST("aborts"), "Panic", NULL, "panic number 7", 4},
+    {GUEST("aborts"), "LongAbort", NULL, "LongAbort: ", 4},
+    {GUEST("guest_error"), "Half", "3", "odd number 3", 4},
+    {GUEST("guest_error"), "LongError", NULL, "LongError: ", 4},
+    {GUEST("heap_oom"), "Exhaust", NULL, "heap_oom.elf: Exhaust: ", 4},
+};
+
+Test(cli_fail, guest_failures, .timeout = 120)
+{
+    need_kvm();
+    for (size_t i = 0; i < sizeof fail_cases / sizeof fail_cases[0]; i++) {
+        const struct fail_case *c = &fail_cases[i];
+        need_file(c->guest);
+        struct run r = RUN("call", (char *)c->guest, (char *)c->fn, (char *)c->arg);
+        expect_fail(&r, c->code, c->needle);
+        cr_expect_str_eq(r.out.p, "", "%s", c->fn);
+        run_free(&r);
+    }
+    /* The same guest still works for a good call. */
+    struct run r = RUN("call", GUEST("guest_error"), "Half", "8");
+    expect_ok(&r, "4\n");
+    run_free(&r);
+}
+
+Test(cli_fail, time_limit, .timeout = 30)
+{
+    need_kvm();
+    need_file(GUEST("spin"));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct run r = RUN("--timeout", "100", "call", GUEST("spin"), "Spin");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    expect_fail(&r, 5, "spin.elf: Spin: ");
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect(secs < 10, "took %.1f s", secs);
+    run_free(&r);
+    /* The limit covers initialization too. */
+    need_file(GUEST("init_spin"));
+    r = RUN("--timeout", "100", "call", GUEST("init_spin"), "Nop");
+    expect_fail(&r, 5, "init_spin.elf: ");
+    run_free(&r);
+}
+
+/* Sends `sig` to glint while `guest` spins in `fn` (with no time limit). */
+static void cancel_with(const char *guest, const char *fn, int sig, const char *name)
+{
+    need_kvm();
+    need_file(guest);
+    int out, err;
+    pid_t pid = spawn_glint((char *[]){"glint", "call", (char *)guest, (char *)fn, "--timeout",
+                                       "0", NULL},
+                            NULL, &out, &err);
+    struct timespec pause = {0, 500 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    kill(pid, sig);
+    struct run r = {0};
+    collect(pid, out, err, &r);
+    char want[64];
+    snprintf(want, sizeof want, "cancelled by %s", name);
+    expect_fail(&r, 5, want);
+    run_free(&r);
+}
+
+Test(cli_fail, sigint_cancels, .timeout = 30)
+{
+    cancel_with(GUEST("spin"), "Spin", SIGINT, "SIGINT");
+}
+
+Test(cli_fail, sigterm_cancels, .timeout = 30)
+{
+    cancel_with(GUEST("spin"), "Spin", SIGTERM, "SIGTERM");
+}
+
+Test(cli_fail, sigint_cancels_init, .timeout = 30)
+{
+    cancel_with(GUEST("init_spin"), "Nop", SIGINT, "SIGINT");
+}
+
+/* Exit 6: glint in a mount namespace whose /dev is an empty tmpfs. */
+Test(cli_fail, no_kvm, .timeout = 30)
+{
+    need_file(TYPES_GUEST);
+    char *argv[] = {"unshare", "-rm", "sh", "-c",
+                    "mount -t tmpfs none /dev 2>/dev/null || exit 99; exec \"$0\" call \"$1\" Void",
+                    GLINT_BIN, TYPES_GUEST, NULL};
+    int out, err;
+    pid_t pid = spawn_prog("unshare", argv, NULL, &out, &err);
+    struct run r = {0};
+    collect(pid, out, err, &r);
+    if (r.code == 99 || r.code == 127 || strncmp(r.err.p, "glint: ", 7) != 0)
+        cr_skip_test("skipped: cannot hide /dev/kvm here (unshare -rm: exit %d, %s)", r.code,
+                     r.err.p);
+    expect_fail(&r, 6, "glint: cannot run micro-VMs here: ");
+    cr_expect(strstr(r.err.p, "/dev/kvm"), "%s", r.err.p);
+    run_free(&r);
+}
