@@ -40,9 +40,36 @@ struct hv_exit {
 glint_status hv_probe(glint_error *err);
 
 /* Creates a VM with `mem` (mem_size bytes, page aligned) at GPA 0 and one
- * vCPU in state *st.  `mem` must outlive the VM. */
+ * vCPU, in state *st if st is not NULL (otherwise set it with
+ * hv_restore_cpu(full)).  KVM tracks the pages the guest dirties (see
+ * hv_dirty_pages).  `mem` must outlive the VM. */
 glint_status hv_create(struct hv **out, void *mem, size_t mem_size, const struct x86_state *st,
                        glint_error *err);
+
+/* Complete vCPU state as opaque bytes: general, segment, control and debug
+ * registers, FPU/SSE/AVX (XSAVE) state, XCR0, the MSRs a guest could
+ * change, and pending events.  hv_cpu_state_size() bytes; the layout is
+ * named by hv_cpu_state_format() (part of the snapshot file format). */
+size_t hv_cpu_state_size(void);
+const char *hv_cpu_state_format(void);
+glint_status hv_save_cpu(struct hv *hv, void *state, glint_error *err);
+/*
+ * full: every piece, one ioctl each.  Otherwise only what ring-3 code can
+ * change: general registers, RIP, RFLAGS, segments (through the next
+ * KVM_RUN: no system call) and the XSAVE state (one ioctl).  Control,
+ * debug and model-specific registers, XCR0 and descriptor tables are
+ * privileged: a guest that tried to change them faulted and was poisoned,
+ * and poisoned sandboxes get a full restore.
+ */
+glint_status hv_restore_cpu(struct hv *hv, const void *state, int full, glint_error *err);
+uint64_t hv_cpu_state_rip(const void *state);
+void hv_cpu_state_set_rip(void *state, uint64_t rip);
+/* Validates a state read from a file; 0 with a reason if it is unusable. */
+int hv_cpu_state_check(const void *state, char *why, size_t why_size);
+
+/* Sets a bit in `bitmap` (one per 4 KiB page) for every page the guest
+ * wrote since the last call, and re-arms tracking for those pages. */
+glint_status hv_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err);
 
 void hv_destroy(struct hv *hv);
 

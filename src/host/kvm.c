@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,31 @@ struct hv {
     int vcpu_fd;
     struct kvm_run *run;
     size_t run_size;
+    size_t mem_size;
+};
+
+/* The MSRs saved in a snapshot: every one a guest could reach. */
+static const uint32_t k_msrs[] = {
+    0x174, 0x175, 0x176,                    /* SYSENTER_CS/ESP/EIP */
+    0x277,                                  /* PAT */
+    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
+    0xc0000102,                             /* KERNEL_GS_BASE */
+    0xc0000103,                             /* TSC_AUX */
+};
+#define NMSRS (sizeof k_msrs / sizeof k_msrs[0])
+
+#define CPU_MAGIC 0x4b565843u /* "CXVK" */
+#define CPU_VERSION 1u
+struct cpu_state {
+    uint32_t magic, version;
+    uint32_t nmsrs, reserved;
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_vcpu_events events;
+    struct kvm_debugregs dregs;
+    struct kvm_xcrs xcrs;
+    struct kvm_xsave xsave;
+    struct kvm_msr_entry msrs[NMSRS];
 };
 
 static struct {
@@ -193,8 +219,15 @@ glint_status hv_create(struct hv **out, void *mem, size_t mem_size, const struct
                        "KVM_CREATE_VM: %s", strerror(errno));
         goto fail;
     }
+    struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+                                 .args = {KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}};
+    if (xioctl(hv->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+        s = glint_fail(err, GLINT_E_HYPERVISOR, "enabling manual dirty-log protection: %s",
+                       strerror(errno));
+        goto fail;
+    }
     struct kvm_userspace_memory_region region = {
-        .slot = 0, .flags = 0, .guest_phys_addr = 0,
+        .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES, .guest_phys_addr = 0,
         .memory_size = mem_size, .userspace_addr = (uint64_t)(uintptr_t)mem,
     };
     if (xioctl(hv->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
@@ -216,9 +249,13 @@ glint_status hv_create(struct hv **out, void *mem, size_t mem_size, const struct
         goto fail;
     }
     hv->run = run;
-    s = set_state(hv, st, err);
-    if (s != GLINT_OK)
+    hv->mem_size = mem_size;
+    if (st && (s = set_state(hv, st, err)) != GLINT_OK)
         goto fail;
+    else if (!st && xioctl(hv->vcpu_fd, KVM_SET_CPUID2, g_kvm.cpuid) < 0) {
+        s = glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_CPUID2: %s", strerror(errno));
+        goto fail;
+    }
     *out = hv;
     return GLINT_OK;
 fail:
@@ -307,5 +344,168 @@ glint_status hv_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_
     *rip = regs.rip;
     *rsp = regs.rsp;
     *cr2 = sregs.cr2;
+    return GLINT_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* vCPU state for snapshots and restore. */
+
+size_t hv_cpu_state_size(void)
+{
+    return sizeof(struct cpu_state);
+}
+
+const char *hv_cpu_state_format(void)
+{
+    return "kvm-x86_64-v1";
+}
+
+uint64_t hv_cpu_state_rip(const void *state)
+{
+    return ((const struct cpu_state *)state)->regs.rip;
+}
+
+void hv_cpu_state_set_rip(void *state, uint64_t rip)
+{
+    ((struct cpu_state *)state)->regs.rip = rip;
+}
+
+int hv_cpu_state_check(const void *state, char *why, size_t why_size)
+{
+    const struct cpu_state *c = state;
+    if (c->magic != CPU_MAGIC || c->version != CPU_VERSION) {
+        snprintf(why, why_size, "vCPU state has format %08x/%u, expected %08x/%u", c->magic,
+                 c->version, CPU_MAGIC, CPU_VERSION);
+        return 0;
+    }
+    if (c->nmsrs > NMSRS) {
+        snprintf(why, why_size, "vCPU state lists %u MSRs, at most %zu", c->nmsrs, NMSRS);
+        return 0;
+    }
+    for (uint32_t i = 0; i < c->nmsrs; i++) {
+        int known = 0;
+        for (size_t k = 0; k < NMSRS; k++)
+            known |= c->msrs[i].index == k_msrs[k];
+        if (!known) {
+            snprintf(why, why_size, "vCPU state has MSR 0x%x, which glint never saves", c->msrs[i].index);
+            return 0;
+        }
+    }
+    if (c->xcrs.nr_xcrs > 1 || (c->xcrs.nr_xcrs == 1 && c->xcrs.xcrs[0].xcr != 0)) {
+        snprintf(why, why_size, "vCPU state has %u extended control registers", c->xcrs.nr_xcrs);
+        return 0;
+    }
+    if (c->xcrs.nr_xcrs == 1 && !g_kvm.avx) {
+        snprintf(why, why_size, "the snapshot needs AVX (XCR0 0x%llx), which this host lacks",
+                 (unsigned long long)c->xcrs.xcrs[0].value);
+        return 0;
+    }
+    if (c->xcrs.nr_xcrs == 0 && g_kvm.avx) {
+        snprintf(why, why_size, "the snapshot was taken on a host without AVX");
+        return 0;
+    }
+    return 1;
+}
+
+glint_status hv_save_cpu(struct hv *hv, void *state, glint_error *err)
+{
+    struct cpu_state *c = state;
+    memset(c, 0, sizeof *c);
+    c->magic = CPU_MAGIC;
+    c->version = CPU_VERSION;
+    if (xioctl(hv->vcpu_fd, KVM_GET_REGS, &c->regs) < 0 ||
+        xioctl(hv->vcpu_fd, KVM_GET_SREGS, &c->sregs) < 0 ||
+        xioctl(hv->vcpu_fd, KVM_GET_VCPU_EVENTS, &c->events) < 0 ||
+        xioctl(hv->vcpu_fd, KVM_GET_DEBUGREGS, &c->dregs) < 0 ||
+        xioctl(hv->vcpu_fd, KVM_GET_XSAVE, &c->xsave) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "reading vCPU state: %s", strerror(errno));
+    if (g_kvm.avx && xioctl(hv->vcpu_fd, KVM_GET_XCRS, &c->xcrs) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_XCRS: %s", strerror(errno));
+    if (!g_kvm.avx)
+        c->xcrs.nr_xcrs = 0;
+    else if (c->xcrs.nr_xcrs > 1)
+        c->xcrs.nr_xcrs = 1; /* XCR0 only */
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e[NMSRS];
+    } m;
+    memset(&m, 0, sizeof m);
+    m.hdr.nmsrs = NMSRS;
+    for (size_t i = 0; i < NMSRS; i++)
+        m.e[i].index = k_msrs[i];
+    int n = xioctl(hv->vcpu_fd, KVM_GET_MSRS, &m);
+    if (n < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_MSRS: %s", strerror(errno));
+    /* KVM stops at the first MSR it does not support: keep those it read. */
+    c->nmsrs = (uint32_t)n;
+    memcpy(c->msrs, m.e, (size_t)n * sizeof m.e[0]);
+    /* Nothing may be pending in a snapshot. */
+    c->events.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+    return GLINT_OK;
+}
+
+static glint_status restore_full(struct hv *hv, const struct cpu_state *c, glint_error *err)
+{
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e[NMSRS];
+    } m;
+    memset(&m, 0, sizeof m);
+    m.hdr.nmsrs = c->nmsrs;
+    memcpy(m.e, c->msrs, c->nmsrs * sizeof m.e[0]);
+    struct kvm_vcpu_events ev = c->events;
+    if (xioctl(hv->vcpu_fd, KVM_SET_SREGS, (void *)&c->sregs) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_SREGS: %s", strerror(errno));
+    if (c->xcrs.nr_xcrs && xioctl(hv->vcpu_fd, KVM_SET_XCRS, (void *)&c->xcrs) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_XCRS: %s", strerror(errno));
+    if (xioctl(hv->vcpu_fd, KVM_SET_XSAVE, (void *)&c->xsave) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_XSAVE: %s", strerror(errno));
+    if (xioctl(hv->vcpu_fd, KVM_SET_MSRS, &m) != (int)c->nmsrs)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_MSRS: could not restore all %u MSRs",
+                          c->nmsrs);
+    if (xioctl(hv->vcpu_fd, KVM_SET_DEBUGREGS, (void *)&c->dregs) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_DEBUGREGS: %s", strerror(errno));
+    if (xioctl(hv->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_VCPU_EVENTS: %s", strerror(errno));
+    if (xioctl(hv->vcpu_fd, KVM_SET_REGS, (void *)&c->regs) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_REGS: %s", strerror(errno));
+    hv->run->kvm_dirty_regs = 0;
+    return GLINT_OK;
+}
+
+glint_status hv_restore_cpu(struct hv *hv, const void *state, int full, glint_error *err)
+{
+    const struct cpu_state *c = state;
+    if (full)
+        return restore_full(hv, c, err);
+    if (xioctl(hv->vcpu_fd, KVM_SET_XSAVE, (void *)&c->xsave) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_XSAVE: %s", strerror(errno));
+    /* Applied by KVM at the start of the next KVM_RUN. */
+    hv->run->s.regs.regs = c->regs;
+    hv->run->s.regs.sregs = c->sregs;
+    hv->run->s.regs.events = c->events;
+    hv->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+    return GLINT_OK;
+}
+
+glint_status hv_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
+{
+    uint64_t pages = hv->mem_size / 4096;
+    struct kvm_dirty_log log = {.slot = 0};
+    log.dirty_bitmap = bitmap;
+    if (xioctl(hv->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+    int any = 0;
+    for (uint64_t i = 0; i < (pages + 63) / 64; i++)
+        any |= bitmap[i] != 0;
+    if (!any)
+        return GLINT_OK;
+    struct kvm_clear_dirty_log clear = {.slot = 0, .first_page = 0,
+                                        .num_pages = (uint32_t)((pages + 63) & ~63ull)};
+    clear.dirty_bitmap = bitmap;
+    if (clear.num_pages > pages)
+        clear.num_pages = (uint32_t)pages; /* the last chunk may end with the slot */
+    if (xioctl(hv->vm_fd, KVM_CLEAR_DIRTY_LOG, &clear) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_CLEAR_DIRTY_LOG: %s", strerror(errno));
     return GLINT_OK;
 }
