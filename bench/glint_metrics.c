@@ -1,0 +1,416 @@
+/*
+ * glint_metrics.c - glint measured through its public API (glint/glint.h)
+ * with the bench guest (guests/bench-guest.c, built with glint-cc):
+ *
+ *   call_empty     warm sandbox, Echo(int32) -> int32
+ *   call_host      CallHost(): the guest calls the host's HostPing() once
+ *   call_string    EchoString of 64 bytes
+ *   call_bytes_1m  EchoBytes of 1 MiB (in and out)
+ *   sandbox_cold   create from the guest file (in the page cache), init,
+ *                  Add(3, 4), destroy; also each part
+ *   sandbox_info   open the guest image and list its functions; no VM
+ *   density        N live initialized sandboxes: host memory each and the
+ *                  creation rate, beside kvm_vm_density
+ *
+ * exits come from glint_sandbox_exit_count(); insn_emulation from the
+ * sandbox's vCPU stats fd, found among this process's fds; guest_insns from
+ * a separate counting pass (glint_count.c).  Each metric that cannot run
+ * says why (no KVM, no guest, a failing library).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "glint/glint.h"
+#include "glint_count.h"
+#include "kvmstats.h"
+
+static const char *const g_names[] = {"call_empty", "call_host", "call_string", "call_bytes_1m",
+                                      "sandbox_cold", "sandbox_info", "density"};
+#define NNAMES (sizeof g_names / sizeof g_names[0])
+
+/* The counting pass's results (glint_count.c), or counted == 0 and why. */
+static struct {
+    int counted;
+    struct glint_counts c;
+    char why[400];
+} g_counts;
+
+static glint_status host_ping(glint_hostcall *hc, const glint_value *args, size_t nargs,
+                              glint_value *ret, void *user)
+{
+    (void)hc, (void)args, (void)nargs, (void)user;
+    ret->v.i32 = 1;
+    return GLINT_OK;
+}
+
+/* A sandbox of `img` with HostPing registered, initialized; its vCPU fd in
+ * *vcpu (-1 if not found).  NULL with a reason on failure. */
+static glint_sandbox *make_sandbox(const glint_image *img, const glint_config *cfg, int *vcpu,
+                                   char *why, size_t len)
+{
+    int before[64], after[64];
+    size_t nb = list_vcpu_fds(before, 64);
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    memset(&err, 0, sizeof err);
+    glint_status st = glint_sandbox_create(img, cfg, &sb, &err);
+    if (st != GLINT_OK) {
+        snprintf(why, len, "glint_sandbox_create: %s: %.300s", glint_status_name(st), err.message);
+        return NULL;
+    }
+    size_t na = list_vcpu_fds(after, 64);
+    *vcpu = new_vcpu_fd(before, nb, after, na);
+    glint_function fn = {.name = "HostPing", .ret = GLINT_I32, .nparams = 0};
+    st = glint_sandbox_register(sb, &fn, host_ping, NULL);
+    if (st == GLINT_OK)
+        st = glint_sandbox_init(sb);
+    if (st != GLINT_OK) {
+        snprintf(why, len, "%s: %.300s", glint_status_name(st), glint_sandbox_error(sb)->message);
+        glint_sandbox_destroy(sb);
+        return NULL;
+    }
+    return sb;
+}
+
+/* Checks a call's result against what the bench function must return. */
+typedef int (*check_fn)(const glint_value *res, const glint_value *args);
+
+static int check_i32(const glint_value *r, const glint_value *a)
+{
+    return r->type == GLINT_I32 && (a == NULL ? r->v.i32 == 1 : r->v.i32 == a[0].v.i32);
+}
+
+static int check_str(const glint_value *r, const glint_value *a)
+{
+    return r->type == GLINT_STRING && r->v.str.len == a[0].v.str.len &&
+           memcmp(r->v.str.ptr, a[0].v.str.ptr, r->v.str.len) == 0;
+}
+
+static int check_bytes(const glint_value *r, const glint_value *a)
+{
+    return r->type == GLINT_BYTES && r->v.bytes.len == a[0].v.bytes.len &&
+           memcmp(r->v.bytes.ptr, a[0].v.bytes.ptr, r->v.bytes.len) == 0;
+}
+
+struct call_spec {
+    const char *metric, *fn;
+    const glint_value *args;
+    size_t nargs;
+    check_fn check;
+    size_t warm, n;
+    long insns; /* from the counting pass, -1 if none */
+};
+
+/* Sets r->guest_insns to `count` from the counting pass, or says why not. */
+static void set_insns(struct result *r, long count)
+{
+    if (!g_counts.counted) {
+        result_note(r, "guest insns: %s", g_counts.why);
+    } else if (count >= 0) {
+        r->guest_insns = (double)count;
+        result_note(r, "guest insns counted by the trap-flag pass");
+    }
+}
+
+/* Times spec->n calls (after spec->warm) on a warm sandbox. */
+static void time_calls(glint_sandbox *sb, int vcpu, const struct call_spec *c)
+{
+    glint_value res;
+    for (size_t i = 0; i < c->warm; i++)
+        if (glint_sandbox_call(sb, c->fn, c->args, c->nargs, &res) != GLINT_OK)
+            break;
+    struct vstats vs;
+    if (vcpu >= 0)
+        vstats_open(&vs, vcpu);
+    else
+        memset(&vs, 0, sizeof vs), snprintf(vs.why, sizeof vs.why, "vCPU fd not found");
+    int64_t emul0 = vstats_get(&vs, "insn_emulation");
+    uint64_t exits0 = glint_sandbox_exit_count(sb);
+    struct samples s = {0};
+    char why[500] = "";
+    for (size_t i = 0; i < c->n; i++) {
+        uint64_t t0 = now_ns();
+        glint_status st = glint_sandbox_call(sb, c->fn, c->args, c->nargs, &res);
+        uint64_t t1 = now_ns();
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "%s(...) failed: %s: %.300s", c->fn, glint_status_name(st),
+                     glint_sandbox_error(sb)->message);
+            break;
+        }
+        if (!c->check(&res, c->args)) {
+            snprintf(why, sizeof why, "%s(...) returned a wrong result", c->fn);
+            break;
+        }
+        samples_add(&s, (double)(t1 - t0));
+    }
+    if (why[0] && s.n == 0) {
+        samples_free(&s);
+        result_skip(c->metric, "%s", why);
+        vstats_close(&vs);
+        return;
+    }
+    struct result *r = result_add(c->metric, &s);
+    r->exits = (double)(glint_sandbox_exit_count(sb) - exits0) / (double)r->n;
+    int64_t emul = vstats_get(&vs, "insn_emulation");
+    if (emul >= 0 && emul0 >= 0)
+        r->insn_emulation = (double)(emul - emul0) / (double)r->n;
+    else
+        result_note(r, "insn_emulation: %s", vs.why);
+    vstats_close(&vs);
+    set_insns(r, c->insns);
+    if (why[0])
+        result_note(r, "stopped early: %s", why);
+}
+
+static void bench_calls(const glint_image *img)
+{
+    char why[500];
+    int vcpu;
+    glint_sandbox *sb = make_sandbox(img, NULL, &vcpu, why, sizeof why);
+    if (!sb) {
+        for (size_t i = 0; i < 3; i++)
+            result_skip(g_names[i], "%s", why);
+    } else {
+        static const char str64[] =
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        glint_value i32 = glint_i32(42), s64 = glint_str(str64, 64);
+        struct call_spec specs[] = {
+            {"call_empty", "Echo", &i32, 1, check_i32, iters(2000, 200), iters(20000, 2000),
+             g_counts.c.echo},
+            {"call_host", "CallHost", NULL, 0, check_i32, iters(1000, 100), iters(10000, 1000),
+             g_counts.c.call_host},
+            {"call_string", "EchoString", &s64, 1, check_str, iters(1000, 100),
+             iters(10000, 1000), g_counts.c.echo_string},
+        };
+        for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+            time_calls(sb, vcpu, &specs[i]);
+        glint_sandbox_destroy(sb);
+    }
+
+    glint_config cfg;
+    glint_config_default(&cfg);
+    cfg.input_size = cfg.output_size = 2u << 20;
+    sb = make_sandbox(img, &cfg, &vcpu, why, sizeof why);
+    uint8_t *mib = malloc(1u << 20);
+    if (!sb || !mib) {
+        result_skip("call_bytes_1m", "%s", sb ? "out of memory" : why);
+    } else {
+        for (size_t i = 0; i < (1u << 20); i++)
+            mib[i] = (uint8_t)(i * 131u + 7u);
+        glint_value b = glint_bytes(mib, 1u << 20);
+        struct call_spec spec = {"call_bytes_1m", "EchoBytes", &b, 1, check_bytes,
+                                 iters(20, 3), iters(300, 20), -1};
+        time_calls(sb, vcpu, &spec);
+        struct result *r = result_find("call_bytes_1m");
+        if (r && !r->skipped)
+            result_note(r, "input and output buffers of 2 MiB; not counted: each of the 1 MiB "
+                           "copies' iterations would trap");
+    }
+    free(mib);
+    glint_sandbox_destroy(sb);
+}
+
+/* create_file -> init -> Add(3, 4) -> destroy, with each part timed. */
+static void bench_cold(const char *guest)
+{
+    static const char *const parts[] = {"create", "init", "call", "destroy"};
+    struct samples total = {0}, part[4] = {{0}};
+    glint_value args[2] = {glint_i32(3), glint_i32(4)};
+    char why[500] = "";
+    size_t warm = iters(10, 2), n = iters(300, 20);
+    double exits = 0;
+    for (size_t i = 0; i < warm + n && !why[0]; i++) {
+        glint_sandbox *sb = NULL;
+        glint_error err;
+        glint_value res;
+        uint64_t t0 = now_ns();
+        glint_status st = glint_sandbox_create_file(guest, NULL, &sb, &err);
+        uint64_t t1 = now_ns();
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "glint_sandbox_create_file: %s: %.300s", glint_status_name(st),
+                     err.message);
+            break;
+        }
+        st = glint_sandbox_init(sb);
+        uint64_t t2 = now_ns();
+        if (st == GLINT_OK)
+            st = glint_sandbox_call(sb, "Add", args, 2, &res);
+        uint64_t t3 = now_ns();
+        if (st != GLINT_OK || res.type != GLINT_I32 || res.v.i32 != 7)
+            snprintf(why, sizeof why, "%s: %.300s",
+                     st != GLINT_OK ? glint_status_name(st) : "Add(3, 4) != 7",
+                     glint_sandbox_error(sb)->message);
+        uint64_t ex = glint_sandbox_exit_count(sb);
+        glint_sandbox_destroy(sb);
+        uint64_t t4 = now_ns();
+        if (i < warm || why[0])
+            continue;
+        exits += (double)ex;
+        double v[4] = {(double)(t1 - t0), (double)(t2 - t1), (double)(t3 - t2), (double)(t4 - t3)};
+        for (int p = 0; p < 4; p++)
+            samples_add(&part[p], v[p]);
+        samples_add(&total, (double)(t4 - t0));
+    }
+    if (total.n == 0) {
+        result_skip("sandbox_cold", "%s", why);
+        for (int p = 0; p < 4; p++)
+            samples_free(&part[p]);
+        return;
+    }
+    struct result *r = result_add("sandbox_cold", &total);
+    r->exits = exits / (double)r->n;
+    result_note(r, "default config; create from the file, init, Add(3,4), destroy");
+    if (g_counts.counted) {
+        set_insns(r, g_counts.c.init + g_counts.c.add);
+        result_extra(r, "init_guest_insns", (double)g_counts.c.init);
+        result_note(r, "init %ld + Add %ld", g_counts.c.init, g_counts.c.add);
+    } else {
+        set_insns(r, -1);
+    }
+    if (why[0])
+        result_note(r, "stopped early: %s", why);
+    for (int p = 0; p < 4; p++) {
+        char name[48];
+        snprintf(name, sizeof name, "sandbox_cold.%s", parts[p]);
+        result_add(name, &part[p]);
+    }
+}
+
+static void bench_info(const char *guest)
+{
+    struct samples s = {0};
+    char why[500] = "", buf[256];
+    size_t warm = iters(100, 10), n = iters(3000, 200), nfn = 0;
+    for (size_t i = 0; i < warm + n; i++) {
+        glint_image *img = NULL;
+        glint_error err;
+        uint64_t t0 = now_ns();
+        glint_status st = glint_image_open_file(guest, &img, &err);
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "glint_image_open_file: %s: %.300s", glint_status_name(st),
+                     err.message);
+            break;
+        }
+        nfn = glint_image_function_count(img);
+        for (size_t f = 0; f < nfn; f++)
+            glint_function_format(glint_image_function(img, f), buf, sizeof buf);
+        glint_image_close(img);
+        if (i >= warm)
+            samples_add(&s, (double)(now_ns() - t0));
+    }
+    if (s.n == 0) {
+        samples_free(&s);
+        result_skip("sandbox_info", "%s", why);
+        return;
+    }
+    struct result *r = result_add("sandbox_info", &s);
+    r->exits = 0;
+    r->guest_insns = 0;
+    result_note(r, "open + validate the ELF, format %zu signatures, close; no VM", nfn);
+}
+
+/* N live initialized sandboxes: MemAvailable delta / N and creation rate,
+ * measured as kvm_vm_density measures the bench's minimal VM. */
+static void bench_density(const glint_image *img)
+{
+    size_t n = iters(2000, 50), live = 0;
+    glint_sandbox **sbs = calloc(n, sizeof *sbs);
+    if (!sbs) {
+        result_skip("density", "out of memory");
+        return;
+    }
+    char why[500] = "";
+    struct samples s = {0};
+    uint64_t mem0 = mem_available_settled(), t0 = now_ns();
+    for (; live < n; live++) {
+        glint_error err;
+        uint64_t t = now_ns();
+        glint_status st = glint_sandbox_create(img, NULL, &sbs[live], &err);
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "%s: %.300s", glint_status_name(st), err.message);
+            break;
+        }
+        st = glint_sandbox_init(sbs[live]);
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "init: %s: %.300s", glint_status_name(st),
+                     glint_sandbox_error(sbs[live])->message);
+            glint_sandbox_destroy(sbs[live]);
+            break;
+        }
+        samples_add(&s, (double)(now_ns() - t));
+    }
+    uint64_t t1 = now_ns(), mem1 = mem_available_settled();
+    for (size_t i = 0; i < live; i++)
+        glint_sandbox_destroy(sbs[i]);
+    free(sbs);
+    if (live == 0) {
+        samples_free(&s);
+        result_skip("density", "%s", why);
+        return;
+    }
+    struct result *r = result_add("density", &s);
+    double kib = mem0 > mem1 ? (double)(mem0 - mem1) / 1024.0 / (double)live : 0;
+    double rate = (double)live * 1e9 / (double)(t1 - t0);
+    result_extra(r, "live", (double)live);
+    result_extra(r, "host_kib_per_sandbox", kib);
+    result_extra(r, "created_per_s", rate);
+    result_note(r, "%zu live sandboxes (default config): %.0f KiB host memory each "
+                   "(MemAvailable delta), %.0f/s; times are create+init", live, kib, rate);
+    const struct result *raw = result_find("kvm_vm_density");
+    for (size_t i = 0; raw && !raw->skipped && i < raw->nextra; i++)
+        if (strcmp(raw->extra[i].key, "host_kib_per_vm") == 0 && raw->extra[i].val > 0) {
+            result_extra(r, "memory_vs_raw_vm", kib / raw->extra[i].val);
+            result_note(r, "%.2fx the minimal VM's memory", kib / raw->extra[i].val);
+        }
+    if (g_opts.quick)
+        result_note(r, "quick run: N is small, so the memory figure is rough");
+    if (live < n)
+        result_note(r, "stopped at %zu: %s", live, why);
+}
+
+void bench_glint(void)
+{
+    char why[500];
+    glint_error err;
+    memset(&err, 0, sizeof err);
+    const char *guest = artifact_glint_guest(why, sizeof why);
+    if (!guest) {
+        for (size_t i = 0; i < NNAMES; i++)
+            result_skip(g_names[i], "cannot build the bench guest: %s", why);
+        return;
+    }
+    if (glint_probe(&err) != GLINT_OK) {
+        bench_info(guest); /* needs no KVM */
+        for (size_t i = 0; i < NNAMES; i++)
+            if (strcmp(g_names[i], "sandbox_info") != 0)
+                result_skip(g_names[i], "glint_probe: %.300s", err.message);
+        return;
+    }
+    glint_image *img = NULL;
+    glint_status st = glint_image_open_file(guest, &img, &err);
+    if (st != GLINT_OK) {
+        for (size_t i = 0; i < NNAMES; i++)
+            result_skip(g_names[i], "glint_image_open_file(%.100s): %s: %.300s", guest,
+                        glint_status_name(st), err.message);
+        return;
+    }
+    g_counts.counted = glint_count_insns(img, &g_counts.c, g_counts.why, sizeof g_counts.why) == 0;
+    if (!g_counts.counted) {
+        char how[300], failed[400];
+        snprintf(failed, sizeof failed, "%s", g_counts.why);
+        if (floors_insn_counting(3, how, sizeof how) == 0)
+            snprintf(g_counts.why, sizeof g_counts.why, "cannot be counted on this host: %.300s",
+                     how);
+        else
+            snprintf(g_counts.why, sizeof g_counts.why, "the counting pass failed: %.300s",
+                     failed);
+        memset(&g_counts.c, 0xff, sizeof g_counts.c); /* all -1 */
+    }
+    bench_calls(img);
+    bench_cold(guest);
+    bench_info(guest);
+    bench_density(img);
+    glint_image_close(img);
+}

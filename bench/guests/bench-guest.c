@@ -1,0 +1,51 @@
+/*
+ * bench-guest.c - the guest glint-bench calls.  Each function does as
+ * little as its figure allows, so the figures show glint's own costs.
+ *
+ *   Echo(int32) -> int32          call_empty
+ *   Add(int32, int32) -> int32    the peers' trivial function (sandbox_cold)
+ *   CallHost() -> int32           call_host: one call of the host's HostPing() -> int32
+ *   EchoString(string) -> string  call_string
+ *   EchoBytes(bytes) -> bytes     call_bytes_1m
+ */
+#include <glint/guest.h>
+
+static void Echo(const glint_args *a)
+{
+    glint_return_i32(glint_arg_i32(a, 0));
+}
+GLINT_FUNCTION(Echo, GLINT_I32, GLINT_I32);
+
+static void Add(const glint_args *a)
+{
+    glint_return_i32((int32_t)((uint32_t)glint_arg_i32(a, 0) + (uint32_t)glint_arg_i32(a, 1)));
+}
+GLINT_FUNCTION(Add, GLINT_I32, GLINT_I32, GLINT_I32);
+
+static void CallHost(const glint_args *a)
+{
+    (void)a;
+    glint_val r;
+    if (glint_host_call("HostPing", GLINT_I32, &r, 0, NULL) != 0) {
+        glint_return_error("HostPing failed: %s", glint_host_error());
+        return;
+    }
+    glint_return_i32(r.v.i32);
+}
+GLINT_FUNCTION(CallHost, GLINT_I32);
+
+static void EchoString(const glint_args *a)
+{
+    size_t len;
+    const char *s = glint_arg_string(a, 0, &len);
+    glint_return_stringn(s, len);
+}
+GLINT_FUNCTION(EchoString, GLINT_STRING, GLINT_STRING);
+
+static void EchoBytes(const glint_args *a)
+{
+    size_t len;
+    const uint8_t *p = glint_arg_bytes(a, 0, &len);
+    glint_return_bytes(p, len);
+}
+GLINT_FUNCTION(EchoBytes, GLINT_BYTES, GLINT_BYTES);
