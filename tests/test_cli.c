@@ -710,14 +710,15 @@ Test(cli_fail, time_limit, .timeout = 30)
     run_free(&r);
 }
 
-/* Sends `sig` to glint while `guest` spins in `fn` (with no time limit). */
+/* Sends `sig` to glint while `guest` spins in `fn` (with a 20 s time limit as
+ * a safety net, so that a test killed early leaves no spinner behind). */
 static void cancel_with(const char *guest, const char *fn, int sig, const char *name)
 {
     need_kvm();
     need_file(guest);
     int out, err;
     pid_t pid = spawn_glint((char *[]){"glint", "call", (char *)guest, (char *)fn, "--timeout",
-                                       "0", NULL},
+                                       "20000", NULL},
                             NULL, &out, &err);
     struct timespec pause = {0, 500 * 1000 * 1000};
     nanosleep(&pause, NULL);
