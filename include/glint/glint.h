@@ -74,6 +74,9 @@ typedef enum glint_status {
     GLINT_E_UNEXPECTED_EXIT, /* a VM exit the runtime does not expect */
     GLINT_E_BAD_GUEST_DATA,/* the guest handed the host malformed data */
     GLINT_E_POISONED,      /* an earlier failure poisoned this sandbox */
+    /* Snapshots. */
+    GLINT_E_INCOMPATIBLE,  /* snapshot does not fit this sandbox (layout, host functions) */
+    GLINT_E_BAD_SNAPSHOT,  /* snapshot file is corrupt, truncated or of another format */
 } glint_status;
 
 /* A short constant name for a status, e.g. "GLINT_E_TIMEOUT". Never NULL. */
@@ -301,6 +304,134 @@ const glint_function *glint_sandbox_function(const glint_sandbox *sb, size_t ind
 
 /* Number of VM exits the sandbox has taken since creation (for benchmarks). */
 uint64_t glint_sandbox_exit_count(const glint_sandbox *sb);
+
+/* ---------------------------------------------------------------------------
+ * Snapshots.
+ *
+ * A snapshot holds a sandbox's guest memory, its complete vCPU state, the
+ * guest's function table, the configuration and the names and signatures of
+ * the host functions registered on it.  It is immutable and reference
+ * counted: sandboxes made from it or restored to it keep it alive, so the
+ * caller may free its own reference at any time.  Any thread may use a
+ * snapshot; many sandboxes share its memory copy-on-write.
+ */
+typedef struct glint_snapshot glint_snapshot;
+
+/*
+ * Takes a snapshot of an initialized sandbox between calls (not poisoned).
+ * The sandbox is unchanged.  On success *out is a new reference.
+ */
+glint_status glint_sandbox_snapshot(glint_sandbox *sb, glint_snapshot **out);
+
+/*
+ * Restores the sandbox to `snap`: memory and every piece of vCPU state.  The
+ * cost is proportional to the pages the guest dirtied since the sandbox was
+ * last in the state of `snap`.  Clears a poisoned state.  The snapshot may
+ * come from another sandbox if its memory layout and host-function set
+ * (names and signatures) are the same as this sandbox's; otherwise returns
+ * GLINT_E_INCOMPATIBLE and leaves the sandbox unchanged.
+ */
+glint_status glint_sandbox_restore(glint_sandbox *sb, const glint_snapshot *snap);
+
+/*
+ * With `snap` not NULL, every later call on the sandbox restores it to
+ * `snap` when the call ends, whatever the outcome, so that every call
+ * starts from the same state; the result stays valid (it lives in host
+ * memory).  NULL turns it off.  The sandbox must be compatible with `snap`.
+ */
+glint_status glint_sandbox_set_auto_restore(glint_sandbox *sb, const glint_snapshot *snap);
+
+/*
+ * Creates a sandbox in the state of `snap`, sharing its memory
+ * copy-on-write, without running guest initialization.  As after
+ * glint_sandbox_create, register the host functions, then call
+ * glint_sandbox_init, which runs no guest code and checks that the
+ * registered host functions are those of the snapshot.
+ */
+glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *snap, glint_sandbox **out,
+                                                glint_error *err);
+
+/* Drops a reference.  NULL is allowed. */
+void glint_snapshot_free(glint_snapshot *snap);
+/* Adds a reference; returns snap. */
+glint_snapshot *glint_snapshot_ref(glint_snapshot *snap);
+
+/* The guest's function table and the configuration, as in the snapshot. */
+size_t glint_snapshot_function_count(const glint_snapshot *snap);
+const glint_function *glint_snapshot_function(const glint_snapshot *snap, size_t index);
+void glint_snapshot_config(const glint_snapshot *snap, glint_config *cfg);
+/* Host functions the snapshot expects (registered when it was taken). */
+size_t glint_snapshot_host_count(const glint_snapshot *snap);
+const glint_function *glint_snapshot_host_function(const glint_snapshot *snap, size_t index);
+
+/*
+ * Snapshot files (format in docs/snapshots.md): save writes the snapshot to
+ * `path` (replaced atomically); load maps it, verifies its checksum and
+ * refuses another architecture, ABI version or incompatible CPU features,
+ * or any corruption, with GLINT_E_BAD_SNAPSHOT (GLINT_E_IO if it cannot be
+ * read) and a message saying what and where.
+ */
+glint_status glint_snapshot_save(const glint_snapshot *snap, const char *path, glint_error *err);
+glint_status glint_snapshot_load(const char *path, glint_snapshot **out, glint_error *err);
+
+/* ---------------------------------------------------------------------------
+ * Pools: pristine sandboxes on demand.
+ *
+ * A pool hands out sandboxes in the state of one snapshot.  A sandbox given
+ * back is restored to that state completely (memory and every piece of
+ * vCPU state) before anyone gets it again; VM shells (VM, vCPU, memory
+ * slot) are kept for reuse, up to max_idle of them, and idle ones are
+ * destroyed after idle_timeout_ms (scale to zero).  VM creation beyond the
+ * idle ones and every teardown happen on the pool's own thread where
+ * possible, off the caller's path.  All pool functions are thread-safe.
+ */
+typedef struct glint_pool glint_pool;
+
+/* A host function to register on every sandbox of a pool. */
+typedef struct glint_host_function {
+    glint_function sig;
+    glint_host_fn callback;
+    void *user;
+} glint_host_function;
+
+typedef struct glint_pool_config {
+    size_t max_idle;          /* ready sandboxes kept; 0 = a fresh VM for every acquire */
+    size_t prefill;           /* sandboxes made ready at creation (<= max_idle) */
+    uint32_t idle_timeout_ms; /* destroy sandboxes idle this long; 0 = keep them */
+    const glint_host_function *host; /* registered on each sandbox (copied) */
+    size_t nhost;
+} glint_pool_config;
+
+/* Defaults: max_idle 16, prefill 0, idle_timeout_ms 30000, no host functions. */
+void glint_pool_config_default(glint_pool_config *cfg);
+
+/* Creates a pool for `snap` (which it keeps a reference to). */
+glint_status glint_pool_create(const glint_snapshot *snap, const glint_pool_config *cfg,
+                               glint_pool **out, glint_error *err);
+
+/*
+ * Hands out a sandbox in the pristine state of the pool's snapshot,
+ * initialized and with the pool's host functions.  Give it back with
+ * glint_pool_release (never glint_sandbox_destroy).  The caller may call,
+ * restore or interrupt it like any sandbox meanwhile.
+ */
+glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint_error *err);
+
+/* Gives a sandbox back (poisoned or not).  It is reset before reuse. */
+void glint_pool_release(glint_pool *pool, glint_sandbox *sb);
+
+/* Destroys the pool and its idle sandboxes.  Sandboxes still out must have
+ * been released first. */
+void glint_pool_destroy(glint_pool *pool);
+
+typedef struct glint_pool_stats {
+    size_t idle;          /* ready sandboxes now */
+    size_t out;           /* sandboxes handed out now */
+    uint64_t created;     /* VMs created since the pool began */
+    uint64_t reused;      /* acquires served by a recycled sandbox */
+    uint64_t destroyed;   /* VMs destroyed */
+} glint_pool_stats;
+void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st);
 
 /*
  * Is KVM usable here?  GLINT_OK, or GLINT_E_NO_KVM with a message saying why

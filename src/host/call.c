@@ -91,6 +91,8 @@ static glint_status marshal(glint_sandbox *sb, size_t index, const glint_value *
     }
     f->data_end = off;
     sb->data_end = off;
+    if (off > sb->host_in_hw)
+        sb->host_in_hw = off;
     /* The guest sets the result; until then it says "none". */
     struct glint_result_frame *r = (struct glint_result_frame *)(sb->mem + sb->lay.output_base);
     r->status = GLINT_RESULT_NONE;
@@ -374,6 +376,8 @@ API glint_status glint_sandbox_call_index(glint_sandbox *sb, size_t index, const
     if (!enter(sb))
         return GLINT_E_BUSY;
     glint_status s = call_checked(sb, index, args, nargs, result);
+    if (sb->auto_restore && sb->state != SB_CREATED)
+        s = glint_auto_restore(sb) == GLINT_OK ? s : sb->err.status;
     atomic_store(&sb->busy, 0);
     return s;
 }
@@ -399,6 +403,8 @@ API glint_status glint_sandbox_call(glint_sandbox *sb, const char *name, const g
         else
             s = call_checked(sb, i, args, nargs, result);
     }
+    if (sb->auto_restore && sb->state != SB_CREATED)
+        s = glint_auto_restore(sb) == GLINT_OK ? s : sb->err.status;
     atomic_store(&sb->busy, 0);
     return s;
 }

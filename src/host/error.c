@@ -58,6 +58,8 @@ API const char *glint_status_name(glint_status status)
         [GLINT_E_UNEXPECTED_EXIT] = "GLINT_E_UNEXPECTED_EXIT",
         [GLINT_E_BAD_GUEST_DATA] = "GLINT_E_BAD_GUEST_DATA",
         [GLINT_E_POISONED] = "GLINT_E_POISONED",
+        [GLINT_E_INCOMPATIBLE] = "GLINT_E_INCOMPATIBLE",
+        [GLINT_E_BAD_SNAPSHOT] = "GLINT_E_BAD_SNAPSHOT",
     };
     if ((unsigned)status < sizeof names / sizeof names[0] && names[status])
         return names[status];

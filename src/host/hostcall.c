@@ -90,6 +90,13 @@ static void reply(glint_sandbox *sb, uint32_t status, const char *msg, const gli
         r.message = sb->lay.input_base + off;
     }
     memcpy(in + roff, &r, sizeof r);
+    uint64_t end = off + (r.message_len ? r.message_len + 1u : 0u);
+    if (r.value.type == GLINT_STRING || r.value.type == GLINT_BYTES)
+        end = r.value.bits - sb->lay.input_base + r.value.len + 1;
+    if (end < roff + sizeof r)
+        end = roff + sizeof r;
+    if (end > sb->host_in_hw)
+        sb->host_in_hw = end;
 }
 
 static const struct glint_host_entry *find_host(const glint_sandbox *sb, const char *name)

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "image.h"
 #include "sandbox.h"
+#include "snapshot.h"
 
 #define KiB (1024ull)
 #define MiB (1024ull * 1024ull)
@@ -114,22 +115,24 @@ static glint_status default_print(glint_hostcall *hc, const glint_value *args, s
     return GLINT_OK;
 }
 
-static glint_status copy_functions(glint_sandbox *sb, const struct glint_image *img, glint_error *err)
+glint_status glint_sandbox_set_functions(glint_sandbox *sb, const glint_function *funcs,
+                                         const uint64_t *entries, size_t n, glint_error *err)
 {
-    sb->nfuncs = img->nfuncs;
-    if (!img->nfuncs)
-        return GLINT_OK;
-    sb->funcs = calloc(img->nfuncs, sizeof *sb->funcs);
-    sb->fn_entries = calloc(img->nfuncs, sizeof *sb->fn_entries);
-    sb->fn_names = calloc(img->nfuncs, sizeof *sb->fn_names);
-    if (!sb->funcs || !sb->fn_entries || !sb->fn_names)
+    glint_function *f = n ? calloc(n, sizeof *f) : NULL;
+    uint64_t *e = n ? calloc(n, sizeof *e) : NULL;
+    char(*names)[GLINT_MAX_NAME + 1] = n ? calloc(n, sizeof *names) : NULL;
+    if (n && (!f || !e || !names)) {
+        free(f), free(e), free(names);
         return glint_fail(err, GLINT_E_NOMEM, "out of memory copying the function table");
-    for (size_t i = 0; i < img->nfuncs; i++) {
-        sb->funcs[i] = img->funcs[i];
-        snprintf(sb->fn_names[i], sizeof sb->fn_names[i], "%s", img->funcs[i].name);
-        sb->funcs[i].name = sb->fn_names[i];
-        sb->fn_entries[i] = img->fn_entries[i];
     }
+    for (size_t i = 0; i < n; i++) {
+        f[i] = funcs[i];
+        snprintf(names[i], sizeof names[i], "%s", funcs[i].name);
+        f[i].name = names[i];
+        e[i] = entries[i];
+    }
+    free(sb->funcs), free(sb->fn_entries), free(sb->fn_names);
+    sb->funcs = f, sb->fn_entries = e, sb->fn_names = names, sb->nfuncs = n;
     return GLINT_OK;
 }
 
@@ -197,12 +200,14 @@ static glint_status create_memory(glint_sandbox *sb, glint_error *err)
 
 static glint_status alloc_buffers(glint_sandbox *sb, glint_error *err)
 {
+    uint64_t words = (sb->lay.mem_size / GLINT_PAGE_SIZE + 63) / 64;
+    sb->dirty = calloc(words, sizeof *sb->dirty);
     sb->result_buf = malloc(sb->lay.output_size + 1);
     sb->hc_args_buf = malloc(sb->lay.output_size + 16);
     sb->hc.scratch = malloc(sb->lay.input_size);
     sb->hc.scratch_size = sb->lay.input_size;
     sb->hc.sb = sb;
-    if (!sb->result_buf || !sb->hc_args_buf || !sb->hc.scratch)
+    if (!sb->result_buf || !sb->hc_args_buf || !sb->hc.scratch || !sb->dirty)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory for the sandbox's buffers");
     return GLINT_OK;
 }
@@ -211,7 +216,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
 {
     glint_status s;
     if ((s = glint_layout_compute(&sb->cfg, img->image_end, &sb->lay, err)) ||
-        (s = copy_functions(sb, img, err)) || (s = alloc_buffers(sb, err)) ||
+        (s = glint_sandbox_set_functions(sb, img->funcs, img->fn_entries, img->nfuncs, err)) || (s = alloc_buffers(sb, err)) ||
         (s = hv_probe(err)) || (s = create_memory(sb, err)))
         return s;
 
@@ -224,12 +229,38 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
 
     if ((s = hv_create(&sb->hv, sb->mem, (size_t)sb->lay.mem_size, &st, err)))
         return s;
+    return glint_sandbox_finish_setup(sb, err);
+}
+
+/* Buffers, the default print function and the watchdog: after memory and VM. */
+glint_status glint_sandbox_finish_setup(glint_sandbox *sb, glint_error *err)
+{
+    glint_status s;
+    if (!sb->result_buf && (s = alloc_buffers(sb, err)))
+        return s;
     static const glint_type print_params[] = {GLINT_STRING};
     glint_function print = {.name = "print", .ret = GLINT_VOID, .nparams = 1};
     memcpy(print.params, print_params, sizeof print_params);
     if ((s = glint_sandbox_register(sb, &print, default_print, NULL)) != GLINT_OK)
         return glint_fail(err, s, "%s", sb->err.message);
     return glint_watchdog_add(sb, err);
+}
+
+glint_sandbox *glint_sandbox_new(const glint_config *cfg, glint_error *err)
+{
+    glint_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb) {
+        glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox");
+        return NULL;
+    }
+    sb->memfd = -1;
+    pthread_mutex_init(&sb->run_lock, NULL);
+    atomic_store(&sb->cancel_seq, UINT64_MAX);
+    if (cfg)
+        sb->cfg = *cfg;
+    else
+        glint_config_default(&sb->cfg);
+    return sb;
 }
 
 API glint_status glint_sandbox_create(const glint_image *img, const glint_config *cfg,
@@ -240,16 +271,9 @@ API glint_status glint_sandbox_create(const glint_image *img, const glint_config
     *out = NULL;
     if (!img)
         return glint_fail(err, GLINT_E_INVALID, "glint_sandbox_create: image is NULL");
-    glint_sandbox *sb = calloc(1, sizeof *sb);
+    glint_sandbox *sb = glint_sandbox_new(cfg, err);
     if (!sb)
-        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox");
-    sb->memfd = -1;
-    pthread_mutex_init(&sb->run_lock, NULL);
-    atomic_store(&sb->cancel_seq, UINT64_MAX);
-    if (cfg)
-        sb->cfg = *cfg;
-    else
-        glint_config_default(&sb->cfg);
+        return GLINT_E_NOMEM;
     glint_status s = sandbox_setup(sb, img, err);
     if (s != GLINT_OK) {
         glint_sandbox_destroy(sb);
@@ -290,6 +314,10 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     free(sb->result_buf);
     free(sb->hc_args_buf);
     free(sb->hc.scratch);
+    free(sb->dirty);
+    glint_snapshot_free(sb->synced);
+    glint_snapshot_free(sb->auto_restore);
+    glint_snapshot_free(sb->base);
     pthread_mutex_destroy(&sb->run_lock);
     free(sb);
 }
@@ -367,6 +395,7 @@ API glint_status glint_sandbox_register(glint_sandbox *sb, const glint_function 
 glint_status glint_poison(glint_sandbox *sb)
 {
     sb->state = SB_POISONED;
+    sb->need_full = 1;
     sb->poison = sb->err;
     return sb->err.status;
 }
@@ -384,7 +413,14 @@ API glint_status glint_sandbox_init(glint_sandbox *sb)
                        glint_status_name(sb->poison.status), sb->poison.message);
     else if (sb->state != SB_CREATED)
         s = glint_fail(&sb->err, GLINT_E_STATE, "glint_sandbox_init: sandbox is already initialized");
-    else {
+    else if (sb->base) {
+        /* From a snapshot: no guest code runs; the host set must match. */
+        char why[300];
+        if (glint_host_set_matches(sb, sb->base, why, sizeof why))
+            sb->state = SB_READY, s = GLINT_OK;
+        else
+            s = glint_fail(&sb->err, GLINT_E_INCOMPATIBLE, "glint_sandbox_init: %s", why);
+    } else {
         s = glint_run_guest(sb, NULL, NULL);
         if (s == GLINT_OK)
             sb->state = SB_READY;

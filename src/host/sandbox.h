@@ -60,6 +60,16 @@ struct glint_sandbox {
     uint8_t *hc_args_buf;   /* output_size + 16: copies of host-call arguments */
     struct glint_hostcall hc;
     uint64_t data_end;      /* host's own copy of the current frame's data_end */
+    uint64_t host_in_hw;    /* input-buffer bytes the host wrote since the last sync */
+
+    /* Snapshots (snapshot.c).  `synced`: memory equals this snapshot plus the
+     * pages in the dirty log and host_in_hw (NULL: unknown).  `need_full`:
+     * the vCPU ran ring-0 code or failed since; restore everything. */
+    struct glint_snapshot *synced;
+    struct glint_snapshot *auto_restore;
+    struct glint_snapshot *base;    /* memory is a private mapping of it */
+    uint64_t *dirty;                /* one bit per guest page */
+    int need_full;
     int in_call;            /* a guest call (not init) is running */
 
     /* Interrupts and time limits (watchdog.c). */
@@ -84,6 +94,18 @@ void glint_run_begin(glint_sandbox *sb);
 void glint_run_end(glint_sandbox *sb);
 /* Non-zero reason if this run was interrupted. */
 glint_status glint_run_cancelled(glint_sandbox *sb);
+
+/* sandbox.c: the parts of creation shared with snapshots. */
+glint_sandbox *glint_sandbox_new(const glint_config *cfg, glint_error *err);
+glint_status glint_sandbox_finish_setup(glint_sandbox *sb, glint_error *err);
+glint_status glint_sandbox_set_functions(glint_sandbox *sb, const glint_function *funcs,
+                                         const uint64_t *entries, size_t n, glint_error *err);
+
+/* snapshot.c: restore to sb->auto_restore after a call (busy held). */
+glint_status glint_auto_restore(glint_sandbox *sb);
+/* snapshot.c: the host set of sb equals that of snap. */
+int glint_host_set_matches(const glint_sandbox *sb, const struct glint_snapshot *snap, char *why,
+                           size_t why_size);
 
 /* Poisons the sandbox with the error already in sb->err. */
 glint_status glint_poison(glint_sandbox *sb);

@@ -1,0 +1,471 @@
+/*
+ * snapshot.c - taking snapshots, restoring them, and sandboxes made from
+ * them.
+ *
+ * A snapshot's memory lives in a sealed memfd (or, once loaded, in the
+ * snapshot file itself); sandboxes made from it map it privately, so they
+ * share every page they have not written.  Restoring the snapshot a
+ * sandbox was last in copies back only the pages KVM's dirty log and the
+ * host's own writes name: the cost follows what the guest changed, and the
+ * pages stay mapped (no new shadow page faults on the next call).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "hv.h"
+#include "sandbox.h"
+#include "snapshot.h"
+
+#define PAGE GLINT_PAGE_SIZE
+
+struct glint_snapshot *glint_snapshot_alloc(void)
+{
+    struct glint_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cpu = calloc(1, hv_cpu_state_size());
+    if (!s->cpu) {
+        free(s);
+        return NULL;
+    }
+    atomic_store(&s->refs, 1);
+    s->mem_fd = -1;
+    return s;
+}
+
+API glint_snapshot *glint_snapshot_ref(glint_snapshot *snap)
+{
+    if (snap)
+        atomic_fetch_add(&snap->refs, 1);
+    return snap;
+}
+
+API void glint_snapshot_free(glint_snapshot *snap)
+{
+    if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1)
+        return;
+    if (snap->map_base)
+        munmap(snap->map_base, snap->map_len);
+    if (snap->mem_fd >= 0)
+        close(snap->mem_fd);
+    free(snap->cpu);
+    free(snap->funcs);
+    free(snap->fn_entries);
+    free(snap->fn_names);
+    free(snap->host);
+    free(snap);
+}
+
+glint_status glint_snapshot_set_tables(struct glint_snapshot *s, const glint_function *funcs,
+                                       const uint64_t *entries, size_t nfuncs,
+                                       const glint_function *host, size_t nhost, glint_error *err)
+{
+    if (nfuncs) {
+        s->funcs = calloc(nfuncs, sizeof *s->funcs);
+        s->fn_entries = calloc(nfuncs, sizeof *s->fn_entries);
+        s->fn_names = calloc(nfuncs, sizeof *s->fn_names);
+        if (!s->funcs || !s->fn_entries || !s->fn_names)
+            return glint_fail(err, GLINT_E_NOMEM, "out of memory for a snapshot's function table");
+    }
+    for (size_t i = 0; i < nfuncs; i++) {
+        s->funcs[i] = funcs[i];
+        snprintf(s->fn_names[i], sizeof s->fn_names[i], "%s", funcs[i].name);
+        s->funcs[i].name = s->fn_names[i];
+        s->fn_entries[i] = entries[i];
+    }
+    s->nfuncs = nfuncs;
+    if (nhost && !(s->host = calloc(nhost, sizeof *s->host)))
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory for a snapshot's host functions");
+    for (size_t i = 0; i < nhost; i++) {
+        s->host[i].sig = host[i];
+        snprintf(s->host[i].name, sizeof s->host[i].name, "%s", host[i].name);
+        s->host[i].sig.name = s->host[i].name;
+    }
+    s->nhost = nhost;
+    return GLINT_OK;
+}
+
+static int same_sig(const glint_function *a, const glint_function *b)
+{
+    if (a->ret != b->ret || a->nparams != b->nparams || strcmp(a->name, b->name) != 0)
+        return 0;
+    for (uint32_t i = 0; i < a->nparams; i++)
+        if (a->params[i] != b->params[i])
+            return 0;
+    return 1;
+}
+
+int glint_host_set_matches(const glint_sandbox *sb, const struct glint_snapshot *snap, char *why,
+                           size_t why_size)
+{
+    char sig[256];
+    for (size_t i = 0; i < snap->nhost; i++) {
+        size_t k = 0;
+        while (k < sb->nhost && strcmp(sb->host[k].name, snap->host[i].name) != 0)
+            k++;
+        glint_function_format(&snap->host[i].sig, sig, sizeof sig);
+        if (k == sb->nhost) {
+            snprintf(why, why_size, "the snapshot expects host function %s, which is not registered",
+                     sig);
+            return 0;
+        }
+        if (!same_sig(&sb->host[k].sig, &snap->host[i].sig)) {
+            char have[256];
+            glint_function_format(&sb->host[k].sig, have, sizeof have);
+            snprintf(why, why_size, "the snapshot expects host function %s, registered as %s", sig,
+                     have);
+            return 0;
+        }
+    }
+    if (sb->nhost != snap->nhost) {
+        for (size_t k = 0; k < sb->nhost; k++) {
+            size_t i = 0;
+            while (i < snap->nhost && strcmp(sb->host[k].name, snap->host[i].name) != 0)
+                i++;
+            if (i == snap->nhost) {
+                snprintf(why, why_size, "host function %s is registered but not in the snapshot",
+                         sb->host[k].name);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int layout_matches(const glint_sandbox *sb, const struct glint_snapshot *snap, char *why,
+                          size_t why_size)
+{
+    if (memcmp(&sb->lay, &snap->lay, sizeof sb->lay) == 0)
+        return 1;
+    snprintf(why, why_size,
+             "memory layouts differ (snapshot: %llu bytes, heap %llu, stack %llu, buffers %llu + "
+             "%llu; sandbox: %llu bytes, heap %llu, stack %llu, buffers %llu + %llu)",
+             (unsigned long long)snap->lay.mem_size, (unsigned long long)snap->lay.heap_size,
+             (unsigned long long)snap->lay.stack_size, (unsigned long long)snap->lay.input_size,
+             (unsigned long long)snap->lay.output_size, (unsigned long long)sb->lay.mem_size,
+             (unsigned long long)sb->lay.heap_size, (unsigned long long)sb->lay.stack_size,
+             (unsigned long long)sb->lay.input_size, (unsigned long long)sb->lay.output_size);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Taking a snapshot. */
+
+static int page_is_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    for (size_t i = 0; i < PAGE / 8; i++)
+        if (w[i])
+            return 0;
+    return 1;
+}
+
+/* Copies the non-zero resident pages of sb's memory into a new sealed memfd. */
+static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, glint_error *err)
+{
+    size_t size = (size_t)sb->lay.mem_size, pages = size / PAGE;
+    unsigned char *resident = malloc(pages);
+    if (!resident)
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory taking a snapshot");
+    if (mincore(sb->mem, size, resident) < 0)
+        memset(resident, 1, pages);
+    int fd = memfd_create("glint-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    uint8_t *dst = MAP_FAILED;
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
+        (dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+        free(resident);
+        if (fd >= 0)
+            close(fd);
+        return glint_fail(err, GLINT_E_NOMEM, "snapshot memory of %zu bytes: %s", size, strerror(errno));
+    }
+    for (size_t i = 0; i < pages; i++)
+        if (resident[i] & 1 && !page_is_zero(sb->mem + i * PAGE))
+            memcpy(dst + i * PAGE, sb->mem + i * PAGE, PAGE);
+    free(resident);
+    munmap(dst, size);
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        close(fd);
+        return glint_fail(err, GLINT_E_HYPERVISOR, "sealing snapshot memory: %s", strerror(errno));
+    }
+    void *ro = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (ro == MAP_FAILED) {
+        close(fd);
+        return glint_fail(err, GLINT_E_NOMEM, "mapping snapshot memory: %s", strerror(errno));
+    }
+    snap->mem_fd = fd;
+    snap->mem_off = 0;
+    snap->mem = ro;
+    snap->map_base = ro;
+    snap->map_len = size;
+    return GLINT_OK;
+}
+
+/* The guest waits in `out %al, $GLINT_PORT_DONE`; resume after it. */
+static glint_status fix_rip(glint_sandbox *sb, void *cpu)
+{
+    uint64_t rip = hv_cpu_state_rip(cpu);
+    const uint8_t *m = sb->mem;
+    uint64_t n = sb->lay.mem_size;
+    if (rip + 2 <= n && m[rip] == 0xe6 && m[rip + 1] == GLINT_PORT_DONE) {
+        hv_cpu_state_set_rip(cpu, rip + 2);
+        return GLINT_OK;
+    }
+    if (rip >= 2 && rip <= n && m[rip - 2] == 0xe6 && m[rip - 1] == GLINT_PORT_DONE)
+        return GLINT_OK; /* already past it */
+    return glint_fail(&sb->err, GLINT_E_STATE,
+                      "snapshot: the guest is not waiting for a call (rip 0x%llx)",
+                      (unsigned long long)rip);
+}
+
+static glint_status take(glint_sandbox *sb, glint_snapshot **out)
+{
+    if (sb->state == SB_POISONED)
+        return glint_fail(&sb->err, GLINT_E_POISONED, "snapshot: the sandbox is poisoned (%s)",
+                          sb->poison.message);
+    if (sb->state != SB_READY)
+        return glint_fail(&sb->err, GLINT_E_STATE, "snapshot: the sandbox is not initialized");
+    struct glint_snapshot *snap = glint_snapshot_alloc();
+    if (!snap)
+        return glint_fail(&sb->err, GLINT_E_NOMEM, "out of memory taking a snapshot");
+    snap->cfg = sb->cfg;
+    snap->lay = sb->lay;
+    glint_function host[GLINT_MAX_HOST_FUNCS];
+    for (size_t i = 0; i < sb->nhost; i++)
+        host[i] = sb->host[i].sig;
+    glint_status s;
+    if ((s = hv_save_cpu(sb->hv, snap->cpu, &sb->err)) || (s = fix_rip(sb, snap->cpu)) ||
+        (s = glint_snapshot_set_tables(snap, sb->funcs, sb->fn_entries, sb->nfuncs, host, sb->nhost,
+                                       &sb->err)) ||
+        (s = hv_dirty_pages(sb->hv, sb->dirty, &sb->err)) || (s = copy_memory(sb, snap, &sb->err))) {
+        glint_snapshot_free(snap);
+        return s;
+    }
+    /* The sandbox is now exactly in the state of the new snapshot. */
+    glint_snapshot_free(sb->synced);
+    sb->synced = glint_snapshot_ref(snap);
+    sb->host_in_hw = 0;
+    sb->need_full = 0;
+    *out = snap;
+    return GLINT_OK;
+}
+
+API glint_status glint_sandbox_snapshot(glint_sandbox *sb, glint_snapshot **out)
+{
+    if (!sb)
+        return GLINT_E_INVALID;
+    if (!out)
+        return glint_fail(&sb->err, GLINT_E_INVALID, "glint_sandbox_snapshot: out is NULL");
+    *out = NULL;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&sb->busy, &expected, 1))
+        return GLINT_E_BUSY;
+    glint_status s = take(sb, out);
+    atomic_store(&sb->busy, 0);
+    return s;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Restoring. */
+
+static void copy_page(glint_sandbox *sb, const struct glint_snapshot *snap, uint64_t page)
+{
+    memcpy(sb->mem + page * PAGE, snap->mem + page * PAGE, PAGE);
+}
+
+/* Memory back to `snap`, knowing it equals sb->synced == snap plus the dirty pages. */
+static glint_status restore_dirty(glint_sandbox *sb, const struct glint_snapshot *snap)
+{
+    glint_status s = hv_dirty_pages(sb->hv, sb->dirty, &sb->err);
+    if (s != GLINT_OK)
+        return s;
+    uint64_t pages = sb->lay.mem_size / PAGE;
+    for (uint64_t w = 0; w < (pages + 63) / 64; w++) {
+        uint64_t bits = sb->dirty[w];
+        sb->dirty[w] = 0;
+        while (bits) {
+            uint64_t page = w * 64 + (uint64_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            copy_page(sb, snap, page);
+        }
+    }
+    /* What the host itself wrote: call frames, arguments, replies, the result status. */
+    uint64_t first = sb->lay.input_base / PAGE;
+    uint64_t end = (sb->lay.input_base + sb->host_in_hw + PAGE - 1) / PAGE;
+    for (uint64_t p = first; p < end; p++)
+        copy_page(sb, snap, p);
+    copy_page(sb, snap, sb->lay.output_base / PAGE);
+    return GLINT_OK;
+}
+
+/* Memory back to `snap` from an unknown state: every page that differs. */
+static glint_status restore_all(glint_sandbox *sb, const struct glint_snapshot *snap)
+{
+    size_t size = (size_t)sb->lay.mem_size, pages = size / PAGE;
+    unsigned char *r1 = malloc(pages), *r2 = malloc(pages);
+    if (!r1 || !r2) {
+        free(r1), free(r2);
+        return glint_fail(&sb->err, GLINT_E_NOMEM, "out of memory restoring a snapshot");
+    }
+    if (mincore(sb->mem, size, r1) < 0)
+        memset(r1, 1, pages);
+    if (mincore((void *)snap->map_base, snap->map_len, r2) < 0 || snap->mem != snap->map_base)
+        memset(r2, 1, pages);
+    for (size_t i = 0; i < pages; i++) {
+        if (!(r1[i] & 1) && !(r2[i] & 1))
+            continue; /* zero in both */
+        if (memcmp(sb->mem + i * PAGE, snap->mem + i * PAGE, PAGE) != 0)
+            copy_page(sb, snap, i);
+    }
+    free(r1), free(r2);
+    return hv_dirty_pages(sb->hv, sb->dirty, &sb->err); /* start a clean log */
+}
+
+static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *snap)
+{
+    char why[600];
+    if (!layout_matches(sb, snap, why, sizeof why) || !glint_host_set_matches(sb, snap, why, sizeof why))
+        return glint_fail(&sb->err, GLINT_E_INCOMPATIBLE, "restore: %s", why);
+    if (sb->state == SB_CREATED && !sb->base)
+        return glint_fail(&sb->err, GLINT_E_STATE, "restore: initialize the sandbox first");
+    int same = sb->synced == snap;
+    glint_status s = same ? restore_dirty(sb, snap) : restore_all(sb, snap);
+    if (s == GLINT_OK)
+        s = hv_restore_cpu(sb->hv, snap->cpu, sb->need_full || !same, &sb->err);
+    if (s == GLINT_OK && !same && (snap->nfuncs != sb->nfuncs ||
+                                   memcmp(snap->fn_entries, sb->fn_entries, snap->nfuncs * 8) != 0))
+        s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, &sb->err);
+    if (s != GLINT_OK) {
+        /* The sandbox is half-restored: it must not run. */
+        glint_snapshot_free(sb->synced);
+        sb->synced = NULL;
+        sb->state = SB_POISONED;
+        sb->need_full = 1;
+        sb->poison = sb->err;
+        return s;
+    }
+    if (!same) {
+        glint_snapshot_free(sb->synced);
+        sb->synced = glint_snapshot_ref(snap);
+    }
+    sb->host_in_hw = 0;
+    sb->need_full = 0;
+    sb->state = SB_READY;
+    glint_error_clear(&sb->err);
+    return GLINT_OK;
+}
+
+API glint_status glint_sandbox_restore(glint_sandbox *sb, const glint_snapshot *snap)
+{
+    if (!sb)
+        return GLINT_E_INVALID;
+    if (!snap)
+        return glint_fail(&sb->err, GLINT_E_INVALID, "glint_sandbox_restore: snapshot is NULL");
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&sb->busy, &expected, 1))
+        return GLINT_E_BUSY;
+    glint_status s = restore_locked(sb, (struct glint_snapshot *)snap);
+    atomic_store(&sb->busy, 0);
+    return s;
+}
+
+glint_status glint_auto_restore(glint_sandbox *sb)
+{
+    glint_error keep = sb->err;
+    glint_status s = restore_locked(sb, sb->auto_restore);
+    if (s == GLINT_OK)
+        sb->err = keep; /* the caller still sees what the call did */
+    return s;
+}
+
+API glint_status glint_sandbox_set_auto_restore(glint_sandbox *sb, const glint_snapshot *snap)
+{
+    if (!sb)
+        return GLINT_E_INVALID;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&sb->busy, &expected, 1))
+        return GLINT_E_BUSY;
+    glint_status s = GLINT_OK;
+    char why[600];
+    if (snap && (!layout_matches(sb, snap, why, sizeof why) ||
+                 !glint_host_set_matches(sb, snap, why, sizeof why)))
+        s = glint_fail(&sb->err, GLINT_E_INCOMPATIBLE, "auto-restore: %s", why);
+    else {
+        glint_snapshot_free(sb->auto_restore);
+        sb->auto_restore = glint_snapshot_ref((glint_snapshot *)snap);
+    }
+    atomic_store(&sb->busy, 0);
+    return s;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Sandboxes from snapshots. */
+
+API glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *csnap, glint_sandbox **out,
+                                                    glint_error *err)
+{
+    if (!out)
+        return glint_fail(err, GLINT_E_INVALID, "glint_sandbox_create_from_snapshot: out is NULL");
+    *out = NULL;
+    if (!csnap)
+        return glint_fail(err, GLINT_E_INVALID, "glint_sandbox_create_from_snapshot: snapshot is NULL");
+    struct glint_snapshot *snap = (struct glint_snapshot *)csnap;
+    glint_sandbox *sb = glint_sandbox_new(&snap->cfg, err);
+    if (!sb)
+        return GLINT_E_NOMEM;
+    sb->lay = snap->lay;
+    glint_status s;
+    if ((s = hv_probe(err)) ||
+        (s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, err)))
+        goto fail;
+    void *m = mmap(NULL, (size_t)snap->lay.mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, snap->mem_fd,
+                   (off_t)snap->mem_off);
+    if (m == MAP_FAILED) {
+        s = glint_fail(err, GLINT_E_NOMEM, "mapping snapshot memory: %s", strerror(errno));
+        goto fail;
+    }
+    sb->mem = m;
+    sb->base = glint_snapshot_ref(snap);
+    if ((s = hv_create(&sb->hv, sb->mem, (size_t)sb->lay.mem_size, NULL, err)) ||
+        (s = hv_restore_cpu(sb->hv, snap->cpu, 1, err)) || (s = glint_sandbox_finish_setup(sb, err)))
+        goto fail;
+    sb->synced = glint_snapshot_ref(snap);
+    *out = sb;
+    return GLINT_OK;
+fail:
+    glint_sandbox_destroy(sb);
+    return s;
+}
+
+/* ------------------------------------------------------------------------- */
+
+API size_t glint_snapshot_function_count(const glint_snapshot *snap)
+{
+    return snap ? snap->nfuncs : 0;
+}
+
+API const glint_function *glint_snapshot_function(const glint_snapshot *snap, size_t index)
+{
+    return snap && index < snap->nfuncs ? &snap->funcs[index] : NULL;
+}
+
+API void glint_snapshot_config(const glint_snapshot *snap, glint_config *cfg)
+{
+    if (snap && cfg)
+        *cfg = snap->cfg;
+}
+
+API size_t glint_snapshot_host_count(const glint_snapshot *snap)
+{
+    return snap ? snap->nhost : 0;
+}
+
+API const glint_function *glint_snapshot_host_function(const glint_snapshot *snap, size_t index)
+{
+    return snap && index < snap->nhost ? &snap->host[index].sig : NULL;
+}
