@@ -85,3 +85,11 @@ glint_status hv_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_
                             glint_error *err);
 
 #endif
+
+/*
+ * Test hook: compares the state the vCPU will start its next run with
+ * (pending sync-regs writes included) with a saved state: every register
+ * group that hv_save_cpu captures.  0 with the first difference named in
+ * `why` if they differ.
+ */
+int hv_debug_cpu_matches(struct hv *hv, const void *state, char *why, size_t why_size);

@@ -509,3 +509,44 @@ glint_status hv_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
         return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_CLEAR_DIRTY_LOG: %s", strerror(errno));
     return GLINT_OK;
 }
+
+static int differs(const void *a, const void *b, size_t n, const char *what, char *why, size_t why_size)
+{
+    if (memcmp(a, b, n) == 0)
+        return 0;
+    const uint8_t *x = a, *y = b;
+    size_t i = 0;
+    while (x[i] == y[i])
+        i++;
+    snprintf(why, why_size, "%s differs at byte %zu (0x%02x, expected 0x%02x)", what, i, x[i], y[i]);
+    return 1;
+}
+
+int hv_debug_cpu_matches(struct hv *hv, const void *state, char *why, size_t why_size)
+{
+    const struct cpu_state *want = state;
+    struct cpu_state *now = malloc(sizeof *now);
+    if (!now || hv_save_cpu(hv, now, NULL) != GLINT_OK) {
+        snprintf(why, why_size, "cannot read the vCPU state");
+        free(now);
+        return 0;
+    }
+    struct kvm_run *run = hv->run;
+    if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)
+        now->regs = run->s.regs.regs;
+    if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)
+        now->sregs = run->s.regs.sregs;
+    int bad = differs(&now->regs, &want->regs, sizeof now->regs, "general registers", why, why_size) ||
+              differs(&now->sregs, &want->sregs, sizeof now->sregs, "segment/control registers", why,
+                      why_size) ||
+              differs(&now->dregs, &want->dregs, sizeof now->dregs, "debug registers", why, why_size) ||
+              differs(&now->xcrs, &want->xcrs, sizeof now->xcrs, "XCR0", why, why_size) ||
+              differs(&now->nmsrs, &want->nmsrs, sizeof now->nmsrs, "MSR count", why, why_size) ||
+              differs(now->msrs, want->msrs, sizeof now->msrs, "MSRs", why, why_size) ||
+              /* x87 and SSE state and XMM0-15; then the upper halves of YMM0-15 */
+              differs(now->xsave.region, want->xsave.region, 416, "FPU/SSE state", why, why_size) ||
+              differs((const uint8_t *)now->xsave.region + 576, (const uint8_t *)want->xsave.region + 576,
+                      256, "AVX state", why, why_size);
+    free(now);
+    return !bad;
+}

@@ -121,3 +121,6 @@ glint_status glint_poison(glint_sandbox *sb);
  * exit is reported as GLINT_E_SHUTDOWN.
  */
 void glint_debug_wipe_idt(glint_sandbox *sb);
+
+/* Test hook: hv_debug_cpu_matches against a snapshot's vCPU state. */
+int glint_debug_cpu_matches(glint_sandbox *sb, const glint_snapshot *snap, char *why, size_t why_size);

@@ -469,3 +469,8 @@ API const glint_function *glint_snapshot_host_function(const glint_snapshot *sna
 {
     return snap && index < snap->nhost ? &snap->host[index].sig : NULL;
 }
+
+int glint_debug_cpu_matches(glint_sandbox *sb, const glint_snapshot *snap, char *why, size_t why_size)
+{
+    return hv_debug_cpu_matches(sb->hv, snap->cpu, why, why_size);
+}
