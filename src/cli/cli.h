@@ -5,7 +5,8 @@
  *   options.c  the command line: options anywhere, `--` ends them
  *   parse.c    text -> numbers, sizes, hex, UTF-8 checks (pure functions)
  *   value.c    text -> glint_value by parameter type; result -> stdout
- *   run.c      `glint call` and `glint info`
+ *   run.c      `glint call` and `glint info`, from an ELF or a snapshot file
+ *   snap.c     `glint snapshot`; snapshot files for call and info
  *   guard.c    SIGINT/SIGTERM -> glint_sandbox_interrupt from a thread
  *   weekday.c  the optional host function GetWeekday() -> string
  *   report.c   one-line errors on stderr, status -> exit code
@@ -24,7 +25,7 @@ enum cli_exit {
     CLI_EXIT_OK = 0,
     CLI_EXIT_INTERNAL = 1, /* out of memory, unexpected hypervisor failure, write error */
     CLI_EXIT_USAGE = 2,    /* bad option, unknown function, argument that does not fit */
-    CLI_EXIT_IMAGE = 3,    /* guest file unreadable or not a valid glint guest */
+    CLI_EXIT_IMAGE = 3,    /* guest file unreadable, not a valid glint guest or snapshot */
     CLI_EXIT_GUEST = 4,    /* the guest failed */
     CLI_EXIT_TIME = 5,     /* time limit hit or call cancelled */
     CLI_EXIT_NO_KVM = 6,   /* this host cannot run micro-VMs */
@@ -33,6 +34,9 @@ enum cli_exit {
 /* Everything the command line says.  Strings point into argv. */
 struct cli_opts {
     glint_config cfg;      /* defaults, then --timeout/--heap/--stack/--input/--output */
+    const char *size_opt;  /* the first of --heap/--stack/--input/--output given, or NULL */
+    bool timeout_given;    /* --timeout */
+    const char *out_path;  /* -o FILE (glint snapshot) */
     bool raw;              /* --raw */
     bool weekday;          /* --weekday */
     bool help;             /* -h, --help, or the `help` command */
@@ -83,6 +87,22 @@ int cli_cmd_info(const struct cli_opts *o);
 /* Checks the configuration; names the option at fault.  -1 if fine. */
 int cli_check_config(const struct cli_opts *o);
 
+/* ---- snap.c ---- */
+/* True if `path` is a regular file that starts with the snapshot magic. */
+bool cli_is_snapshot(const char *path);
+/*
+ * Loads the snapshot at `path` for call or info: refuses options that a
+ * snapshot fixes (sizes, time limit) and, for call (`for_call`), host
+ * functions glint cannot provide.  Returns -1 with *out set, or an exit
+ * code after the one-line error.
+ */
+int cli_open_snapshot(const struct cli_opts *o, const char *path, bool for_call,
+                      glint_snapshot **out);
+/* Registers the host functions `snap` expects that are not there by default. */
+glint_status cli_register_snapshot_hosts(const struct cli_opts *o, glint_sandbox *sb,
+                                         const glint_snapshot *snap);
+int cli_cmd_snapshot(const struct cli_opts *o);
+
 /* ---- guard.c ---- */
 /*
  * From cli_guard_start until cli_guard_stop, SIGINT and SIGTERM are blocked
@@ -100,6 +120,8 @@ void cli_guard_stop(void);
 
 /* ---- weekday.c ---- */
 glint_status cli_register_weekday(glint_sandbox *sb);
+/* The signature GetWeekday is registered with. */
+extern const glint_function cli_weekday_fn;
 
 /* ---- report.c ---- */
 /* Prints "glint: <message>\n" on stderr, control characters escaped. */

@@ -1,6 +1,7 @@
 /*
  * main.c - glint, the command-line tool: run a function of a glint guest in
- * a fresh KVM micro-VM, or list the guest's functions.  See docs/cli.md.
+ * a fresh KVM micro-VM, list the guest's functions, or save a snapshot of
+ * an initialized guest.  See docs/cli.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,18 +26,24 @@ static void print_help(void)
     glint_config d;
     glint_config_default(&d);
     char heap[32], stack[32], in[32], out[32];
-    printf("usage: glint [OPTIONS] call GUEST.elf FUNCTION [ARG...]\n"
-           "       glint [OPTIONS] info GUEST.elf\n"
+    printf("usage: glint [OPTIONS] call GUEST FUNCTION [ARG...]\n"
+           "       glint [OPTIONS] info GUEST\n"
+           "       glint [OPTIONS] snapshot GUEST.elf -o FILE\n"
            "       glint --help | --version\n"
            "\n"
            "Runs a function of a glint guest (a static x86-64 ELF built with glint-cc)\n"
-           "in a fresh KVM micro-VM and prints its result.\n"
+           "in a fresh KVM micro-VM and prints its result.  GUEST is a guest ELF or a\n"
+           "snapshot file made by glint snapshot (told apart by its first bytes).\n"
            "\n"
            "Commands:\n"
-           "  call GUEST.elf FUNCTION [ARG...]\n"
+           "  call GUEST FUNCTION [ARG...]\n"
            "                 call FUNCTION with the ARGs converted by its signature and\n"
            "                 print the result on standard output\n"
-           "  info GUEST.elf list the guest's functions with their signatures (no VM)\n"
+           "  info GUEST     list the guest's functions with their signatures (no VM)\n"
+           "  snapshot GUEST.elf -o FILE\n"
+           "                 create a sandbox with the options below, run the guest's\n"
+           "                 initialization and save a snapshot of it to FILE; a call\n"
+           "                 from FILE starts from there without initializing again\n"
            "\n"
            "Options (before or after the command; `--` ends them; --opt=VALUE works too):\n"
            "  --timeout MS   time limit of the guest's initialization and of the call,\n"
@@ -48,11 +55,15 @@ static void print_help(void)
            "  --raw          write a string or bytes result as is, without a newline\n"
            "  --weekday      give the guest the host function GetWeekday() -> string\n"
            "                 (today's weekday name; examples/hello needs it)\n"
+           "  -o FILE        where glint snapshot writes the snapshot (replaced atomically)\n"
            "  -h, --help     show this help\n"
            "  -V, --version  show the version\n"
            "SIZE is a number of bytes, or a number followed by K, M or G (x1024).\n"
            "The guest can call only the host function print (to standard output),\n"
-           "plus GetWeekday with --weekday.\n",
+           "plus GetWeekday with --weekday.\n"
+           "A snapshot file fixes the sizes, the time limit and the host functions when\n"
+           "it is taken: with one, --timeout, --heap, --stack, --input and --output are\n"
+           "refused, and a snapshot taken with --weekday needs --weekday again.\n",
            d.timeout_ms, size_text(d.heap_size, heap, sizeof heap),
            size_text(d.stack_size, stack, sizeof stack), size_text(d.input_size, in, sizeof in),
            size_text(d.output_size, out, sizeof out));
@@ -73,11 +84,14 @@ static void print_help(void)
            "\n"
            "Exit codes:\n"
            "  0  success\n"
-           "  1  internal error (out of memory, unexpected hypervisor failure, write error)\n"
+           "  1  internal error (out of memory, unexpected hypervisor failure, write error,\n"
+           "     including a snapshot file that cannot be written)\n"
            "  2  usage error: bad option, unknown function, argument that does not parse\n"
-           "     or does not fit the signature\n"
-           "  3  invalid guest image: unreadable, not ELF, wrong architecture, ABI\n"
-           "     mismatch or missing note, malformed\n"
+           "     or does not fit the signature, an option a snapshot file fixes, a host\n"
+           "     function a snapshot file expects that glint cannot provide\n"
+           "  3  invalid guest image or snapshot file: unreadable, not ELF, wrong\n"
+           "     architecture, ABI mismatch or missing note, malformed; a snapshot file\n"
+           "     that is corrupt, truncated, or for another ABI, format or CPU\n"
            "  4  the guest failed: abort, exception, stack overflow, out of memory,\n"
            "     shutdown, bad data from the guest, access outside its memory, an\n"
            "     error returned by the guest function\n"
@@ -106,19 +120,25 @@ static int dispatch(const struct cli_opts *o)
         return finish_stdout();
     }
     if (!cmd) {
-        cli_error("no command given (usage: glint call GUEST.elf FUNCTION [ARG...] "
-                  "or glint info GUEST.elf; see glint --help)");
+        cli_error("no command given (usage: glint call GUEST FUNCTION [ARG...], "
+                  "glint info GUEST or glint snapshot GUEST.elf -o FILE; see glint --help)");
         return CLI_EXIT_USAGE;
     }
     bool is_call = !strcmp(cmd, "call"), is_info = !strcmp(cmd, "info");
-    if (!is_call && !is_info) {
-        cli_error("unknown command '%.64s' (commands: call, info; see glint --help)", cmd);
+    bool is_snap = !strcmp(cmd, "snapshot");
+    if (!is_call && !is_info && !is_snap) {
+        cli_error("unknown command '%.64s' (commands: call, info, snapshot; see glint --help)",
+                  cmd);
+        return CLI_EXIT_USAGE;
+    }
+    if (o->out_path && !is_snap) {
+        cli_error("-o FILE is for glint snapshot only, not for %s", cmd);
         return CLI_EXIT_USAGE;
     }
     int rc = cli_check_config(o);
     if (rc >= 0)
         return rc;
-    return is_call ? cli_cmd_call(o) : cli_cmd_info(o);
+    return is_call ? cli_cmd_call(o) : is_info ? cli_cmd_info(o) : cli_cmd_snapshot(o);
 }
 
 int main(int argc, char **argv)

@@ -6,7 +6,9 @@
  * positional.  Words starting with a single '-' are positional once the
  * command is known, so that `glint call g.elf Neg -5` passes -5 as an
  * argument; before the command, -h and -V are the short forms of --help
- * and --version and any other '-' word is an unknown option.
+ * and --version and any other '-' word is an unknown option.  `-o FILE`
+ * (the output of `glint snapshot`) is an option before the command and
+ * after `snapshot`; after another command it is an ordinary word.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -57,8 +59,13 @@ static int apply_value(const struct opt *op, const char *value, struct cli_opts 
         if (!why)
             *(size_t *)((char *)&o->cfg + op->offset) = size;
     }
-    if (!why)
+    if (!why) {
+        if (op->kind == OPT_TIMEOUT)
+            o->timeout_given = true;
+        else if (!o->size_opt)
+            o->size_opt = op->name;
         return -1;
+    }
     if (op->kind == OPT_TIMEOUT)
         why = strcmp(why, "is out of range") ? "is not a number of milliseconds (0 = no limit)"
                                              : "is too large (at most 4294967295 ms)";
@@ -94,6 +101,21 @@ static int long_option(int argc, char **argv, int *i, struct cli_opts *o)
     return apply_value(op, argv[++*i], o);
 }
 
+/* `-o FILE`: before any command, or after `snapshot`. */
+static int out_option(int argc, char **argv, int *i, struct cli_opts *o)
+{
+    if (*i + 1 >= argc) {
+        cli_error("option -o needs a file name");
+        return CLI_EXIT_USAGE;
+    }
+    if (o->out_path) {
+        cli_error("option -o given twice ('%.64s' and '%.64s')", o->out_path, argv[*i + 1]);
+        return CLI_EXIT_USAGE;
+    }
+    o->out_path = argv[++*i];
+    return -1;
+}
+
 static int short_option(const char *word, struct cli_opts *o)
 {
     if (!strcmp(word, "-h"))
@@ -126,6 +148,9 @@ int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
             options_done = true;
         else if (!options_done && a[0] == '-' && a[1] == '-')
             rc = long_option(argc, argv, &i, o);
+        else if (!options_done && !strcmp(a, "-o") &&
+                 (!o->command || !strcmp(o->command, "snapshot")))
+            rc = out_option(argc, argv, &i, o);
         else if (!options_done && !o->command && a[0] == '-' && a[1] != '\0')
             rc = short_option(a, o);
         else if (!o->command)

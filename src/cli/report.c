@@ -38,10 +38,12 @@ int cli_exit_code(glint_status s)
     case GLINT_E_NO_FUNCTION:
     case GLINT_E_SIGNATURE:
     case GLINT_E_TOO_LARGE:
+    case GLINT_E_INCOMPATIBLE: /* a snapshot's host functions vs. the command line */
         return CLI_EXIT_USAGE;
     case GLINT_E_IO:
     case GLINT_E_BAD_IMAGE:
     case GLINT_E_ABI:
+    case GLINT_E_BAD_SNAPSHOT:
         return CLI_EXIT_IMAGE;
     case GLINT_E_GUEST_ERROR:
     case GLINT_E_ABORT:

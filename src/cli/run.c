@@ -1,4 +1,7 @@
-/* run.c - `glint call` and `glint info`. */
+/*
+ * run.c - `glint call` and `glint info`.  The guest file is an ELF or a
+ * snapshot file (told apart by its first bytes, see snap.c): a `source`.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,14 +70,49 @@ static void print_function(const glint_function *fn)
     free(big);
 }
 
-static int open_image(const char *path, glint_image **img)
+/* A guest ELF or a snapshot file: exactly one of img and snap is set. */
+struct source {
+    glint_image *img;
+    glint_snapshot *snap;
+};
+
+static int open_source(const struct cli_opts *o, const char *path, bool for_call,
+                       struct source *src)
 {
+    if (cli_is_snapshot(path))
+        return cli_open_snapshot(o, path, for_call, &src->snap);
     glint_error err;
-    glint_status s = glint_image_open_file(path, img, &err);
+    glint_status s = glint_image_open_file(path, &src->img, &err);
     if (s == GLINT_OK)
         return -1;
     cli_error("%s", err.message); /* the library's message names the file */
     return cli_exit_code(s);
+}
+
+static void close_source(struct source *src)
+{
+    glint_image_close(src->img);
+    glint_snapshot_free(src->snap);
+}
+
+static size_t source_count(const struct source *src)
+{
+    return src->img ? glint_image_function_count(src->img)
+                    : glint_snapshot_function_count(src->snap);
+}
+
+static const glint_function *source_function(const struct source *src, size_t i)
+{
+    return src->img ? glint_image_function(src->img, i) : glint_snapshot_function(src->snap, i);
+}
+
+static long source_find(const struct source *src, const char *name)
+{
+    size_t n = source_count(src);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(source_function(src, i)->name, name))
+            return (long)i;
+    return -1;
 }
 
 static int flush_stdout(void)
@@ -91,14 +129,14 @@ int cli_cmd_info(const struct cli_opts *o)
         cli_error("info takes one guest file, got %zu words (usage: glint info GUEST.elf)", o->npos);
         return CLI_EXIT_USAGE;
     }
-    glint_image *img = NULL;
-    int rc = open_image(o->pos[0], &img);
+    struct source src = {0};
+    int rc = open_source(o, o->pos[0], false, &src);
     if (rc >= 0)
         return rc;
-    size_t n = glint_image_function_count(img);
+    size_t n = source_count(&src);
     for (size_t i = 0; i < n; i++)
-        print_function(glint_image_function(img, i));
-    glint_image_close(img);
+        print_function(source_function(&src, i));
+    close_source(&src);
     return flush_stdout();
 }
 
@@ -107,6 +145,7 @@ int cli_cmd_info(const struct cli_opts *o)
 struct call {
     const struct cli_opts *o;
     const char *path;
+    struct source src;
     const glint_function *fn;
     size_t index;
     glint_value args[GLINT_MAX_PARAMS];
@@ -115,18 +154,21 @@ struct call {
 };
 
 /* Looks up the function and converts the arguments by its signature. */
-static int prepare(struct call *c, const glint_image *img)
+static int prepare(struct call *c)
 {
     const char *name = c->o->pos[1];
-    long idx = glint_image_find(img, name);
+    long idx = source_find(&c->src, name);
     if (idx < 0) {
         cli_error("%s: no function named '%.64s' (glint info %s lists them)", c->path, name,
                   c->path);
         return CLI_EXIT_USAGE;
     }
     c->index = (size_t)idx;
-    c->fn = glint_image_function(img, c->index);
+    c->fn = source_function(&c->src, c->index);
     size_t given = c->o->npos - 2;
+    glint_config cfg = c->o->cfg;
+    if (c->src.snap)
+        glint_snapshot_config(c->src.snap, &cfg); /* its input buffer bounds @FILE */
     if (given != c->fn->nparams) {
         char sig[512];
         glint_function_format(c->fn, sig, sizeof sig);
@@ -138,7 +180,7 @@ static int prepare(struct call *c, const glint_image *img)
         size_t k = c->nargs;
         glint_type t = (glint_type)c->fn->params[k];
         char why[768];
-        if (cli_value_from_text(t, c->o->pos[2 + k], c->o->cfg.input_size, &c->args[k],
+        if (cli_value_from_text(t, c->o->pos[2 + k], cfg.input_size, &c->args[k],
                                 &c->owned[k], why, sizeof why)) {
             cli_error("%s: %s: argument %zu (%s): %s", c->path, c->fn->name, k + 1,
                       glint_type_name(t), why);
@@ -162,7 +204,9 @@ static int report_cancel(const struct call *c, int sig, glint_status s, const gl
 static glint_status run_sandbox(const struct call *c, glint_sandbox *sb, glint_value *result)
 {
     glint_status s = GLINT_OK;
-    if (c->o->weekday)
+    if (c->src.snap)
+        s = cli_register_snapshot_hosts(c->o, sb, c->src.snap);
+    else if (c->o->weekday)
         s = cli_register_weekday(sb);
     if (s == GLINT_OK && !cli_guard_signal())
         s = glint_sandbox_init(sb);
@@ -171,7 +215,7 @@ static glint_status run_sandbox(const struct call *c, glint_sandbox *sb, glint_v
     return s;
 }
 
-static int call_in_sandbox(const struct call *c, const glint_image *img)
+static int call_in_sandbox(const struct call *c)
 {
     if (cli_guard_start() != 0) {
         cli_error("cannot start the signal thread: %s", strerror(errno));
@@ -179,7 +223,8 @@ static int call_in_sandbox(const struct call *c, const glint_image *img)
     }
     glint_sandbox *sb = NULL;
     glint_error err;
-    glint_status s = glint_sandbox_create(img, &c->o->cfg, &sb, &err);
+    glint_status s = c->src.img ? glint_sandbox_create(c->src.img, &c->o->cfg, &sb, &err)
+                                : glint_sandbox_create_from_snapshot(c->src.snap, &sb, &err);
     if (s != GLINT_OK) {
         cli_guard_stop();
         if (s == GLINT_E_NO_KVM)
@@ -216,15 +261,14 @@ int cli_cmd_call(const struct cli_opts *o)
         return CLI_EXIT_USAGE;
     }
     struct call c = {.o = o, .path = o->pos[0]};
-    glint_image *img = NULL;
-    int rc = open_image(c.path, &img);
+    int rc = open_source(o, c.path, true, &c.src);
     if (rc >= 0)
         return rc;
-    rc = prepare(&c, img);
+    rc = prepare(&c);
     if (rc < 0)
-        rc = call_in_sandbox(&c, img);
+        rc = call_in_sandbox(&c);
     for (size_t k = 0; k < GLINT_MAX_PARAMS; k++)
         free(c.owned[k]);
-    glint_image_close(img);
+    close_source(&c.src);
     return rc;
 }

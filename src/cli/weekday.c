@@ -18,8 +18,9 @@ static glint_status get_weekday(glint_hostcall *hc, const glint_value *args, siz
     return GLINT_OK;
 }
 
+const glint_function cli_weekday_fn = {.name = "GetWeekday", .ret = GLINT_STRING, .nparams = 0};
+
 glint_status cli_register_weekday(glint_sandbox *sb)
 {
-    const glint_function fn = {.name = "GetWeekday", .ret = GLINT_STRING, .nparams = 0};
-    return glint_sandbox_register(sb, &fn, get_weekday, NULL);
+    return glint_sandbox_register(sb, &cli_weekday_fn, get_weekday, NULL);
 }

@@ -124,3 +124,8 @@ void glint_debug_wipe_idt(glint_sandbox *sb);
 
 /* Test hook: hv_debug_cpu_matches against a snapshot's vCPU state. */
 int glint_debug_cpu_matches(glint_sandbox *sb, const glint_snapshot *snap, char *why, size_t why_size);
+
+/* Test hook (pool.c): 1 if the sandbox's whole guest memory equals the
+ * snapshot's, else 0 with the first difference and the count in `why`. */
+int glint_debug_memory_equal(const glint_sandbox *sb, const glint_snapshot *snap, char *why,
+                             size_t why_size);

@@ -1,0 +1,466 @@
+/*
+ * pool.c - recycling pools: pristine sandboxes of one snapshot on demand.
+ *
+ * A pool keeps up to max_idle ready sandboxes (VM, vCPU and memory mapping
+ * kept) in an idle ring: acquire takes the newest (its pages are the
+ * warmest), the reaper expires the oldest.  A sandbox given back is
+ * restored to the pool's snapshot on the releasing thread, which costs
+ * what the guest dirtied (glint_sandbox_restore: dirty pages, and the
+ * ring-3 vCPU state, or every register group after a failure), and then
+ * joins the idle ring; when the ring is full, or the restore failed, it
+ * goes to the reaper thread, which destroys it off the caller's path.
+ *
+ * The reaper sleeps on a condition variable: with a deadline only while
+ * sandboxes are idle and idle_timeout_ms is set, without one otherwise, so
+ * an idle pool that has shrunk to zero has no VM and no wake-ups.
+ *
+ * One mutex guards the lists and counters; nobody holds it across a VM
+ * creation, a restore or a destruction.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "sandbox.h"
+#include "snapshot.h"
+
+#define POOL_MAX_IDLE (1u << 20)
+#define POOL_THREAD_STACK (128u * 1024u)
+
+struct idle_entry {
+    glint_sandbox *sb;
+    uint64_t since_ns; /* when it became idle (monotonic) */
+};
+
+/* A sandbox waiting for the reaper. */
+struct doomed {
+    glint_sandbox *sb;
+    struct doomed *next;
+};
+
+struct glint_pool {
+    struct glint_snapshot *snap; /* a reference */
+    size_t max_idle;
+    uint64_t idle_timeout_ns;    /* 0: keep idle sandboxes */
+    size_t nhost;
+    glint_host_function *host;            /* host[i].sig.name points at names[i] */
+    char (*names)[GLINT_MAX_NAME + 1];
+
+    pthread_t reaper;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;         /* the reaper: work to do, or stop */
+
+    /* Under lock.  The idle ring: ring[head] is the oldest, the newest is
+     * at head + nidle - 1 (mod max_idle). */
+    struct idle_entry *ring;
+    size_t head, nidle;
+    struct doomed *doomed;
+    int stopping;
+    size_t out;
+    uint64_t created, reused, destroyed;
+};
+
+API void glint_pool_config_default(glint_pool_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_idle = 16;
+    cfg->prefill = 0;
+    cfg->idle_timeout_ms = 30000;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Making sandboxes. */
+
+static glint_status register_all(glint_sandbox *sb, const glint_host_function *host, size_t nhost,
+                                 glint_error *err)
+{
+    for (size_t i = 0; i < nhost; i++) {
+        glint_status s = glint_sandbox_register(sb, &host[i].sig, host[i].callback, host[i].user);
+        if (s != GLINT_OK)
+            return glint_fail(err, s, "pool: host function %zu: %s", i + 1,
+                              glint_sandbox_error(sb)->message);
+    }
+    return GLINT_OK;
+}
+
+/* A ready sandbox in the state of the pool's snapshot. */
+static glint_status make_sandbox(glint_pool *pool, glint_sandbox **out, glint_error *err)
+{
+    glint_sandbox *sb = NULL;
+    glint_status s = glint_sandbox_create_from_snapshot(pool->snap, &sb, err);
+    if (s != GLINT_OK)
+        return s;
+    s = register_all(sb, pool->host, pool->nhost, err);
+    if (s == GLINT_OK && (s = glint_sandbox_init(sb)) != GLINT_OK)
+        glint_fail(err, s, "pool: %s", glint_sandbox_error(sb)->message);
+    if (s != GLINT_OK) {
+        glint_sandbox_destroy(sb);
+        return s;
+    }
+    *out = sb;
+    return GLINT_OK;
+}
+
+/*
+ * Checks the configured host functions against the snapshot's without
+ * making a VM: registers them on a sandbox shell (no memory, no vCPU), as
+ * glint_sandbox_init would find them.
+ */
+static glint_status check_host_set(const struct glint_snapshot *snap, const glint_pool_config *cfg,
+                                   glint_error *err)
+{
+    glint_sandbox *sb = glint_sandbox_new(&snap->cfg, err);
+    if (!sb)
+        return GLINT_E_NOMEM;
+    sb->lay = snap->lay;
+    glint_status s = glint_sandbox_finish_setup(sb, err);
+    if (s == GLINT_OK)
+        s = register_all(sb, cfg->host, cfg->nhost, err);
+    char why[600];
+    if (s == GLINT_OK && !glint_host_set_matches(sb, snap, why, sizeof why))
+        s = glint_fail(err, GLINT_E_INCOMPATIBLE, "pool: %s", why);
+    glint_sandbox_destroy(sb);
+    return s;
+}
+
+static glint_status check_config(const glint_pool_config *cfg, glint_error *err)
+{
+    if (cfg->max_idle > POOL_MAX_IDLE)
+        return glint_fail(err, GLINT_E_INVALID, "pool: max_idle %zu is too large (maximum %u)",
+                          cfg->max_idle, POOL_MAX_IDLE);
+    if (cfg->prefill > cfg->max_idle)
+        return glint_fail(err, GLINT_E_INVALID, "pool: prefill %zu exceeds max_idle %zu",
+                          cfg->prefill, cfg->max_idle);
+    if (cfg->nhost && !cfg->host)
+        return glint_fail(err, GLINT_E_INVALID, "pool: %zu host functions but host is NULL",
+                          cfg->nhost);
+    if (cfg->nhost > GLINT_MAX_HOST_FUNCS)
+        return glint_fail(err, GLINT_E_INVALID, "pool: %zu host functions (at most %u)", cfg->nhost,
+                          GLINT_MAX_HOST_FUNCS);
+    for (size_t i = 0; i < cfg->nhost; i++)
+        if (!cfg->host[i].sig.name || !cfg->host[i].callback)
+            return glint_fail(err, GLINT_E_INVALID,
+                              "pool: host function %zu: name and callback are required", i + 1);
+    return GLINT_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The idle ring and the reaper (lock held unless said otherwise). */
+
+static void ring_push(glint_pool *pool, glint_sandbox *sb)
+{
+    size_t at = (pool->head + pool->nidle) % pool->max_idle;
+    pool->ring[at] = (struct idle_entry){sb, glint_now_ns()};
+    if (++pool->nidle == 1 && pool->idle_timeout_ns)
+        pthread_cond_signal(&pool->wake); /* the reaper now has a deadline */
+}
+
+static glint_sandbox *ring_pop_newest(glint_pool *pool)
+{
+    pool->nidle--;
+    return pool->ring[(pool->head + pool->nidle) % pool->max_idle].sb;
+}
+
+static glint_sandbox *ring_pop_oldest(glint_pool *pool)
+{
+    glint_sandbox *sb = pool->ring[pool->head].sb;
+    pool->head = (pool->head + 1) % pool->max_idle;
+    pool->nidle--;
+    return sb;
+}
+
+/* Destroys sb outside the lock (held on entry and on return). */
+static void destroy_unlocked(glint_pool *pool, glint_sandbox *sb)
+{
+    pthread_mutex_unlock(&pool->lock);
+    glint_sandbox_destroy(sb);
+    pthread_mutex_lock(&pool->lock);
+    pool->destroyed++;
+}
+
+static void wait_until(glint_pool *pool, uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000ull),
+                          (long)(deadline_ns % 1000000000ull)};
+    pthread_cond_timedwait(&pool->wake, &pool->lock, &ts);
+}
+
+static void *reaper_main(void *arg)
+{
+    glint_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        if (pool->doomed) {
+            struct doomed *d = pool->doomed;
+            pool->doomed = d->next;
+            glint_sandbox *sb = d->sb;
+            free(d);
+            destroy_unlocked(pool, sb);
+            continue;
+        }
+        if (pool->stopping)
+            break;
+        if (!pool->idle_timeout_ns || !pool->nidle) {
+            pthread_cond_wait(&pool->wake, &pool->lock); /* nothing to time: sleep */
+            continue;
+        }
+        uint64_t expires = pool->ring[pool->head].since_ns + pool->idle_timeout_ns;
+        if (glint_now_ns() >= expires)
+            destroy_unlocked(pool, ring_pop_oldest(pool));
+        else
+            wait_until(pool, expires);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Hands sb to the reaper (lock not held); destroys it here if that fails. */
+static void doom(glint_pool *pool, glint_sandbox *sb)
+{
+    struct doomed *d = malloc(sizeof *d);
+    pthread_mutex_lock(&pool->lock);
+    if (pool->out)
+        pool->out--;
+    if (d) {
+        d->sb = sb;
+        d->next = pool->doomed;
+        pool->doomed = d;
+        pthread_cond_signal(&pool->wake);
+    } else {
+        destroy_unlocked(pool, sb);
+    }
+    pthread_mutex_unlock(&pool->lock);
+}
+
+static glint_status start_reaper(glint_pool *pool, glint_error *err)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, POOL_THREAD_STACK);
+    /* The reaper must take no signal meant for the process or a vCPU. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&pool->reaper, &attr, reaper_main, pool);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return glint_fail(err, GLINT_E_NOMEM, "pool: cannot start the reaper thread: %s",
+                          strerror(rc));
+    return GLINT_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Life cycle. */
+
+static void pool_free(glint_pool *pool)
+{
+    glint_snapshot_free(pool->snap);
+    free(pool->host);
+    free(pool->names);
+    free(pool->ring);
+    free(pool);
+}
+
+static glint_pool *pool_alloc(const glint_snapshot *snap, const glint_pool_config *cfg)
+{
+    glint_pool *pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    pool->max_idle = cfg->max_idle;
+    pool->idle_timeout_ns = (uint64_t)cfg->idle_timeout_ms * 1000000ull;
+    pool->nhost = cfg->nhost;
+    pool->snap = glint_snapshot_ref((glint_snapshot *)snap);
+    pool->host = cfg->nhost ? calloc(cfg->nhost, sizeof *pool->host) : NULL;
+    pool->names = cfg->nhost ? calloc(cfg->nhost, sizeof *pool->names) : NULL;
+    pool->ring = cfg->max_idle ? calloc(cfg->max_idle, sizeof *pool->ring) : NULL;
+    if ((cfg->nhost && (!pool->host || !pool->names)) || (cfg->max_idle && !pool->ring)) {
+        pool_free(pool);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->nhost; i++) {
+        pool->host[i] = cfg->host[i];
+        /* The name fits: check_host_set registered it. */
+        snprintf(pool->names[i], sizeof pool->names[i], "%s", cfg->host[i].sig.name);
+        pool->host[i].sig.name = pool->names[i];
+    }
+    return pool;
+}
+
+static glint_status prefill(glint_pool *pool, size_t n, glint_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        glint_sandbox *sb;
+        glint_status s = make_sandbox(pool, &sb, err);
+        if (s != GLINT_OK)
+            return s;
+        pthread_mutex_lock(&pool->lock);
+        pool->created++;
+        ring_push(pool, sb);
+        pthread_mutex_unlock(&pool->lock);
+    }
+    return GLINT_OK;
+}
+
+API glint_status glint_pool_create(const glint_snapshot *snap, const glint_pool_config *cfg,
+                                   glint_pool **out, glint_error *err)
+{
+    if (!out)
+        return glint_fail(err, GLINT_E_INVALID, "glint_pool_create: out is NULL");
+    *out = NULL;
+    if (!snap)
+        return glint_fail(err, GLINT_E_INVALID, "glint_pool_create: snapshot is NULL");
+    glint_pool_config defaults;
+    if (!cfg) {
+        glint_pool_config_default(&defaults);
+        cfg = &defaults;
+    }
+    glint_status s;
+    if ((s = check_config(cfg, err)) || (s = hv_probe(err)) || (s = check_host_set(snap, cfg, err)))
+        return s;
+    glint_pool *pool = pool_alloc(snap, cfg);
+    if (!pool)
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a pool");
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if ((s = start_reaper(pool, err)) != GLINT_OK) {
+        pthread_cond_destroy(&pool->wake);
+        pthread_mutex_destroy(&pool->lock);
+        pool_free(pool);
+        return s;
+    }
+    if ((s = prefill(pool, cfg->prefill, err)) != GLINT_OK) {
+        glint_pool_destroy(pool);
+        return s;
+    }
+    *out = pool;
+    return GLINT_OK;
+}
+
+API void glint_pool_destroy(glint_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->stopping = 1;
+    pthread_cond_signal(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    pthread_join(pool->reaper, NULL); /* it empties the doomed list first */
+    while (pool->doomed) {            /* only a release racing destroy (misuse) leaves any */
+        struct doomed *d = pool->doomed;
+        pool->doomed = d->next;
+        glint_sandbox_destroy(d->sb);
+        free(d);
+    }
+    while (pool->nidle)
+        glint_sandbox_destroy(ring_pop_newest(pool));
+    pthread_cond_destroy(&pool->wake);
+    pthread_mutex_destroy(&pool->lock);
+    pool_free(pool);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Acquire and release. */
+
+API glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint_error *err)
+{
+    if (!out)
+        return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: out is NULL");
+    *out = NULL;
+    if (!pool)
+        return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: pool is NULL");
+    pthread_mutex_lock(&pool->lock);
+    if (pool->nidle) {
+        *out = ring_pop_newest(pool);
+        pool->reused++;
+        pool->out++;
+        pthread_mutex_unlock(&pool->lock);
+        return GLINT_OK;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    glint_sandbox *sb;
+    glint_status s = make_sandbox(pool, &sb, err);
+    if (s != GLINT_OK)
+        return s;
+    pthread_mutex_lock(&pool->lock);
+    pool->created++;
+    pool->out++;
+    pthread_mutex_unlock(&pool->lock);
+    *out = sb;
+    return GLINT_OK;
+}
+
+API void glint_pool_release(glint_pool *pool, glint_sandbox *sb)
+{
+    if (!pool || !sb)
+        return;
+    /* Nothing the last user set may survive: auto-restore, error, poison,
+     * memory, vCPU state (restore clears all but the first). */
+    glint_status s = glint_sandbox_set_auto_restore(sb, NULL);
+    if (s == GLINT_OK)
+        s = glint_sandbox_restore(sb, pool->snap);
+    if (s == GLINT_OK) {
+        pthread_mutex_lock(&pool->lock);
+        if (!pool->stopping && pool->nidle < pool->max_idle) {
+            ring_push(pool, sb);
+            if (pool->out)
+                pool->out--;
+            pthread_mutex_unlock(&pool->lock);
+            return;
+        }
+        pthread_mutex_unlock(&pool->lock);
+    }
+    doom(pool, sb);
+}
+
+API void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st)
+{
+    if (!st)
+        return;
+    memset(st, 0, sizeof *st);
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    st->idle = pool->nidle;
+    st->out = pool->out;
+    st->created = pool->created;
+    st->reused = pool->reused;
+    st->destroyed = pool->destroyed;
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* ------------------------------------------------------------------------- */
+
+int glint_debug_memory_equal(const glint_sandbox *sb, const glint_snapshot *snap, char *why,
+                             size_t why_size)
+{
+    if (sb->lay.mem_size != snap->lay.mem_size) {
+        snprintf(why, why_size, "memory sizes differ");
+        return 0;
+    }
+    const size_t page = GLINT_PAGE_SIZE, pages = (size_t)(sb->lay.mem_size / page);
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < pages; i++)
+        if (memcmp(sb->mem + i * page, snap->mem + i * page, page) != 0 && !bad++)
+            first = i;
+    if (!bad)
+        return 1;
+    size_t off = 0;
+    const uint8_t *a = sb->mem + first * page, *b = snap->mem + first * page;
+    while (a[off] == b[off])
+        off++;
+    snprintf(why, why_size,
+             "%zu of %zu pages differ; the first at GPA 0x%llx (0x%02x, expected 0x%02x)", bad,
+             pages, (unsigned long long)(first * page + off), a[off], b[off]);
+    return 0;
+}
