@@ -52,7 +52,7 @@ void samples_free(struct samples *s);
 /* Nearest-rank percentile q (0..1) of the samples (sorts them); 0 if none. */
 double samples_pct(struct samples *s, double q);
 
-#define RESULT_EXTRA_MAX 8
+#define RESULT_EXTRA_MAX 10
 struct result {
     char name[48];
     int skipped;
@@ -61,7 +61,7 @@ struct result {
     double guest_insns;     /* per sample; < 0 when not applicable */
     double exits;           /* per sample; < 0 when not applicable */
     double insn_emulation;  /* per sample, from the vCPU stats fd; < 0 when unknown */
-    char note[320];         /* skip reason, or how the figure was measured */
+    char note[640];         /* skip reason, or how the figure was measured */
     size_t nextra;
     struct { char key[32]; double val; } extra[RESULT_EXTRA_MAX];
 };

@@ -26,42 +26,43 @@
 
 #include "bench.h"
 #include "glint/layout.h"
+#include "glint_common.h"
 #include "glint_count.h"
 #include "kvmstats.h"
 
-#define MAPS_MAX 64
 #define COUNTER_GPA GLINT_EXC_STACK_GPA
 
-/* Start addresses of this process's glint guest-memory mappings (offset 0). */
-static size_t guest_mappings(uintptr_t *starts, size_t max)
+void guest_maps_read(struct guest_maps *m)
 {
+    m->n = 0;
     FILE *f = fopen("/proc/self/maps", "r");
     if (!f)
-        return 0;
+        return;
     char line[512];
-    size_t n = 0;
-    while (n < max && fgets(line, sizeof line, f)) {
+    while (m->n < GUEST_MAPS_MAX && fgets(line, sizeof line, f)) {
         unsigned long lo, hi, off;
         if (!strstr(line, "memfd:glint-guest") ||
             sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) != 3 || off != 0)
             continue;
-        starts[n++] = (uintptr_t)lo;
+        m->lo[m->n] = (uintptr_t)lo;
+        m->hi[m->n++] = (uintptr_t)hi;
     }
     fclose(f);
-    return n;
 }
 
-static uintptr_t new_mapping(const uintptr_t *b, size_t nb, const uintptr_t *a, size_t na)
+uintptr_t guest_maps_new(const struct guest_maps *before, const struct guest_maps *after,
+                         size_t *len)
 {
     uintptr_t found = 0;
-    for (size_t i = 0; i < na; i++) {
+    for (size_t i = 0; i < after->n; i++) {
         int seen = 0;
-        for (size_t j = 0; j < nb; j++)
-            seen |= a[i] == b[j];
+        for (size_t j = 0; j < before->n; j++)
+            seen |= after->lo[i] == before->lo[j];
         if (!seen) {
             if (found)
                 return 0;
-            found = a[i];
+            found = after->lo[i];
+            *len = after->hi[i] - after->lo[i];
         }
     }
     return found;
@@ -118,14 +119,6 @@ static long reading(struct reader *r)
     return d;
 }
 
-static glint_status ping(glint_hostcall *hc, const glint_value *a, size_t n, glint_value *ret,
-                         void *user)
-{
-    (void)hc, (void)a, (void)n, (void)user;
-    ret->v.i32 = 1;
-    return GLINT_OK;
-}
-
 /* Calls fn three times and returns the count of the last call, -1 on failure. */
 static long count_call(glint_sandbox *sb, struct reader *r, const char *fn,
                        const glint_value *args, size_t nargs, char *why, size_t len)
@@ -146,13 +139,14 @@ static long count_call(glint_sandbox *sb, struct reader *r, const char *fn,
 }
 
 /* Finds the new sandbox's memory and vCPU, patches and arms it. */
-static int arm(const uintptr_t *mb, size_t nmb, const int *vb, size_t nvb, uint8_t **mem,
-               char *why, size_t len)
+static int arm(const struct guest_maps *mb, const int *vb, size_t nvb, uint8_t **mem, char *why,
+               size_t len)
 {
-    uintptr_t ma[MAPS_MAX];
+    struct guest_maps ma;
     int va[64];
-    size_t nma = guest_mappings(ma, MAPS_MAX), nva = list_vcpu_fds(va, 64);
-    uintptr_t m = new_mapping(mb, nmb, ma, nma);
+    guest_maps_read(&ma);
+    size_t nva = list_vcpu_fds(va, 64), size = 0;
+    uintptr_t m = guest_maps_new(mb, &ma, &size);
     int vcpu = new_vcpu_fd(vb, nvb, va, nva);
     if (!m || vcpu < 0) {
         snprintf(why, len, "cannot find the sandbox's %s", !m ? "guest memory mapping" : "vCPU fd");
@@ -166,9 +160,10 @@ static int arm(const uintptr_t *mb, size_t nmb, const int *vb, size_t nvb, uint8
 
 int glint_count_insns(const glint_image *img, struct glint_counts *out, char *why, size_t len)
 {
-    uintptr_t mb[MAPS_MAX];
+    struct guest_maps mb;
     int vb[64];
-    size_t nmb = guest_mappings(mb, MAPS_MAX), nvb = list_vcpu_fds(vb, 64);
+    guest_maps_read(&mb);
+    size_t nvb = list_vcpu_fds(vb, 64);
     glint_config cfg;
     glint_config_default(&cfg);
     cfg.timeout_ms = 30000; /* every instruction traps: ~100x slower */
@@ -181,10 +176,9 @@ int glint_count_insns(const glint_image *img, struct glint_counts *out, char *wh
     }
     uint8_t *mem = NULL;
     int rc = -1;
-    glint_function fn = {.name = "HostPing", .ret = GLINT_I32, .nparams = 0};
-    if (arm(mb, nmb, vb, nvb, &mem, why, len) < 0)
+    if (arm(&mb, vb, nvb, &mem, why, len) < 0)
         goto out;
-    if (glint_sandbox_register(sb, &fn, ping, NULL) != GLINT_OK ||
+    if (glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL) != GLINT_OK ||
         glint_sandbox_init(sb) != GLINT_OK) {
         snprintf(why, len, "init under the trap flag: %.300s", glint_sandbox_error(sb)->message);
         goto out;
@@ -192,12 +186,14 @@ int glint_count_insns(const glint_image *img, struct glint_counts *out, char *wh
     struct reader r = {mem, sb, 0, 0};
     out->init = reading(&r);
     static const char s64[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    glint_value i32 = glint_i32(42), str = glint_str(s64, 64), add[2] = {glint_i32(3), glint_i32(4)};
+    glint_value i32 = glint_i32(42), str = glint_str(s64, 64), touch = glint_i32(TOUCH_PAGES);
+    glint_value add[2] = {glint_i32(3), glint_i32(4)};
     out->echo = count_call(sb, &r, "Echo", &i32, 1, why, len);
     out->call_host = out->echo < 0 ? -1 : count_call(sb, &r, "CallHost", NULL, 0, why, len);
     out->echo_string = out->call_host < 0 ? -1 : count_call(sb, &r, "EchoString", &str, 1, why, len);
     out->add = out->echo_string < 0 ? -1 : count_call(sb, &r, "Add", add, 2, why, len);
-    rc = out->add < 0 ? -1 : 0;
+    out->touch = out->add < 0 ? -1 : count_call(sb, &r, "Touch", &touch, 1, why, len);
+    rc = out->touch < 0 ? -1 : 0;
 out:
     glint_sandbox_destroy(sb);
     return rc;

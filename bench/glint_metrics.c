@@ -9,9 +9,9 @@
  *   sandbox_cold   create from the guest file (in the page cache), init,
  *                  Add(3, 4), destroy; also each part
  *   sandbox_info   open the guest image and list its functions; no VM
- *   density        N live initialized sandboxes: host memory each and the
- *                  creation rate, beside kvm_vm_density
  *
+ * and runs the snapshot and pool figures (glint_snap.c) and the density
+ * figures (density.c).
  * exits come from glint_sandbox_exit_count(); insn_emulation from the
  * sandbox's vCPU stats fd, found among this process's fds; guest_insns from
  * a separate counting pass (glint_count.c).  Each metric that cannot run
@@ -23,32 +23,31 @@
 
 #include "bench.h"
 #include "glint/glint.h"
+#include "glint_common.h"
 #include "glint_count.h"
 #include "kvmstats.h"
 
-static const char *const g_names[] = {"call_empty", "call_host", "call_string", "call_bytes_1m",
-                                      "sandbox_cold", "sandbox_info", "density"};
+/* Every glint metric: each is skipped with the reason when glint cannot run. */
+static const char *const g_names[] = {
+    "call_empty", "call_host", "call_string", "call_bytes_1m", "sandbox_cold", "sandbox_info",
+    "snapshot", "restore", "call_with_restore", "sandbox_from_snapshot", "pooled_sandbox",
+    "density", "density_elf"};
 #define NNAMES (sizeof g_names / sizeof g_names[0])
 
-/* The counting pass's results (glint_count.c), or counted == 0 and why. */
-static struct {
-    int counted;
-    struct glint_counts c;
-    char why[400];
-} g_counts;
+struct bench_counts g_counts;
 
-static glint_status host_ping(glint_hostcall *hc, const glint_value *args, size_t nargs,
-                              glint_value *ret, void *user)
+const glint_function g_host_ping_sig = {.name = "HostPing", .ret = GLINT_I32, .nparams = 0};
+
+glint_status bench_host_ping(glint_hostcall *hc, const glint_value *args, size_t nargs,
+                             glint_value *ret, void *user)
 {
     (void)hc, (void)args, (void)nargs, (void)user;
     ret->v.i32 = 1;
     return GLINT_OK;
 }
 
-/* A sandbox of `img` with HostPing registered, initialized; its vCPU fd in
- * *vcpu (-1 if not found).  NULL with a reason on failure. */
-static glint_sandbox *make_sandbox(const glint_image *img, const glint_config *cfg, int *vcpu,
-                                   char *why, size_t len)
+glint_sandbox *bench_make_sandbox(const glint_image *img, const glint_config *cfg, int *vcpu,
+                                  char *why, size_t len)
 {
     int before[64], after[64];
     size_t nb = list_vcpu_fds(before, 64);
@@ -62,8 +61,7 @@ static glint_sandbox *make_sandbox(const glint_image *img, const glint_config *c
     }
     size_t na = list_vcpu_fds(after, 64);
     *vcpu = new_vcpu_fd(before, nb, after, na);
-    glint_function fn = {.name = "HostPing", .ret = GLINT_I32, .nparams = 0};
-    st = glint_sandbox_register(sb, &fn, host_ping, NULL);
+    st = glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL);
     if (st == GLINT_OK)
         st = glint_sandbox_init(sb);
     if (st != GLINT_OK) {
@@ -74,10 +72,7 @@ static glint_sandbox *make_sandbox(const glint_image *img, const glint_config *c
     return sb;
 }
 
-/* Checks a call's result against what the bench function must return. */
-typedef int (*check_fn)(const glint_value *res, const glint_value *args);
-
-static int check_i32(const glint_value *r, const glint_value *a)
+int check_i32(const glint_value *r, const glint_value *a)
 {
     return r->type == GLINT_I32 && (a == NULL ? r->v.i32 == 1 : r->v.i32 == a[0].v.i32);
 }
@@ -94,17 +89,7 @@ static int check_bytes(const glint_value *r, const glint_value *a)
            memcmp(r->v.bytes.ptr, a[0].v.bytes.ptr, r->v.bytes.len) == 0;
 }
 
-struct call_spec {
-    const char *metric, *fn;
-    const glint_value *args;
-    size_t nargs;
-    check_fn check;
-    size_t warm, n;
-    long insns; /* from the counting pass, -1 if none */
-};
-
-/* Sets r->guest_insns to `count` from the counting pass, or says why not. */
-static void set_insns(struct result *r, long count)
+void bench_set_insns(struct result *r, long count)
 {
     if (!g_counts.counted) {
         result_note(r, "guest insns: %s", g_counts.why);
@@ -114,8 +99,7 @@ static void set_insns(struct result *r, long count)
     }
 }
 
-/* Times spec->n calls (after spec->warm) on a warm sandbox. */
-static void time_calls(glint_sandbox *sb, int vcpu, const struct call_spec *c)
+struct result *bench_time_calls(glint_sandbox *sb, int vcpu, const struct call_spec *c)
 {
     glint_value res;
     for (size_t i = 0; i < c->warm; i++)
@@ -149,7 +133,7 @@ static void time_calls(glint_sandbox *sb, int vcpu, const struct call_spec *c)
         samples_free(&s);
         result_skip(c->metric, "%s", why);
         vstats_close(&vs);
-        return;
+        return NULL;
     }
     struct result *r = result_add(c->metric, &s);
     r->exits = (double)(glint_sandbox_exit_count(sb) - exits0) / (double)r->n;
@@ -159,16 +143,17 @@ static void time_calls(glint_sandbox *sb, int vcpu, const struct call_spec *c)
     else
         result_note(r, "insn_emulation: %s", vs.why);
     vstats_close(&vs);
-    set_insns(r, c->insns);
+    bench_set_insns(r, c->insns);
     if (why[0])
         result_note(r, "stopped early: %s", why);
+    return r;
 }
 
 static void bench_calls(const glint_image *img)
 {
     char why[500];
     int vcpu;
-    glint_sandbox *sb = make_sandbox(img, NULL, &vcpu, why, sizeof why);
+    glint_sandbox *sb = bench_make_sandbox(img, NULL, &vcpu, why, sizeof why);
     if (!sb) {
         for (size_t i = 0; i < 3; i++)
             result_skip(g_names[i], "%s", why);
@@ -185,14 +170,14 @@ static void bench_calls(const glint_image *img)
              iters(10000, 1000), g_counts.c.echo_string},
         };
         for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
-            time_calls(sb, vcpu, &specs[i]);
+            bench_time_calls(sb, vcpu, &specs[i]);
         glint_sandbox_destroy(sb);
     }
 
     glint_config cfg;
     glint_config_default(&cfg);
     cfg.input_size = cfg.output_size = 2u << 20;
-    sb = make_sandbox(img, &cfg, &vcpu, why, sizeof why);
+    sb = bench_make_sandbox(img, &cfg, &vcpu, why, sizeof why);
     uint8_t *mib = malloc(1u << 20);
     if (!sb || !mib) {
         result_skip("call_bytes_1m", "%s", sb ? "out of memory" : why);
@@ -202,9 +187,8 @@ static void bench_calls(const glint_image *img)
         glint_value b = glint_bytes(mib, 1u << 20);
         struct call_spec spec = {"call_bytes_1m", "EchoBytes", &b, 1, check_bytes,
                                  iters(20, 3), iters(300, 20), -1};
-        time_calls(sb, vcpu, &spec);
-        struct result *r = result_find("call_bytes_1m");
-        if (r && !r->skipped)
+        struct result *r = bench_time_calls(sb, vcpu, &spec);
+        if (r)
             result_note(r, "input and output buffers of 2 MiB; not counted: each of the 1 MiB "
                            "copies' iterations would trap");
     }
@@ -263,11 +247,11 @@ static void bench_cold(const char *guest)
     r->exits = exits / (double)r->n;
     result_note(r, "default config; create from the file, init, Add(3,4), destroy");
     if (g_counts.counted) {
-        set_insns(r, g_counts.c.init + g_counts.c.add);
+        bench_set_insns(r, g_counts.c.init + g_counts.c.add);
         result_extra(r, "init_guest_insns", (double)g_counts.c.init);
         result_note(r, "init %ld + Add %ld", g_counts.c.init, g_counts.c.add);
     } else {
-        set_insns(r, -1);
+        bench_set_insns(r, -1);
     }
     if (why[0])
         result_note(r, "stopped early: %s", why);
@@ -311,65 +295,6 @@ static void bench_info(const char *guest)
     result_note(r, "open + validate the ELF, format %zu signatures, close; no VM", nfn);
 }
 
-/* N live initialized sandboxes: MemAvailable delta / N and creation rate,
- * measured as kvm_vm_density measures the bench's minimal VM. */
-static void bench_density(const glint_image *img)
-{
-    size_t n = iters(2000, 50), live = 0;
-    glint_sandbox **sbs = calloc(n, sizeof *sbs);
-    if (!sbs) {
-        result_skip("density", "out of memory");
-        return;
-    }
-    char why[500] = "";
-    struct samples s = {0};
-    uint64_t mem0 = mem_available_settled(), t0 = now_ns();
-    for (; live < n; live++) {
-        glint_error err;
-        uint64_t t = now_ns();
-        glint_status st = glint_sandbox_create(img, NULL, &sbs[live], &err);
-        if (st != GLINT_OK) {
-            snprintf(why, sizeof why, "%s: %.300s", glint_status_name(st), err.message);
-            break;
-        }
-        st = glint_sandbox_init(sbs[live]);
-        if (st != GLINT_OK) {
-            snprintf(why, sizeof why, "init: %s: %.300s", glint_status_name(st),
-                     glint_sandbox_error(sbs[live])->message);
-            glint_sandbox_destroy(sbs[live]);
-            break;
-        }
-        samples_add(&s, (double)(now_ns() - t));
-    }
-    uint64_t t1 = now_ns(), mem1 = mem_available_settled();
-    for (size_t i = 0; i < live; i++)
-        glint_sandbox_destroy(sbs[i]);
-    free(sbs);
-    if (live == 0) {
-        samples_free(&s);
-        result_skip("density", "%s", why);
-        return;
-    }
-    struct result *r = result_add("density", &s);
-    double kib = mem0 > mem1 ? (double)(mem0 - mem1) / 1024.0 / (double)live : 0;
-    double rate = (double)live * 1e9 / (double)(t1 - t0);
-    result_extra(r, "live", (double)live);
-    result_extra(r, "host_kib_per_sandbox", kib);
-    result_extra(r, "created_per_s", rate);
-    result_note(r, "%zu live sandboxes (default config): %.0f KiB host memory each "
-                   "(MemAvailable delta), %.0f/s; times are create+init", live, kib, rate);
-    const struct result *raw = result_find("kvm_vm_density");
-    for (size_t i = 0; raw && !raw->skipped && i < raw->nextra; i++)
-        if (strcmp(raw->extra[i].key, "host_kib_per_vm") == 0 && raw->extra[i].val > 0) {
-            result_extra(r, "memory_vs_raw_vm", kib / raw->extra[i].val);
-            result_note(r, "%.2fx the minimal VM's memory", kib / raw->extra[i].val);
-        }
-    if (g_opts.quick)
-        result_note(r, "quick run: N is small, so the memory figure is rough");
-    if (live < n)
-        result_note(r, "stopped at %zu: %s", live, why);
-}
-
 void bench_glint(void)
 {
     char why[500];
@@ -411,6 +336,7 @@ void bench_glint(void)
     bench_calls(img);
     bench_cold(guest);
     bench_info(guest);
-    bench_density(img);
+    bench_snapshots(img);
+    bench_density(img, guest);
     glint_image_close(img);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "glint_common.h"
 
 struct bench_opts g_opts;
 
@@ -66,6 +67,8 @@ static int wanted(const char *group)
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--density-worker") == 0)
+        return density_worker_main(argv[2]); /* internal: see density.c */
     if (parse_args(argc, argv) < 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);

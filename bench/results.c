@@ -229,27 +229,59 @@ static void json_result(FILE *f, const struct result *r)
     fputs("}", f);
 }
 
-/* The ratios that matter: each glint figure over its floor, and glint
- * over each peer (below 1: glint is faster).  Of p50s, or of the named
- * extra values when keys are given. */
-static const struct {
-    const char *a, *b, *key_a, *key_b;
-} g_ratios[] = {
-    {"call_empty", "kvm_exit_roundtrip", NULL, NULL},
-    {"call_host", "kvm_exit_roundtrip", NULL, NULL},
-    {"call_string", "kvm_exit_roundtrip", NULL, NULL},
-    {"call_bytes_1m", "kvm_exit_roundtrip", NULL, NULL},
-    {"sandbox_cold", "kvm_vm_lifecycle", NULL, NULL},
-    {"density", "kvm_vm_density", NULL, NULL},
-    {"density", "kvm_vm_density", "host_kib_per_sandbox", "host_kib_per_vm"},
-    {"sandbox_cold", "peer_posix_spawn", NULL, NULL},
-    {"sandbox_cold", "peer_fork_zygote", NULL, NULL},
-    {"sandbox_cold", "peer_bwrap", NULL, NULL},
-    {"sandbox_cold", "peer_node_vm_context", NULL, NULL},
-    {"sandbox_cold", "peer_node_wasm_instance", NULL, NULL},
-    {"sandbox_cold", "peer_qemu_microvm", NULL, NULL},
-    {"call_empty", "peer_fork_zygote", NULL, NULL},
-    {"call_empty", "peer_node_wasm_instance", NULL, NULL},
+/*
+ * The ratios that matter, each glint figure over its floor and glint over
+ * each peer (below 1: glint is faster), and the targets of the issues.
+ * An entry divides metric a's value by metric b's (b NULL: a's value
+ * alone); a value is the p50, or the named extra, or "guest_insns" or
+ * "exits".  op and bound give the target, if any: "<=", "<" or ">=".
+ */
+struct ratio_def {
+    const char *a, *key_a, *b, *key_b;
+    const char *op;
+    double bound;
+    int full_only; /* needs a full run's N: not judged with --quick */
+    const char *label; /* NULL: "a[.key_a] / b[.key_b]" */
+};
+
+static const struct ratio_def g_ratios[] = {
+    {"call_empty", NULL, "kvm_exit_roundtrip", NULL, "<=", 1.3, 0, NULL},
+    {"call_empty", "guest_insns", NULL, NULL, "<", 150, 0, NULL},
+    {"call_host", NULL, "kvm_exit_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"call_string", NULL, "kvm_exit_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"call_bytes_1m", NULL, "kvm_exit_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", NULL, "kvm_vm_lifecycle", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", "init_guest_insns", NULL, NULL, "<", 1000, 0, NULL},
+    {"restore", NULL, "kvm_exit_roundtrip", NULL, "<=", 3, 0, NULL},
+    {"restore", "guest_insns", NULL, NULL, "<=", 0, 0, NULL},
+    {"call_with_restore", NULL, "call_empty", NULL, NULL, 0, 0, NULL},
+    {"call_with_restore", NULL, "kvm_exit_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"sandbox_from_snapshot", NULL, "sandbox_cold", NULL, "<", 1, 0, NULL},
+    {"sandbox_from_snapshot", "init_guest_insns", NULL, NULL, "<=", 0, 0, NULL},
+    {"sandbox_from_snapshot", NULL, "kvm_vm_lifecycle", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "pooled_sandbox", "exit_plus_insns_us", "<=", 5, 0,
+     "pooled_sandbox / (kvm_exit_roundtrip + its guest insns)"},
+    {"kvm_vm_lifecycle", NULL, "pooled_sandbox", NULL, ">=", 10, 0, NULL},
+    {"pooled_sandbox", NULL, "kvm_exit_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"density", "live", NULL, NULL, ">=", 10000, 1, NULL},
+    {"density", "host_kib_per_sandbox", "kvm_vm_density", "host_kib_per_vm", "<=", 1.5, 1, NULL},
+    {"density", NULL, "kvm_vm_density", NULL, NULL, 0, 0, NULL},
+    {"density_elf", "host_kib_per_sandbox", "kvm_vm_density", "host_kib_per_vm", NULL, 0, 0,
+     NULL},
+    {"sandbox_cold", NULL, "peer_posix_spawn", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", NULL, "peer_fork_zygote", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", NULL, "peer_bwrap", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", NULL, "peer_node_vm_context", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", NULL, "peer_node_wasm_instance", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", NULL, "peer_qemu_microvm", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "peer_posix_spawn", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "peer_fork_zygote", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "peer_bwrap", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "peer_node_vm_context", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "peer_node_wasm_instance", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "peer_qemu_microvm", NULL, NULL, 0, 0, NULL},
+    {"call_empty", NULL, "peer_fork_zygote", NULL, NULL, 0, 0, NULL},
+    {"call_empty", NULL, "peer_node_wasm_instance", NULL, NULL, 0, 0, NULL},
 };
 #define NRATIOS (sizeof g_ratios / sizeof g_ratios[0])
 
@@ -257,43 +289,98 @@ static double value_of(const struct result *r, const char *key)
 {
     if (!key)
         return r->p50_us;
+    if (strcmp(key, "guest_insns") == 0)
+        return r->guest_insns;
+    if (strcmp(key, "exits") == 0)
+        return r->exits;
     for (size_t i = 0; i < r->nextra; i++)
         if (strcmp(r->extra[i].key, key) == 0)
             return r->extra[i].val;
     return -1;
 }
 
-/* Ratio i, or -1 when either side is missing or skipped. */
+/* Entry i's value, or -1 when a side is missing, skipped or not known. */
 static double ratio(size_t i)
 {
-    const struct result *x = result_find(g_ratios[i].a), *y = result_find(g_ratios[i].b);
-    if (!x || !y || x->skipped || y->skipped)
+    const struct ratio_def *d = &g_ratios[i];
+    const struct result *x = result_find(d->a), *y = d->b ? result_find(d->b) : NULL;
+    if (!x || x->skipped || (d->b && (!y || y->skipped)))
         return -1;
-    double a = value_of(x, g_ratios[i].key_a), b = value_of(y, g_ratios[i].key_b);
+    double a = value_of(x, d->key_a);
+    if (!d->b)
+        return a;
+    double b = value_of(y, d->key_b);
     return a < 0 || b <= 0 ? -1 : a / b;
 }
 
-/* "call_empty / kvm_exit_roundtrip" or "density.host_kib_per_sandbox / ...". */
+/* "call_empty / kvm_exit_roundtrip", "density.live", ... */
 static void ratio_label(size_t i, char *buf, size_t len)
 {
-    if (g_ratios[i].key_a)
-        snprintf(buf, len, "%s.%s / %s.%s", g_ratios[i].a, g_ratios[i].key_a, g_ratios[i].b,
-                 g_ratios[i].key_b);
+    const struct ratio_def *d = &g_ratios[i];
+    char a[100], b[100];
+    snprintf(a, sizeof a, "%s%s%s", d->a, d->key_a ? "." : "", d->key_a ? d->key_a : "");
+    snprintf(b, sizeof b, "%s%s%s", d->b ? d->b : "", d->key_b ? "." : "",
+             d->key_b ? d->key_b : "");
+    if (d->label)
+        snprintf(buf, len, "%s", d->label);
+    else if (d->b)
+        snprintf(buf, len, "%.70s / %.70s", a, b);
     else
-        snprintf(buf, len, "%s / %s", g_ratios[i].a, g_ratios[i].b);
+        snprintf(buf, len, "%s", a);
+}
+
+enum verdict { NO_TARGET, MET, MISSED, NOT_JUDGED };
+
+/* How entry i's value `v` (-1: unknown) stands against its target. */
+static enum verdict judge(size_t i, double v)
+{
+    const struct ratio_def *d = &g_ratios[i];
+    if (!d->op)
+        return NO_TARGET;
+    if (v < 0 || (d->full_only && g_opts.quick))
+        return NOT_JUDGED;
+    int ok = strcmp(d->op, "<=") == 0 ? v <= d->bound
+             : strcmp(d->op, "<") == 0 ? v < d->bound
+                                       : v >= d->bound;
+    return ok ? MET : MISSED;
+}
+
+/* "target <= 1.3: met" into buf ("" without a target). */
+static void target_text(size_t i, double v, char *buf, size_t len)
+{
+    static const char *const words[] = {"", "met", "MISSED", "not judged"};
+    const struct ratio_def *d = &g_ratios[i];
+    enum verdict vd = judge(i, v);
+    if (vd == NO_TARGET) {
+        buf[0] = 0;
+        return;
+    }
+    const char *why = vd != NOT_JUDGED ? "" : v < 0 ? " (not measured)" : " (quick run: small N)";
+    snprintf(buf, len, "target %s %g: %s%s", d->op, d->bound, words[vd], why);
+}
+
+/* The value as text: "1.008x" for ratios, the plain number otherwise. */
+static void value_text(size_t i, double v, char *buf, size_t len)
+{
+    if (v < 0)
+        snprintf(buf, len, "n/a");
+    else if (g_ratios[i].b)
+        snprintf(buf, len, "%.3fx", v);
+    else
+        snprintf(buf, len, "%.0f", v);
 }
 
 void results_print_ratios(void)
 {
-    printf("\nratios of p50s (glint over floor; glint over peer: below 1 = glint faster)\n");
+    printf("\nratios of p50s and targets (glint over floor; glint over peer: below 1 = glint "
+           "faster)\n");
     for (size_t i = 0; i < NRATIOS; i++) {
-        char label[160];
+        char label[160], val[32], tgt[96];
         ratio_label(i, label, sizeof label);
         double r = ratio(i);
-        if (r < 0)
-            printf("  %-60s  n/a (one side skipped or not run)\n", label);
-        else
-            printf("  %-60s  %9.3fx\n", label, r);
+        value_text(i, r, val, sizeof val);
+        target_text(i, r, tgt, sizeof tgt);
+        printf("  %-62s %10s  %s\n", label, val, tgt);
     }
 }
 
@@ -305,12 +392,26 @@ static void json_ratios(FILE *f)
         char label[160];
         ratio_label(i, label, sizeof label);
         double r = ratio(i);
-        if (r < 0)
+        if (r < 0 || !g_ratios[i].b)
             continue;
         fprintf(f, "%s\"%s\": %.4g", first ? "" : ", ", label, r);
         first = 0;
     }
-    fputs("}", f);
+    fputs("},\n  \"targets\": {", f);
+    first = 1;
+    for (size_t i = 0; i < NRATIOS; i++) {
+        enum verdict vd = judge(i, ratio(i));
+        if (vd == NO_TARGET)
+            continue;
+        char label[160];
+        ratio_label(i, label, sizeof label);
+        fprintf(f, "%s\n    \"%s\": {\"value\": ", first ? "" : ",", label);
+        json_num(f, ratio(i));
+        fprintf(f, ", \"target\": \"%s %g\", \"met\": %s}", g_ratios[i].op, g_ratios[i].bound,
+                vd == MET ? "true" : vd == MISSED ? "false" : "null");
+        first = 0;
+    }
+    fputs("\n  }", f);
 }
 
 int results_write_json(const char *path)
@@ -362,15 +463,14 @@ int results_write_markdown(const char *path)
         fprintf(f, "| %s | %s | %s | %s | %zu | %s | %s | %s | %s |\n", r->name, a, b, c, r->n,
                 gi, ex, em, r->note);
     }
-    fputs("\n| ratio of p50s | value |\n|---|---:|\n", f);
+    fputs("\n| ratio of p50s, or value | value | target |\n|---|---:|---|\n", f);
     for (size_t i = 0; i < NRATIOS; i++) {
-        char label[160];
+        char label[160], val[32], tgt[96];
         ratio_label(i, label, sizeof label);
         double x = ratio(i);
-        if (x < 0)
-            fprintf(f, "| %s | n/a |\n", label);
-        else
-            fprintf(f, "| %s | %.3f |\n", label, x);
+        value_text(i, x, val, sizeof val);
+        target_text(i, x, tgt, sizeof tgt);
+        fprintf(f, "| %s | %s | %s |\n", label, val, tgt + (tgt[0] ? 7 : 0));
     }
     return fclose(f);
 }

@@ -7,6 +7,8 @@
  *   CallHost() -> int32           call_host: one call of the host's HostPing() -> int32
  *   EchoString(string) -> string  call_string
  *   EchoBytes(bytes) -> bytes     call_bytes_1m
+ *   Touch(int32 n) -> int32       restore: changes one byte in each of n
+ *                                 distinct pages of .bss (n <= 16); returns n
  */
 #include <glint/guest.h>
 
@@ -49,3 +51,19 @@ static void EchoBytes(const glint_args *a)
     glint_return_bytes(p, len);
 }
 GLINT_FUNCTION(EchoBytes, GLINT_BYTES, GLINT_BYTES);
+
+/* 16 pages of .bss, one written byte each: the pages a call dirties. */
+static volatile uint8_t g_pages[16][4096] __attribute__((aligned(4096)));
+
+static void Touch(const glint_args *a)
+{
+    int32_t n = glint_arg_i32(a, 0);
+    if (n < 0 || n > 16) {
+        glint_return_error("Touch: n = %d is not in 0..16", (int)n);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++)
+        g_pages[i][0]++;
+    glint_return_i32(n);
+}
+GLINT_FUNCTION(Touch, GLINT_I32, GLINT_I32);

@@ -72,12 +72,15 @@ static glint_status marshal(glint_sandbox *sb, size_t index, const glint_value *
             const void *p = args[i].type == GLINT_STRING ? (const void *)args[i].v.str.ptr
                                                          : (const void *)args[i].v.bytes.ptr;
             size_t len = args[i].type == GLINT_STRING ? args[i].v.str.len : args[i].v.bytes.len;
-            if (!glint_range_ok(off, (uint64_t)len + 1, cap))
+            if (!glint_range_ok(off, (uint64_t)len + 1, cap)) {
+                if (off > sb->host_in_hw) /* earlier arguments are in guest memory */
+                    sb->host_in_hw = off;
                 return glint_fail(&sb->err, GLINT_E_TOO_LARGE,
                                   "%s: arguments need more than the %llu-byte input buffer "
                                   "(argument %zu has %zu bytes)",
                                   sb->funcs[index].name, (unsigned long long)sb->lay.input_size,
                                   i + 1, len);
+            }
             if (len)
                 memcpy(in + off, p, len);
             in[off + len] = 0;

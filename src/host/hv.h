@@ -74,7 +74,8 @@ glint_status hv_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err);
 void hv_destroy(struct hv *hv);
 
 /* Runs the vCPU until the next exit.  GLINT_OK with *ex filled, or
- * GLINT_E_HYPERVISOR with *err filled.  Makes exactly one system call. */
+ * GLINT_E_HYPERVISOR with *err filled.  Makes exactly one system call
+ * (a few more after a guest loaded FS or GS: see null_thread_selectors). */
 glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err);
 
 /* Makes the next or current hv_run return HV_EXIT_INTR (async-safe: a store). */

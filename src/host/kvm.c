@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <asm/prctl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -281,9 +283,32 @@ void hv_set_immediate_exit(struct hv *hv, int on)
     __atomic_store_n(&hv->run->immediate_exit, (uint8_t)(on != 0), __ATOMIC_SEQ_CST);
 }
 
+/*
+ * PVM runs the guest on the calling thread's own DS/ES/FS/GS selectors and
+ * does not switch them (KVM_SET_SREGS does not reach them either): a guest
+ * that loads one leaves it to the thread, to its next run after a restore
+ * and to any other sandbox run on that thread.  Null them before each run,
+ * as on a fresh thread.  Reading them is free; only after a guest loaded
+ * FS or GS does this cost system calls (arch_prctl keeps the thread's base).
+ */
+static void null_thread_selectors(void)
+{
+    uint16_t ds, es, fs, gs;
+    __asm__ volatile("mov %%ds, %0\n\tmov %%es, %1\n\tmov %%fs, %2\n\tmov %%gs, %3"
+                     : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
+    if (ds | es)
+        __asm__ volatile("mov %0, %%ds\n\tmov %0, %%es" : : "r"(0u));
+    unsigned long base;
+    if (fs && syscall(SYS_arch_prctl, ARCH_GET_FS, &base) == 0)
+        (void)syscall(SYS_arch_prctl, ARCH_SET_FS, base); /* selector 0, same base */
+    if (gs && syscall(SYS_arch_prctl, ARCH_GET_GS, &base) == 0)
+        (void)syscall(SYS_arch_prctl, ARCH_SET_GS, base);
+}
+
 glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
 {
     struct kvm_run *run = hv->run;
+    null_thread_selectors();
     if (ioctl(hv->vcpu_fd, KVM_RUN, 0) < 0) {
         if (errno == EINTR || errno == EAGAIN) {
             ex->kind = HV_EXIT_INTR;
@@ -421,6 +446,16 @@ glint_status hv_save_cpu(struct hv *hv, void *state, glint_error *err)
         return glint_fail(err, GLINT_E_HYPERVISOR, "reading vCPU state: %s", strerror(errno));
     if (g_kvm.avx && xioctl(hv->vcpu_fd, KVM_GET_XCRS, &c->xcrs) < 0)
         return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_XCRS: %s", strerror(errno));
+    /* A restore through sync regs is applied by the next KVM_RUN; until
+     * then KVM_GET_* return the state it replaces.  The pending one is the
+     * vCPU's state. */
+    const struct kvm_run *run = hv->run;
+    if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)
+        c->regs = run->s.regs.regs;
+    if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)
+        c->sregs = run->s.regs.sregs;
+    if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS)
+        c->events = run->s.regs.events;
     if (!g_kvm.avx)
         c->xcrs.nr_xcrs = 0;
     else if (c->xcrs.nr_xcrs > 1)

@@ -242,8 +242,15 @@ static glint_status take(glint_sandbox *sb, glint_snapshot **out)
     if ((s = hv_save_cpu(sb->hv, snap->cpu, &sb->err)) || (s = fix_rip(sb, snap->cpu)) ||
         (s = glint_snapshot_set_tables(snap, sb->funcs, sb->fn_entries, sb->nfuncs, host, sb->nhost,
                                        &sb->err)) ||
-        (s = hv_dirty_pages(sb->hv, sb->dirty, &sb->err)) || (s = copy_memory(sb, snap, &sb->err))) {
+        (s = copy_memory(sb, snap, &sb->err))) {
+        glint_snapshot_free(snap); /* the dirty log is untouched: sb->synced still holds */
+        return s;
+    }
+    /* Only now clear the log (the vCPU is stopped: memory did not change). */
+    if ((s = hv_dirty_pages(sb->hv, sb->dirty, &sb->err))) {
         glint_snapshot_free(snap);
+        glint_snapshot_free(sb->synced);
+        sb->synced = NULL; /* the log is in an unknown state: compare every page next time */
         return s;
     }
     /* The sandbox is now exactly in the state of the new snapshot. */
@@ -326,6 +333,28 @@ static glint_status restore_all(glint_sandbox *sb, const struct glint_snapshot *
     return hv_dirty_pages(sb->hv, sb->dirty, &sb->err); /* start a clean log */
 }
 
+/*
+ * A failed run can leave KVM half-way through an instruction: an emulated
+ * IN (or MMIO read) waits for its data, and the next KVM_RUN would finish
+ * it on top of whatever state was restored, resuming the guest where it
+ * failed.  Finish it now, before memory is restored, with an immediate
+ * exit so that no guest instruction runs.
+ */
+static glint_status finish_pending_exit(glint_sandbox *sb)
+{
+    struct hv_exit ex = {.kind = HV_EXIT_OTHER};
+    glint_status s = GLINT_OK;
+    hv_set_immediate_exit(sb->hv, 1);
+    for (int i = 0; i < 64 && s == GLINT_OK && ex.kind != HV_EXIT_INTR; i++)
+        s = hv_run(sb->hv, &ex, &sb->err);
+    hv_set_immediate_exit(sb->hv, 0);
+    if (s == GLINT_OK && ex.kind != HV_EXIT_INTR)
+        s = glint_fail(&sb->err, GLINT_E_HYPERVISOR,
+                       "restore: the vCPU does not settle after its failed run (KVM exit %u)",
+                       ex.raw_reason);
+    return s;
+}
+
 static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *snap)
 {
     char why[600];
@@ -334,7 +363,9 @@ static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *sna
     if (sb->state == SB_CREATED && !sb->base)
         return glint_fail(&sb->err, GLINT_E_STATE, "restore: initialize the sandbox first");
     int same = sb->synced == snap;
-    glint_status s = same ? restore_dirty(sb, snap) : restore_all(sb, snap);
+    glint_status s = sb->need_full ? finish_pending_exit(sb) : GLINT_OK;
+    if (s == GLINT_OK)
+        s = same ? restore_dirty(sb, snap) : restore_all(sb, snap);
     if (s == GLINT_OK)
         s = hv_restore_cpu(sb->hv, snap->cpu, sb->need_full || !same, &sb->err);
     if (s == GLINT_OK && !same && (snap->nfuncs != sb->nfuncs ||
