@@ -166,15 +166,52 @@ static int page_is_zero(const uint8_t *p)
     return 1;
 }
 
-/* Copies the non-zero resident pages of sb's memory into a new sealed memfd. */
+/*
+ * Marks in `map` (one byte per page) the pages of `fd` from `off` that may
+ * hold data, from the file's allocated ranges (SEEK_DATA/SEEK_HOLE), which,
+ * unlike page residency, stay right when memory is swapped out or evicted.
+ * Marks every page when the file system cannot tell.
+ */
+static void data_pages(int fd, uint64_t off, size_t pages, unsigned char *map)
+{
+    memset(map, 0, pages);
+    off_t end = (off_t)(off + pages * PAGE), pos = (off_t)off;
+    while (pos < end) {
+        off_t data = lseek(fd, pos, SEEK_DATA);
+        if (data < 0) {
+            if (errno != ENXIO)
+                memset(map, 1, pages); /* unknown: assume data everywhere */
+            return;
+        }
+        if (data >= end)
+            return;
+        off_t hole = lseek(fd, data, SEEK_HOLE);
+        if (hole < 0 || hole > end)
+            hole = end;
+        for (off_t p = (data - (off_t)off) / (off_t)PAGE; p < (hole - (off_t)off + (off_t)PAGE - 1) / (off_t)PAGE; p++)
+            map[p] = 1;
+        pos = hole;
+    }
+}
+
+/* Pages of sb's memory that may hold data.  A private mapping of a
+ * snapshot may hold data anywhere the snapshot does or the guest wrote. */
+static void sandbox_data_pages(const glint_sandbox *sb, size_t pages, unsigned char *map)
+{
+    if (sb->base || sb->memfd < 0)
+        memset(map, 1, pages);
+    else
+        data_pages(sb->memfd, 0, pages, map);
+}
+
+/* Copies the non-zero pages of sb's memory into a new sealed memfd. */
 static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, glint_error *err)
 {
     size_t size = (size_t)sb->lay.mem_size, pages = size / PAGE;
     unsigned char *resident = malloc(pages);
     if (!resident)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory taking a snapshot");
-    if (mincore(sb->mem, size, resident) < 0)
-        memset(resident, 1, pages);
+    sandbox_data_pages(sb, pages, resident);
     int fd = memfd_create("glint-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     uint8_t *dst = MAP_FAILED;
     if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
@@ -185,7 +222,7 @@ static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, 
         return glint_fail(err, GLINT_E_NOMEM, "snapshot memory of %zu bytes: %s", size, strerror(errno));
     }
     for (size_t i = 0; i < pages; i++)
-        if (resident[i] & 1 && !page_is_zero(sb->mem + i * PAGE))
+        if (resident[i] && !page_is_zero(sb->mem + i * PAGE))
             memcpy(dst + i * PAGE, sb->mem + i * PAGE, PAGE);
     free(resident);
     munmap(dst, size);
@@ -319,12 +356,10 @@ static glint_status restore_all(glint_sandbox *sb, const struct glint_snapshot *
         free(r1), free(r2);
         return glint_fail(&sb->err, GLINT_E_NOMEM, "out of memory restoring a snapshot");
     }
-    if (mincore(sb->mem, size, r1) < 0)
-        memset(r1, 1, pages);
-    if (mincore((void *)snap->map_base, snap->map_len, r2) < 0 || snap->mem != snap->map_base)
-        memset(r2, 1, pages);
+    sandbox_data_pages(sb, pages, r1);
+    data_pages(snap->mem_fd, snap->mem_off, pages, r2);
     for (size_t i = 0; i < pages; i++) {
-        if (!(r1[i] & 1) && !(r2[i] & 1))
+        if (!r1[i] && !r2[i])
             continue; /* zero in both */
         if (memcmp(sb->mem + i * PAGE, snap->mem + i * PAGE, PAGE) != 0)
             copy_page(sb, snap, i);
