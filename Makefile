@@ -109,7 +109,7 @@ $(GLINT_CC): src/guest/glint-cc.in
 	    -e 's|@LIBC_INCLUDE@|$(SRC)/src/guest/include|g' -e 's|@LIBDIR@|$(B)/lib|g' $< > $@
 	chmod +x $@
 
-$(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS)
+$(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS) $(wildcard tests/guests/*.h)
 	@mkdir -p $(dir $@)
 	$(GLINT_CC) -O2 -o $@ $<
 
@@ -137,7 +137,7 @@ run-hello: $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf
 deps:
 	@scripts/deps.sh test
 
-$(TEST_BIN): $(TEST_C) $(wildcard tests/*.h) $(LIBGLINT_A) | deps
+$(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
 	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' \
