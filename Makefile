@@ -21,6 +21,7 @@ SRC := $(abspath .)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
         -Wstrict-prototypes -Wvla -Wpointer-arith -Wundef
 HOST_CFLAGS ?= -O2 -g
+HOST_LDFLAGS ?=
 HOST_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc/host
 ALL_HOST_CFLAGS := -std=c17 $(HOST_CFLAGS) $(WARN) -fPIC -fvisibility=hidden $(HOST_CPPFLAGS)
 
@@ -61,7 +62,7 @@ EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
 TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(B)/tests/glint-tests
 
-.PHONY: all lib guest cli examples guests test test-asan run-hello bench bench-quick install clean deps
+.PHONY: all lib guest cli examples guests test test-asan fuzz soak run-hello bench bench-quick install clean deps
 all: lib guest cli examples guests
 
 lib: $(LIBGLINT_A) $(LIBGLINT_SO)
@@ -84,7 +85,7 @@ $(LIBGLINT_A): $(LIB_OBJ)
 
 $(LIBGLINT_SO): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libglint.so.0 -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-soname,libglint.so.0 $(HOST_LDFLAGS) -o $@ $^ -lpthread
 
 $(B)/obj/guest/%.o: src/guest/%.c $(wildcard include/glint/*.h src/guest/*.h src/guest/include/*.h)
 	@mkdir -p $(dir $@)
@@ -123,11 +124,11 @@ $(B)/examples/types/types-guest.elf: examples/types/guest.c $(GUEST_DEPS)
 
 $(B)/examples/hello/hello: examples/hello/host.c $(LIBGLINT_A) include/glint/glint.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -Iinclude -o $@ $< $(LIBGLINT_A) -lpthread
+	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -Iinclude -o $@ $< $(LIBGLINT_A) $(HOST_LDFLAGS) -lpthread
 
 $(GLINT): $(CLI_C) $(wildcard src/cli/*.h) $(LIBGLINT_A)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -o $@ $(CLI_C) $(LIBGLINT_A) -lpthread
+	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -o $@ $(CLI_C) $(LIBGLINT_A) $(HOST_LDFLAGS) -lpthread
 
 run-hello: $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf
 	cd $(B)/examples/hello && ./hello ./hello-guest.elf World
@@ -141,10 +142,29 @@ $(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) | de
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
 	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' \
-	    -o $@ $(TEST_C) $(LIBGLINT_A) -lcriterion -lpthread
+	    -o $@ $(TEST_C) $(LIBGLINT_A) $(HOST_LDFLAGS) -lcriterion -lpthread
 
 test: all $(TEST_BIN)
 	$(TEST_BIN) -j2
+	$(MAKE) --no-print-directory test-asan
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer
+# (host code only: guests are freestanding), in its own build folder.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+test-asan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-asan HOST_CFLAGS="$(ASAN_FLAGS)" \
+	    HOST_LDFLAGS="-fsanitize=address,undefined" all $(B)-asan/tests/glint-tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    GLINT_UNDER_ASAN=1 $(B)-asan/tests/glint-tests -j2
+
+# Opt-in long runs (issue 5): fuzzing and soak.  scripts/fuzz.sh and
+# tests/soak/ own them; FUZZ_SECONDS bounds each fuzz target.
+FUZZ_SECONDS ?= 60
+fuzz: all
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+soak: all
+	scripts/soak.sh long
 
 # ---------------------------------------------------------------------------
 # Benchmark (issue 3).  bench/ owns its sources; scripts/bench-deps.sh installs peers.

@@ -196,46 +196,54 @@ static void bench_calls(const glint_image *img)
     glint_sandbox_destroy(sb);
 }
 
+int bench_cold_once(const char *guest, double v[4], uint64_t *exits, char *why, size_t len)
+{
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    glint_value args[2] = {glint_i32(3), glint_i32(4)}, res;
+    uint64_t t0 = now_ns();
+    glint_status st = glint_sandbox_create_file(guest, NULL, &sb, &err);
+    uint64_t t1 = now_ns();
+    if (st != GLINT_OK) {
+        snprintf(why, len, "glint_sandbox_create_file: %s: %.300s", glint_status_name(st),
+                 err.message);
+        return -1;
+    }
+    st = glint_sandbox_init(sb);
+    uint64_t t2 = now_ns();
+    if (st == GLINT_OK)
+        st = glint_sandbox_call(sb, "Add", args, 2, &res);
+    uint64_t t3 = now_ns();
+    if (st != GLINT_OK || res.type != GLINT_I32 || res.v.i32 != 7)
+        snprintf(why, len, "%s: %.300s", st != GLINT_OK ? glint_status_name(st) : "Add(3, 4) != 7",
+                 glint_sandbox_error(sb)->message);
+    *exits = glint_sandbox_exit_count(sb);
+    glint_sandbox_destroy(sb);
+    uint64_t t4 = now_ns();
+    v[0] = (double)(t1 - t0), v[1] = (double)(t2 - t1), v[2] = (double)(t3 - t2);
+    v[3] = (double)(t4 - t3);
+    return why[0] ? -1 : 0;
+}
+
 /* create_file -> init -> Add(3, 4) -> destroy, with each part timed. */
 static void bench_cold(const char *guest)
 {
     static const char *const parts[] = {"create", "init", "call", "destroy"};
     struct samples total = {0}, part[4] = {{0}};
-    glint_value args[2] = {glint_i32(3), glint_i32(4)};
     char why[500] = "";
     size_t warm = iters(10, 2), n = iters(300, 20);
     double exits = 0;
-    for (size_t i = 0; i < warm + n && !why[0]; i++) {
-        glint_sandbox *sb = NULL;
-        glint_error err;
-        glint_value res;
-        uint64_t t0 = now_ns();
-        glint_status st = glint_sandbox_create_file(guest, NULL, &sb, &err);
-        uint64_t t1 = now_ns();
-        if (st != GLINT_OK) {
-            snprintf(why, sizeof why, "glint_sandbox_create_file: %s: %.300s", glint_status_name(st),
-                     err.message);
+    for (size_t i = 0; i < warm + n; i++) {
+        double v[4];
+        uint64_t ex;
+        if (bench_cold_once(guest, v, &ex, why, sizeof why) < 0)
             break;
-        }
-        st = glint_sandbox_init(sb);
-        uint64_t t2 = now_ns();
-        if (st == GLINT_OK)
-            st = glint_sandbox_call(sb, "Add", args, 2, &res);
-        uint64_t t3 = now_ns();
-        if (st != GLINT_OK || res.type != GLINT_I32 || res.v.i32 != 7)
-            snprintf(why, sizeof why, "%s: %.300s",
-                     st != GLINT_OK ? glint_status_name(st) : "Add(3, 4) != 7",
-                     glint_sandbox_error(sb)->message);
-        uint64_t ex = glint_sandbox_exit_count(sb);
-        glint_sandbox_destroy(sb);
-        uint64_t t4 = now_ns();
-        if (i < warm || why[0])
+        if (i < warm)
             continue;
         exits += (double)ex;
-        double v[4] = {(double)(t1 - t0), (double)(t2 - t1), (double)(t3 - t2), (double)(t4 - t3)};
         for (int p = 0; p < 4; p++)
             samples_add(&part[p], v[p]);
-        samples_add(&total, (double)(t4 - t0));
+        samples_add(&total, v[0] + v[1] + v[2] + v[3]);
     }
     if (total.n == 0) {
         result_skip("sandbox_cold", "%s", why);
@@ -336,7 +344,7 @@ void bench_glint(void)
     bench_calls(img);
     bench_cold(guest);
     bench_info(guest);
-    bench_snapshots(img);
+    bench_snapshots(img, guest);
     bench_density(img, guest);
     glint_image_close(img);
 }
