@@ -903,7 +903,12 @@ Test(pool, soak_keeps_descriptors_and_memory_flat, .timeout = 6 * VM_TEST_TIMEOU
             fds1, rss0, rss1, (unsigned long long)st.created, (unsigned long long)st.reused,
             (unsigned long long)st.destroyed);
     cr_assert_eq(fds1, fds0, "descriptors grew from %d to %d", fds0, fds1);
-    cr_assert_leq(rss1 - rss0, 2048, "resident memory grew by %ld KiB", rss1 - rss0);
+    /* Under AddressSanitizer freed memory sits in ASan's quarantine (up to
+     * 256 MiB by default) before it is reused, so RSS grows without a leak;
+     * there LeakSanitizer checks for leaks instead, and RSS only has to stay
+     * within the quarantine. */
+    long rss_slack = getenv("GLINT_UNDER_ASAN") ? 256 * 1024 + 2048 : 2048;
+    cr_assert_leq(rss1 - rss0, rss_slack, "resident memory grew by %ld KiB", rss1 - rss0);
     cr_assert_gt(st.destroyed, 50, "the soak never sent a VM to the reaper");
     glint_pool_destroy(pool);
     glint_snapshot_free(snap);
