@@ -62,7 +62,7 @@ EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
 TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(B)/tests/glint-tests
 
-.PHONY: all lib guest cli examples guests test test-asan fuzz soak run-hello bench bench-quick install clean deps
+.PHONY: all lib guest cli examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install clean deps
 all: lib guest cli examples guests
 
 lib: $(LIBGLINT_A) $(LIBGLINT_SO)
@@ -155,6 +155,7 @@ test-asan:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)-asan HOST_CFLAGS="$(ASAN_FLAGS)" \
 	    HOST_LDFLAGS="-fsanitize=address,undefined" all $(B)-asan/tests/glint-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    LSAN_OPTIONS=suppressions=$(SRC)/tests/lsan.supp:print_suppressions=0 \
 	    GLINT_UNDER_ASAN=1 $(B)-asan/tests/glint-tests -j2
 
 # Opt-in long runs (issue 5): fuzzing and soak.  scripts/fuzz.sh and
@@ -165,6 +166,9 @@ fuzz: all
 
 soak: all
 	scripts/soak.sh long
+
+valgrind: all
+	BUILD=$(B) scripts/valgrind.sh
 
 # ---------------------------------------------------------------------------
 # Benchmark (issue 3).  bench/ owns its sources; scripts/bench-deps.sh installs peers.
