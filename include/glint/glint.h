@@ -433,6 +433,42 @@ typedef struct glint_pool_stats {
 } glint_pool_stats;
 void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st);
 
+/* ---------------------------------------------------------------------------
+ * Seccomp: an optional system-call filter for threads that run guest calls
+ * (see docs/security.md).  Raw BPF, no libseccomp; x86-64 only.
+ */
+#define GLINT_SECCOMP_KILL  0u /* a forbidden call kills the whole process (SIGSYS) */
+#define GLINT_SECCOMP_ERRNO 1u /* a forbidden call fails with EPERM instead */
+
+/*
+ * Installs a seccomp filter on the calling thread only (threads it creates
+ * later inherit it; other threads are unaffected).  It cannot be removed,
+ * and it sets the thread's no_new_privs bit.  Call it after setup: after
+ * the sandboxes this thread will use are created (and restored to the
+ * snapshots it needs), since creating a VM, opening files and taking
+ * snapshots are all forbidden afterwards.  Host functions run on this
+ * thread, so they run under the filter too.
+ *
+ * Allowed afterwards, everything else is forbidden:
+ *   ioctl       only KVM_RUN, KVM_{GET,SET}_{REGS,SREGS,FPU,XSAVE,XCRS,MSRS,
+ *               VCPU_EVENTS,DEBUGREGS}, KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG
+ *               (calls and restores), and TCGETS (stdio asks it of a tty)
+ *   write, writev  only to fd 1 and 2 (the default print writes to stdout)
+ *   futex, clock_gettime, clock_nanosleep, nanosleep, gettimeofday,
+ *   sched_yield, getpid, gettid, rt_sigreturn, rt_sigprocmask, restart_syscall,
+ *   sigaltstack
+ *   tgkill      only to this process and only with glint_interrupt_signal()
+ *   arch_prctl  only ARCH_{GET,SET}_{FS,GS} (selectors are reset before runs)
+ *   mmap, mprotect, mremap  only without PROT_EXEC (mremap: any), munmap,
+ *               madvise, brk (malloc), fstat, newfstatat (stdio), close
+ *               (destroying a sandbox), exit, exit_group
+ * A system call of another architecture ABI (x32, i386) is forbidden.
+ * `flags` is GLINT_SECCOMP_KILL or GLINT_SECCOMP_ERRNO.  Returns GLINT_OK,
+ * GLINT_E_INVALID for unknown flags or a non-x86-64 build, or
+ * GLINT_E_HYPERVISOR if the kernel refused the filter (*err says why).
+ */
+glint_status glint_seccomp_restrict_thread(unsigned flags, glint_error *err);
+
 /*
  * Is KVM usable here?  GLINT_OK, or GLINT_E_NO_KVM with a message saying why
  * (no /dev/kvm, no permission, wrong API version).

@@ -10,6 +10,7 @@
  *   guard.c    SIGINT/SIGTERM -> glint_sandbox_interrupt from a thread
  *   weekday.c  the optional host function GetWeekday() -> string
  *   report.c   one-line errors on stderr, status -> exit code
+ *   seccomp.c  the system-call filter of `glint call` (off with --no-seccomp)
  */
 #ifndef GLINT_CLI_H
 #define GLINT_CLI_H
@@ -39,6 +40,7 @@ struct cli_opts {
     const char *out_path;  /* -o FILE (glint snapshot) */
     bool raw;              /* --raw */
     bool weekday;          /* --weekday */
+    bool no_seccomp;       /* --no-seccomp */
     bool help;             /* -h, --help, or the `help` command */
     bool version;          /* -V, --version, or the `version` command */
     const char *command;   /* first positional word; NULL if none */
@@ -122,6 +124,15 @@ void cli_guard_stop(void);
 glint_status cli_register_weekday(glint_sandbox *sb);
 /* The signature GetWeekday is registered with. */
 extern const glint_function cli_weekday_fn;
+
+/* ---- seccomp.c ---- */
+/*
+ * Unless --no-seccomp: prepares what host functions need (time zone) and
+ * installs glint's seccomp filter in kill-process mode on the calling
+ * thread, which then runs the guest.  Returns -1, or an exit code after
+ * the one-line error.
+ */
+int cli_seccomp_start(const struct cli_opts *o);
 
 /* ---- report.c ---- */
 /* Prints "glint: <message>\n" on stderr, control characters escaped. */

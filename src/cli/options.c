@@ -32,6 +32,7 @@ static const struct opt options[] = {
     {"output", OPT_SIZE, offsetof(glint_config, output_size)},
     {"raw", OPT_FLAG, offsetof(struct cli_opts, raw)},
     {"weekday", OPT_FLAG, offsetof(struct cli_opts, weekday)},
+    {"no-seccomp", OPT_FLAG, offsetof(struct cli_opts, no_seccomp)},
     {"help", OPT_FLAG, offsetof(struct cli_opts, help)},
     {"version", OPT_FLAG, offsetof(struct cli_opts, version)},
 };

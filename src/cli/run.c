@@ -234,11 +234,17 @@ static int call_in_sandbox(const struct call *c)
         return cli_exit_code(s);
     }
     cli_guard_set(sb);
+    int rc = cli_seccomp_start(c->o);
+    if (rc >= 0) {
+        cli_guard_set(NULL);
+        cli_guard_stop();
+        glint_sandbox_destroy(sb);
+        return rc;
+    }
     glint_value result = {.type = GLINT_VOID};
     s = run_sandbox(c, sb, &result);
     int sig = cli_guard_signal();
     cli_guard_stop();
-    int rc;
     if (sig)
         rc = report_cancel(c, sig, s, glint_sandbox_error(sb));
     else if (s != GLINT_OK) {

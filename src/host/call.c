@@ -411,3 +411,19 @@ API glint_status glint_sandbox_call(glint_sandbox *sb, const char *name, const g
     atomic_store(&sb->busy, 0);
     return s;
 }
+
+/*
+ * Test hook (fuzzing, sandbox.h): handles a guest OUT to `port` exactly as
+ * the run loop would, decoding whatever the output buffer holds now, as if
+ * the guest were running `fn` (NULL: initialization).  No guest code runs.
+ */
+glint_status glint_debug_guest_out(glint_sandbox *sb, const glint_function *fn, uint16_t port,
+                                   glint_value *result)
+{
+    struct hv_exit ex = {.kind = HV_EXIT_IO, .port = port, .size = 1, .is_out = 1};
+    int done;
+    sb->in_call = fn != NULL;
+    glint_status s = on_exit(sb, &ex, fn, result, &done);
+    sb->in_call = 0;
+    return s;
+}

@@ -122,6 +122,12 @@ glint_status glint_poison(glint_sandbox *sb);
  */
 void glint_debug_wipe_idt(glint_sandbox *sb);
 
+/* Test hook (call.c, for fuzz/fuzz_frames.c): handles a guest OUT to `port`
+ * as the run loop would (result, host call, abort, ...), decoding the output
+ * buffer as it is now, as if `fn` (NULL: initialization) were running. */
+glint_status glint_debug_guest_out(glint_sandbox *sb, const glint_function *fn, uint16_t port,
+                                   glint_value *result);
+
 /* Test hook: hv_debug_cpu_matches against a snapshot's vCPU state. */
 int glint_debug_cpu_matches(glint_sandbox *sb, const glint_snapshot *snap, char *why, size_t why_size);
 
