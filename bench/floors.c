@@ -405,6 +405,26 @@ void bench_floors(void)
     describe_counting();
 }
 
+int floors_exit_vm_open(struct minivm *vm, char *why, size_t len)
+{
+    if (minivm_init(why, len) < 0 ||
+        minivm_create(vm, 3, minivm_code_outloop, minivm_code_outloop_len, NULL, why, len) < 0)
+        return -1;
+    if (minivm_run_to_out(vm, why, len) < 0) {
+        minivm_destroy(vm);
+        return -1;
+    }
+    return 0;
+}
+
+double floors_exit_once(struct minivm *vm)
+{
+    uint64_t t0 = now_ns();
+    int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+    uint64_t t1 = now_ns();
+    return r == 0 && vm->run->exit_reason == KVM_EXIT_IO ? (double)(t1 - t0) : -1;
+}
+
 /* How ring-`ring` guest instructions can be counted here: 1 with the
  * method in buf, 0 with the reason, -1 when the floors did not run. */
 int floors_insn_counting(int ring, char *buf, size_t len)

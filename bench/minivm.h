@@ -52,6 +52,13 @@ int minivm_run_to_out(struct minivm *vm, char *why, size_t len);
 int minivm_set_trap_flag(struct minivm *vm, int on);
 void minivm_destroy(struct minivm *vm);
 
+/* For figures that interleave their samples with the exit round trip's
+ * (floors.c): a ring-3 VM looping on OUT, run to its first exit (0, or -1
+ * with a reason), and one timed KVM_RUN of it in ns (-1 if it did not end
+ * in the OUT).  Destroy the VM with minivm_destroy. */
+int floors_exit_vm_open(struct minivm *vm, char *why, size_t len);
+double floors_exit_once(struct minivm *vm);
+
 /* Guest code for the floors (see minivm.c for the instructions). */
 extern const uint8_t minivm_code_outloop[];    /* out; jmp back */
 extern const size_t minivm_code_outloop_len;
