@@ -162,7 +162,7 @@ test-asan:
 # tests/soak/ own them; FUZZ_SECONDS bounds each fuzz target.
 FUZZ_SECONDS ?= 60
 fuzz: all
-	scripts/fuzz.sh $(FUZZ_SECONDS)
+	BUILD=$(B) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 soak: all
 	scripts/soak.sh long
