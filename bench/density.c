@@ -1,0 +1,493 @@
+/*
+ * density.c - how many live sandboxes fit, and what each costs the host.
+ *
+ *   density      N live sandboxes from one snapshot (10,000; 200 with
+ *                --quick), each initialized (no guest code) and then called
+ *                once: host memory per sandbox (MemAvailable delta / N,
+ *                after the calls and before them), the creation rate, and
+ *                the first call's time.  Beside kvm_vm_density.
+ *   density_elf  N live sandboxes created from the ELF and initialized
+ *                (2,000; 50 with --quick), as issue 3 measured them.
+ *
+ * Each sandbox holds file descriptors (VM and vCPU), and RLIMIT_NOFILE may
+ * allow fewer than N in one process (its hard limit cannot be raised
+ * without CAP_SYS_RESOURCE).  So `density` runs in worker processes
+ * (glint-bench --density-worker GUEST), as many as the limit needs, each
+ * with its own snapshot of the same initialized guest.  The workers are
+ * started and ready (snapshot taken) before the first MemAvailable
+ * reading, so their own process memory is not counted.  They create their
+ * share one worker after the other, so the creation rate is that of one
+ * thread.
+ *
+ * Worker protocol (lines; parent -> worker on stdin, worker -> parent on
+ * stdout):
+ *   worker: "ready CAPACITY FDS_PER_SANDBOX FD_LIMIT" | "error MESSAGE"
+ *   parent: "create Q"
+ *   worker: "t NS" per sandbox (create + register + init), then
+ *           "created LIVE ELAPSED_NS INIT_EXITS [why it stopped]"
+ *   parent: "call"
+ *   worker: "c NS" per sandbox (its first call, Add(3, 4)), then
+ *           "called OK ELAPSED_NS [why it stopped]"
+ *   parent: closes stdin; the worker exits (the kernel tears its VMs down).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "glint/glint.h"
+#include "glint_common.h"
+
+#define WORKERS_MAX 8
+/* At most this many sandboxes per worker: KVM's costs grow with the VMs of
+ * one process (every VM registers an MMU notifier on the process's address
+ * space: creating a VM takes all of its mappings' locks, and each
+ * copy-on-write fault calls every VM's notifier), so one process of
+ * 10,000 would measure that instead. */
+#define PER_WORKER_MAX 2500
+
+extern char **environ;
+
+/* ------------------------------------------------------------------------- */
+/* density_elf: in this process. */
+
+static void bench_density_elf(const glint_image *img)
+{
+    size_t n = iters(2000, 50), live = 0;
+    glint_sandbox **sbs = calloc(n, sizeof *sbs);
+    if (!sbs) {
+        result_skip("density_elf", "out of memory");
+        return;
+    }
+    char why[500] = "";
+    struct samples s = {0};
+    uint64_t mem0 = mem_available_settled(), t0 = now_ns();
+    for (; live < n; live++) {
+        glint_error err;
+        uint64_t t = now_ns();
+        glint_status st = glint_sandbox_create(img, NULL, &sbs[live], &err);
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "%s: %.300s", glint_status_name(st), err.message);
+            break;
+        }
+        st = glint_sandbox_init(sbs[live]);
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "init: %s: %.300s", glint_status_name(st),
+                     glint_sandbox_error(sbs[live])->message);
+            glint_sandbox_destroy(sbs[live]);
+            break;
+        }
+        samples_add(&s, (double)(now_ns() - t));
+    }
+    uint64_t t1 = now_ns(), mem1 = mem_available_settled();
+    for (size_t i = 0; i < live; i++)
+        glint_sandbox_destroy(sbs[i]);
+    free(sbs);
+    if (live == 0) {
+        samples_free(&s);
+        result_skip("density_elf", "%s", why);
+        return;
+    }
+    struct result *r = result_add("density_elf", &s);
+    double kib = mem0 > mem1 ? (double)(mem0 - mem1) / 1024.0 / (double)live : 0;
+    double rate = (double)live * 1e9 / (double)(t1 - t0);
+    result_extra(r, "live", (double)live);
+    result_extra(r, "host_kib_per_sandbox", kib);
+    result_extra(r, "created_per_s", rate);
+    result_note(r, "%zu live sandboxes from the ELF (default config), initialized: %.0f KiB host "
+                   "memory each (MemAvailable delta), %.0f/s; times are create+init", live, kib,
+                rate);
+    if (g_opts.quick)
+        result_note(r, "quick run: N is small, so the memory figure is rough");
+    if (live < n)
+        result_note(r, "stopped at %zu: %s", live, why);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The worker. */
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* A sandbox from `snap`, initialized; NULL with why. */
+static glint_sandbox *worker_sandbox(const glint_snapshot *snap, char *why, size_t len)
+{
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    glint_status st = glint_sandbox_create_from_snapshot(snap, &sb, &err);
+    if (st != GLINT_OK) {
+        snprintf(why, len, "glint_sandbox_create_from_snapshot: %s: %.300s", glint_status_name(st),
+                 err.message);
+        return NULL;
+    }
+    st = glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL);
+    if (st == GLINT_OK)
+        st = glint_sandbox_init(sb);
+    if (st != GLINT_OK) {
+        snprintf(why, len, "init: %s: %.300s", glint_status_name(st),
+                 glint_sandbox_error(sb)->message);
+        glint_sandbox_destroy(sb);
+        return NULL;
+    }
+    return sb;
+}
+
+static int add_once(glint_sandbox *sb, char *why, size_t len)
+{
+    glint_value args[2] = {glint_i32(3), glint_i32(4)}, res;
+    glint_status st = glint_sandbox_call(sb, "Add", args, 2, &res);
+    if (st == GLINT_OK && res.type == GLINT_I32 && res.v.i32 == 7)
+        return 0;
+    snprintf(why, len, "Add(3, 4): %s: %.300s", st != GLINT_OK ? glint_status_name(st) : "!= 7",
+             glint_sandbox_error(sb)->message);
+    return -1;
+}
+
+/* The worker's snapshot, and how many sandboxes its fd limit allows. */
+static glint_snapshot *worker_setup(const char *guest, size_t *cap, int *per, char *why,
+                                    size_t len)
+{
+    glint_image *img = NULL;
+    glint_error err;
+    if (glint_image_open_file(guest, &img, &err) != GLINT_OK) {
+        snprintf(why, len, "%.300s", err.message);
+        return NULL;
+    }
+    int vcpu;
+    glint_config cfg;
+    glint_config_default(&cfg);
+    cfg.timeout_ms = 10000; /* first calls slow down as VMs pile up: do not lose the figure */
+    glint_sandbox *sb = bench_make_sandbox(img, &cfg, &vcpu, why, len);
+    glint_image_close(img);
+    glint_snapshot *snap = NULL;
+    if (sb && glint_sandbox_snapshot(sb, &snap) != GLINT_OK)
+        snprintf(why, len, "glint_sandbox_snapshot: %.300s", glint_sandbox_error(sb)->message);
+    glint_sandbox_destroy(sb);
+    if (!snap)
+        return NULL;
+    int f0 = count_fds();
+    glint_sandbox *probe = worker_sandbox(snap, why, len);
+    *per = count_fds() - f0;
+    if (!probe || add_once(probe, why, len) < 0 || *per <= 0) {
+        glint_sandbox_destroy(probe);
+        glint_snapshot_free(snap);
+        return NULL;
+    }
+    glint_sandbox_destroy(probe);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    long room = (long)rl.rlim_cur - count_fds() - 32;
+    *cap = room > 0 ? (size_t)(room / *per) : 0;
+    return snap;
+}
+
+static void worker_loop(glint_snapshot *snap, size_t quota)
+{
+    glint_sandbox **sbs = calloc(quota ? quota : 1, sizeof *sbs);
+    char why[500] = "";
+    size_t live = 0, ok = 0;
+    uint64_t init_exits = 0, t0 = now_ns();
+    for (; sbs && live < quota; live++) {
+        uint64_t t = now_ns();
+        if (!(sbs[live] = worker_sandbox(snap, why, sizeof why)))
+            break;
+        printf("t %llu\n", (unsigned long long)(now_ns() - t));
+        init_exits += glint_sandbox_exit_count(sbs[live]);
+    }
+    printf("created %zu %llu %llu %s\n", live, (unsigned long long)(now_ns() - t0),
+           (unsigned long long)init_exits, sbs ? why : "out of memory");
+    fflush(stdout);
+    char line[64];
+    if (!fgets(line, sizeof line, stdin) || strncmp(line, "call", 4) != 0)
+        return;
+    why[0] = 0;
+    t0 = now_ns();
+    for (; ok < live; ok++) {
+        uint64_t t = now_ns();
+        if (add_once(sbs[ok], why, sizeof why) < 0)
+            break;
+        printf("c %llu\n", (unsigned long long)(now_ns() - t));
+    }
+    printf("called %zu %llu %s\n", ok, (unsigned long long)(now_ns() - t0), why);
+    fflush(stdout);
+    while (fgets(line, sizeof line, stdin)) /* until the parent closes stdin */
+        ;
+}
+
+int density_worker_main(const char *guest)
+{
+    raise_fd_limit();
+    char why[500] = "";
+    size_t cap = 0, quota = 0;
+    int per = 0;
+    glint_snapshot *snap = worker_setup(guest, &cap, &per, why, sizeof why);
+    if (!snap) {
+        printf("error %s\n", why);
+        return 1;
+    }
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    printf("ready %zu %d %llu\n", cap, per, (unsigned long long)rl.rlim_cur);
+    fflush(stdout);
+    char line[64];
+    if (!fgets(line, sizeof line, stdin) || sscanf(line, "create %zu", &quota) != 1)
+        return 0;
+    worker_loop(snap, quota);
+    return 0; /* exiting tears the VMs down */
+}
+
+/* ------------------------------------------------------------------------- */
+/* density: the parent. */
+
+struct worker {
+    pid_t pid;
+    FILE *in, *out; /* to the worker's stdin, from its stdout */
+    size_t cap, quota, live;
+    int fds_per;
+    unsigned long long fd_limit;
+};
+
+static int worker_start(struct worker *w, const char *guest, char *why, size_t len)
+{
+    int to[2], from[2];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || pipe2(to, O_CLOEXEC) < 0) {
+        snprintf(why, len, "cannot start a density worker: %s", strerror(errno));
+        return -1;
+    }
+    exe[n] = 0;
+    if (pipe2(from, O_CLOEXEC) < 0) {
+        close(to[0]), close(to[1]);
+        snprintf(why, len, "cannot start a density worker: %s", strerror(errno));
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+    char *argv[] = {exe, "--density-worker", (char *)guest, NULL};
+    int e = posix_spawn(&w->pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(to[0]), close(from[1]);
+    if (e != 0) {
+        close(to[1]), close(from[0]);
+        snprintf(why, len, "cannot start %.300s --density-worker: %s", exe, strerror(e));
+        return -1;
+    }
+    w->in = fdopen(to[1], "w");
+    w->out = fdopen(from[0], "r");
+    char line[600];
+    if (!w->in || !w->out || !fgets(line, sizeof line, w->out)) {
+        snprintf(why, len, "a density worker ended before it was ready");
+        return -1;
+    }
+    line[strcspn(line, "\n")] = 0;
+    if (sscanf(line, "ready %zu %d %llu", &w->cap, &w->fds_per, &w->fd_limit) != 3) {
+        snprintf(why, len, "density worker: %.400s", strncmp(line, "error ", 6) ? line : line + 6);
+        return -1;
+    }
+    return 0;
+}
+
+static void worker_end(struct worker *w)
+{
+    if (w->in)
+        fclose(w->in);
+    if (w->out)
+        fclose(w->out);
+    int st;
+    if (w->pid > 0)
+        while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    memset(w, 0, sizeof *w);
+}
+
+/* Reads "<tag> NS" samples into s until the line starting with `end`,
+ * which it leaves in `line`; -1 if the worker went away. */
+static int worker_read(struct worker *w, char tag, const char *end, struct samples *s,
+                       char *line, size_t len)
+{
+    while (fgets(line, (int)len, w->out)) {
+        unsigned long long ns;
+        line[strcspn(line, "\n")] = 0;
+        if (line[0] == tag && sscanf(line + 1, " %llu", &ns) == 1)
+            samples_add(s, (double)ns);
+        else if (strncmp(line, end, strlen(end)) == 0)
+            return 0;
+    }
+    snprintf(line, len, "the density worker ended early");
+    return -1;
+}
+
+/* State of one density run across its workers. */
+struct density_run {
+    struct worker w[WORKERS_MAX];
+    size_t nw, n, live, called;
+    struct samples create, call;
+    uint64_t create_ns, init_exits;
+    uint64_t mem0, mem1, mem2;
+    char why[600];
+};
+
+/* Starts as many workers as the fd limit needs for d->n sandboxes. */
+static int start_workers(struct density_run *d, const char *guest)
+{
+    if (worker_start(&d->w[0], guest, d->why, sizeof d->why) < 0)
+        return -1;
+    d->nw = 1;
+    if (d->w[0].cap == 0) {
+        snprintf(d->why, sizeof d->why, "RLIMIT_NOFILE %llu leaves no room for a sandbox",
+                 d->w[0].fd_limit);
+        return -1;
+    }
+    size_t cap = d->w[0].cap < PER_WORKER_MAX ? d->w[0].cap : PER_WORKER_MAX;
+    size_t want = (d->n + cap - 1) / cap;
+    if (want > WORKERS_MAX)
+        want = WORKERS_MAX;
+    while (d->nw < want && worker_start(&d->w[d->nw], guest, d->why, sizeof d->why) == 0)
+        d->nw++;
+    size_t left = d->n;
+    for (size_t i = 0; i < d->nw; i++) {
+        d->w[i].quota = left / (d->nw - i);
+        if (d->w[i].quota > d->w[i].cap || d->w[i].quota > PER_WORKER_MAX)
+            d->w[i].quota = d->w[i].cap < PER_WORKER_MAX ? d->w[i].cap : PER_WORKER_MAX;
+        left -= d->w[i].quota;
+    }
+    return 0;
+}
+
+/* Creation, worker after worker; stops at the first that falls short. */
+static void create_phase(struct density_run *d)
+{
+    for (size_t i = 0; i < d->nw; i++) {
+        struct worker *w = &d->w[i];
+        char line[700];
+        fprintf(w->in, "create %zu\n", w->quota);
+        fflush(w->in);
+        unsigned long long live = 0, ns = 0, ie = 0;
+        int off = 0;
+        if (worker_read(w, 't', "created ", &d->create, line, sizeof line) < 0 ||
+            sscanf(line, "created %llu %llu %llu %n", &live, &ns, &ie, &off) < 3) {
+            snprintf(d->why, sizeof d->why, "%.500s", line);
+            return;
+        }
+        w->live = (size_t)live;
+        d->live += w->live, d->create_ns += ns, d->init_exits += ie;
+        if (w->live < w->quota) {
+            snprintf(d->why, sizeof d->why, "%.500s", off ? line + off : "?");
+            return;
+        }
+    }
+}
+
+static void call_phase(struct density_run *d)
+{
+    for (size_t i = 0; i < d->nw && d->w[i].live; i++) {
+        struct worker *w = &d->w[i];
+        char line[700];
+        fprintf(w->in, "call\n");
+        fflush(w->in);
+        unsigned long long ok = 0, ns = 0;
+        if (worker_read(w, 'c', "called ", &d->call, line, sizeof line) < 0 ||
+            sscanf(line, "called %llu %llu", &ok, &ns) != 2) {
+            snprintf(d->why, sizeof d->why, "%.500s", line);
+            return;
+        }
+        d->called += (size_t)ok;
+        if (ok < w->live) {
+            snprintf(d->why, sizeof d->why, "first call: %.500s", line);
+            return;
+        }
+    }
+}
+
+static void density_report(struct density_run *d)
+{
+    double first_call = samples_pct(&d->call, 0.5) / 1000.0;
+    double first_call99 = samples_pct(&d->call, 0.99) / 1000.0;
+    samples_free(&d->call);
+    struct result *r = result_add("density", &d->create);
+    double live = (double)d->live;
+    double kib = d->mem0 > d->mem2 ? (double)(d->mem0 - d->mem2) / 1024.0 / live : 0;
+    double kib0 = d->mem0 > d->mem1 ? (double)(d->mem0 - d->mem1) / 1024.0 / live : 0;
+    double rate = live * 1e9 / (double)(d->create_ns ? d->create_ns : 1);
+    r->exits = (double)d->init_exits / live;
+    if (d->init_exits == 0)
+        r->guest_insns = 0; /* no KVM_RUN before the first call */
+    result_extra(r, "live", live);
+    result_extra(r, "host_kib_per_sandbox", kib);
+    result_extra(r, "host_kib_before_first_call", kib0);
+    result_extra(r, "created_per_s", rate);
+    result_extra(r, "first_call_p50_us", first_call);
+    result_extra(r, "first_call_p99_us", first_call99);
+    result_extra(r, "processes", (double)d->nw);
+    result_note(r, "%zu live sandboxes from one snapshot, each called once: %.0f KiB host memory "
+                   "each (MemAvailable delta; %.0f before the first call), %.0f/s; times are "
+                   "create+init (no guest code: %.0f exits); first call p50 %.1f us, p99 %.1f us",
+                d->live, kib, kib0, rate, r->exits, first_call, first_call99);
+    result_note(r, "in %zu worker process(es) of at most %d (RLIMIT_NOFILE %llu: room for %zu "
+                   "sandboxes of %d fds per process); config: default but a 10 s time limit",
+                d->nw, PER_WORKER_MAX, d->w[0].fd_limit, d->w[0].cap, d->w[0].fds_per);
+    const struct result *raw = result_find("kvm_vm_density");
+    for (size_t i = 0; raw && !raw->skipped && i < raw->nextra; i++)
+        if (strcmp(raw->extra[i].key, "host_kib_per_vm") == 0 && raw->extra[i].val > 0) {
+            result_extra(r, "memory_vs_raw_vm", kib / raw->extra[i].val);
+            result_note(r, "%.2fx the minimal VM's memory", kib / raw->extra[i].val);
+        }
+    if (g_opts.quick)
+        result_note(r, "quick run: N is small, so the memory figure is rough");
+    if (d->live < d->n || d->why[0])
+        result_note(r, "stopped at %zu of %zu: %s", d->live, d->n, d->why);
+}
+
+static void bench_density_snapshot(const char *guest)
+{
+    struct density_run *d = calloc(1, sizeof *d);
+    if (!d) {
+        result_skip("density", "out of memory");
+        return;
+    }
+    d->n = iters(10000, 200);
+    if (start_workers(d, guest) == 0) {
+        d->mem0 = mem_available_settled();
+        create_phase(d);
+        d->mem1 = mem_available_settled();
+        if (d->live)
+            call_phase(d);
+        d->mem2 = mem_available_settled();
+    }
+    if (d->live == 0 || d->called < d->live) {
+        samples_free(&d->create);
+        samples_free(&d->call);
+        result_skip("density", "%s", d->why[0] ? d->why : "no sandbox was created");
+    } else {
+        density_report(d);
+    }
+    for (size_t i = 0; i < WORKERS_MAX; i++)
+        worker_end(&d->w[i]);
+    free(d);
+}
+
+void bench_density(const glint_image *img, const char *guest)
+{
+    bench_density_elf(img); /* first: the workers' VMs are freed lazily after they exit */
+    bench_density_snapshot(guest);
+}
