@@ -10,6 +10,10 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
@@ -26,6 +30,37 @@
 /* Criterion kills a VM test that runs longer than this (seconds). */
 #define VM_TEST_TIMEOUT 60
 
+/* A VM test still running after this many seconds aborts its worker
+ * process (see th_deadline), whatever its Criterion .timeout says. */
+#define VM_TEST_DEADLINE 300
+
+static inline void *th_deadline_main(void *arg)
+{
+    unsigned seconds = (unsigned)(uintptr_t)arg;
+    struct timespec ts = {(time_t)seconds, 0};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    static const char msg[] = "glint-tests: a test is still running after its deadline: "
+                              "aborting its worker (a hang, see the test named below)\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    abort();
+}
+
+/* Aborts the test's worker process if the test has not ended after
+ * `seconds`: a hung test then fails by name instead of hanging the run.
+ * (Criterion's own .timeout did not stop a worker whose thread was stuck in
+ * KVM_RUN; abort() ends every thread of the process.) */
+static inline void th_deadline(unsigned seconds)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, th_deadline_main, (void *)(uintptr_t)seconds) != 0)
+        cr_log_warn("could not start the deadline thread");
+    pthread_attr_destroy(&a);
+}
+
 /* First statement of every test that needs /dev/kvm. */
 #define SKIP_IF_NO_KVM()                                                              \
     do {                                                                              \
@@ -33,6 +68,7 @@
         if (glint_probe(&skip_err_) != GLINT_OK)                                      \
             cr_skip_test("VM test skipped, this host cannot run micro-VMs: %s",       \
                          skip_err_.message);                                          \
+        th_deadline(VM_TEST_DEADLINE);                                                \
     } while (0)
 
 /* Asserts that `expr` (a glint_status) is `want`, showing the sandbox's

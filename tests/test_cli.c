@@ -63,7 +63,9 @@ static pid_t spawn_prog(const char *prog, char *const argv[], const char *input,
                         int *err)
 {
     int po[2], pe[2], pi[2];
-    cr_assert(pipe(po) == 0 && pipe(pe) == 0 && pipe(pi) == 0, "pipe: %s", strerror(errno));
+    cr_assert(pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0 &&
+                  pipe2(pi, O_CLOEXEC) == 0,
+              "pipe: %s", strerror(errno));
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
@@ -95,7 +97,11 @@ static void collect(pid_t pid, int out, int err, struct run *r)
     time_t start = time(NULL);
     int open_fds = 2;
     while (open_fds > 0) {
-        cr_assert(time(NULL) - start < 60, "glint did not finish within 60 s");
+        if (time(NULL) - start >= 60) {
+            kill(pid, SIGKILL); /* leave no glint behind holding our descriptors */
+            waitpid(pid, NULL, 0);
+            cr_assert_fail("glint did not finish within 60 s");
+        }
         if (poll(p, 2, 1000) < 0 && errno != EINTR)
             cr_assert_fail("poll: %s", strerror(errno));
         for (int i = 0; i < 2; i++) {
@@ -1150,4 +1156,87 @@ Test(cli_snapshot, no_kvm, .timeout = 30)
         }
         run_free(&r);
     }
+}
+
+/* ---------------------------------------------------------------------------
+ * Closed standard descriptors: glint puts /dev/null on them before it opens
+ * anything, so neither a guest's memory nor a KVM descriptor can become
+ * "standard output" (or input).  Without that, printf wrote the result into
+ * the guest's memfd.
+ */
+
+static pid_t spawn_with_std_closed(char *const argv[], int *err_fd)
+{
+    int pe[2];
+    cr_assert(pipe2(pe, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addclose(&fa, 0);
+    posix_spawn_file_actions_addclose(&fa, 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    pid_t pid;
+    int e = posix_spawn(&pid, GLINT_BIN, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pe[1]);
+    cr_assert(e == 0, "cannot run glint: %s", strerror(e));
+    *err_fd = pe[0];
+    return pid;
+}
+
+static int wait_code(pid_t pid)
+{
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* What /proc/PID/fd/FD points at ("" if it cannot be read). */
+static void fd_target(pid_t pid, int fd, char *out, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+    ssize_t n = readlink(path, out, size - 1);
+    out[n > 0 ? n : 0] = '\0';
+}
+
+Test(cli_std, closed_stdin_and_stdout_become_dev_null, .timeout = 30)
+{
+    need_kvm();
+    int err_fd;
+    pid_t pid = spawn_with_std_closed(
+        (char *[]){"glint", "--timeout", "5000", "call", GUEST("spin"), "Spin", NULL}, &err_fd);
+    /* Wait until the VM exists (the guest spins), then look at fds 0 and 1. */
+    char t0[256] = "", t1[256] = "";
+    for (int i = 0; i < 200; i++) {
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        char t[256];
+        for (int fd = 0; fd < 16; fd++) {
+            fd_target(pid, fd, t, sizeof t);
+            if (strstr(t, "kvm-vcpu"))
+                goto vm_up;
+        }
+    }
+vm_up:
+    fd_target(pid, 0, t0, sizeof t0);
+    fd_target(pid, 1, t1, sizeof t1);
+    kill(pid, SIGKILL);
+    wait_code(pid);
+    close(err_fd);
+    cr_expect_str_eq(t0, "/dev/null", "standard input of glint is %s", t0);
+    cr_expect_str_eq(t1, "/dev/null", "standard output of glint is %s", t1);
+
+    /* And a call works end to end with them closed. */
+    pid = spawn_with_std_closed((char *[]){"glint", "call", TYPES_GUEST, "EchoBytes", "@-", NULL},
+                                &err_fd);
+    struct buf err = {0};
+    buf_add(&err, "", 0);
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(err_fd, chunk, sizeof chunk)) > 0)
+        buf_add(&err, chunk, (size_t)n);
+    close(err_fd);
+    int code = wait_code(pid);
+    cr_expect_eq(code, 0, "bytes from a closed stdin: exit code %d; stderr: %s", code, err.p);
+    cr_expect_str_eq(err.p, "");
+    free(err.p);
 }

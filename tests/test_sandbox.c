@@ -3,11 +3,16 @@
  * checking, configuration, host function registration, print, guest
  * errors, and threads.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -834,4 +839,52 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
     if (stats->tests_skipped && glint_probe(&err) != GLINT_OK)
         fprintf(stderr, "glint: %zu VM tests skipped, this host cannot run micro-VMs: %s\n",
                 stats->tests_skipped, err.message);
+}
+
+/* A child forked after the parent ran timed calls (so the parent has a
+ * watchdog thread, which the child does not inherit) gets its own: its time
+ * limits fire and its calls work. */
+Test(sandbox, forked_child_has_working_time_limits, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_config cfg;
+    glint_config_default(&cfg);
+    cfg.timeout_ms = 100;
+    glint_sandbox *sb = th_start(TEST_GUEST("spin"), &cfg);
+    EXPECT_STATUS(sb, glint_sandbox_call(sb, "Spin", NULL, 0, NULL), GLINT_E_TIMEOUT);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* No Criterion asserts here: report through the exit code. */
+        glint_error err;
+        glint_sandbox *c = NULL;
+        if (glint_sandbox_create_file(TEST_GUEST("spin"), &cfg, &c, &err) != GLINT_OK ||
+            glint_sandbox_init(c) != GLINT_OK)
+            _exit(2);
+        if (glint_sandbox_call(c, "Spin", NULL, 0, NULL) != GLINT_E_TIMEOUT)
+            _exit(3);
+        glint_sandbox_destroy(c);
+        if (glint_sandbox_create_file(TEST_GUEST("spin"), &cfg, &c, &err) != GLINT_OK ||
+            glint_sandbox_init(c) != GLINT_OK || glint_sandbox_call(c, "Nop", NULL, 0, NULL))
+            _exit(4);
+        glint_sandbox_destroy(c);
+        _exit(0);
+    }
+    int status = 0;
+    for (int i = 0; i < 300 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        th_sleep_ms(50);
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        cr_assert_fail("the forked child did not finish within 15 s");
+    }
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "forked child failed (status 0x%x: 2 create, 3 no timeout, 4 second sandbox)",
+              status);
+    /* The parent's watchdog is unaffected. */
+    glint_sandbox_destroy(sb);
+    sb = th_start(TEST_GUEST("spin"), &cfg);
+    EXPECT_STATUS(sb, glint_sandbox_call(sb, "Spin", NULL, 0, NULL), GLINT_E_TIMEOUT);
+    glint_sandbox_destroy(sb);
 }

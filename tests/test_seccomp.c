@@ -384,7 +384,7 @@ Test(seccomp, cli_runs_under_the_filter, .timeout = 30)
 static int cli_run(char *const argv[], char *out, size_t size)
 {
     int p[2];
-    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);

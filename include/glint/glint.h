@@ -24,7 +24,12 @@
  *  - Signals: time limits and interrupts kick a running vCPU with the signal
  *    glint_interrupt_signal() (SIGRTMIN+5 by default).  libglint installs a
  *    no-op handler for it on first use; threads that run guest calls must not
- *    block it.
+ *    block it, and the application must not replace its handler.  A run gets
+ *    at most one such signal however often it is interrupted.  Host
+ *    functions run with the handler installed without SA_RESTART, so a slow
+ *    system call inside one may fail with EINTR if the call is interrupted.
+ *  - fork(): a child process must not use the sandboxes, snapshots or pools
+ *    of its parent (KVM refuses them there); it may create new ones.
  */
 #ifndef GLINT_H
 #define GLINT_H
@@ -290,7 +295,8 @@ glint_status glint_sandbox_call_index(glint_sandbox *sb, size_t index, const gli
  * Stops the call running on `sb`, if any, promptly: that call fails with
  * GLINT_E_CANCELLED and poisons the sandbox.  Safe from any thread (not
  * from a signal handler) at any time while `sb` exists; a no-op when no call
- * is running.  An interrupt never affects a later call.
+ * is running or the running call is already stopping.  An interrupt never
+ * affects a later call.
  */
 void glint_sandbox_interrupt(glint_sandbox *sb);
 
@@ -369,7 +375,11 @@ const glint_function *glint_snapshot_host_function(const glint_snapshot *snap, s
  * `path` (replaced atomically); load maps it, verifies its checksum and
  * refuses another architecture, ABI version or incompatible CPU features,
  * or any corruption, with GLINT_E_BAD_SNAPSHOT (GLINT_E_IO if it cannot be
- * read) and a message saying what and where.
+ * read) and a message saying what and where.  A loaded snapshot maps the
+ * file's memory pages: while it or any sandbox made from it exists, the file
+ * must not be truncated or rewritten in place (replacing it by rename, as
+ * glint_snapshot_save does, is safe; `cp` over it is not: the checksum was
+ * verified at load, and a truncated mapping ends the process with SIGBUS).
  */
 glint_status glint_snapshot_save(const glint_snapshot *snap, const char *path, glint_error *err);
 glint_status glint_snapshot_load(const char *path, glint_snapshot **out, glint_error *err);

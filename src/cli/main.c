@@ -4,8 +4,10 @@
  * an initialized guest.  See docs/cli.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -144,8 +146,19 @@ static int dispatch(const struct cli_opts *o)
     return is_call ? cli_cmd_call(o) : is_info ? cli_cmd_info(o) : cli_cmd_snapshot(o);
 }
 
+/* Puts /dev/null on any of fds 0-2 that is closed, before anything else
+ * opens a descriptor: otherwise the guest's memfd or a KVM descriptor could
+ * become "standard output" and printf would write into it. */
+static void open_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+            (void)open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* lowest free: fd */
+}
+
 int main(int argc, char **argv)
 {
+    open_std_fds();
     struct cli_opts o;
     int rc = cli_opts_parse(argc, argv, &o);
     if (rc < 0)

@@ -72,7 +72,7 @@ static glint_status marshal(glint_sandbox *sb, size_t index, const glint_value *
             const void *p = args[i].type == GLINT_STRING ? (const void *)args[i].v.str.ptr
                                                          : (const void *)args[i].v.bytes.ptr;
             size_t len = args[i].type == GLINT_STRING ? args[i].v.str.len : args[i].v.bytes.len;
-            if (!glint_range_ok(off, (uint64_t)len + 1, cap)) {
+            if (len >= cap || !glint_range_ok(off, (uint64_t)len + 1, cap)) {
                 if (off > sb->host_in_hw) /* earlier arguments are in guest memory */
                     sb->host_in_hw = off;
                 return glint_fail(&sb->err, GLINT_E_TOO_LARGE,

@@ -60,7 +60,7 @@ static void reply(glint_sandbox *sb, uint32_t status, const char *msg, const gli
         (v->type == GLINT_STRING || v->type == GLINT_BYTES)) {
         const void *p = v->type == GLINT_STRING ? (const void *)v->v.str.ptr : (const void *)v->v.bytes.ptr;
         size_t len = v->type == GLINT_STRING ? v->v.str.len : v->v.bytes.len;
-        if (glint_range_ok(off, (uint64_t)len + 1, cap) && (p || !len)) {
+        if (len < cap && glint_range_ok(off, (uint64_t)len + 1, cap) && (p || !len)) {
             if (len)
                 memcpy(in + off, p, len);
             in[off + len] = 0;

@@ -80,6 +80,7 @@ struct glint_sandbox {
     _Atomic uint64_t cancel_seq;  /* run that was interrupted */
     _Atomic int cancel_reason;    /* GLINT_E_CANCELLED or GLINT_E_TIMEOUT */
     _Atomic uint64_t deadline_ns; /* 0 = none */
+    _Atomic uint64_t deadline_seq; /* the run deadline_ns belongs to */
     struct glint_sandbox *wd_next, *wd_prev;
 };
 

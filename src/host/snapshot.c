@@ -249,7 +249,7 @@ static glint_status fix_rip(glint_sandbox *sb, void *cpu)
     uint64_t rip = hv_cpu_state_rip(cpu);
     const uint8_t *m = sb->mem;
     uint64_t n = sb->lay.mem_size;
-    if (rip + 2 <= n && m[rip] == 0xe6 && m[rip + 1] == GLINT_PORT_DONE) {
+    if (rip < n && n - rip >= 2 && m[rip] == 0xe6 && m[rip + 1] == GLINT_PORT_DONE) {
         hv_cpu_state_set_rip(cpu, rip + 2);
         return GLINT_OK;
     }

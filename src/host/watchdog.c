@@ -9,6 +9,17 @@
  * arrives late (a pending signal, a stale immediate_exit) finds a different
  * run and is ignored: the run loop just enters KVM_RUN again.
  *
+ * A run gets at most one signal, however often it is interrupted: the first
+ * interrupt records the reason, sets immediate_exit and signals; later ones
+ * find the run already stopping and do nothing.  immediate_exit stays set
+ * until the run ends, so a signal that lands while the thread is outside
+ * KVM_RUN (in a host function, say) is not lost: the next KVM_RUN returns at
+ * once.  One signal is also a workaround: on PVM hosts a second signal that
+ * reaches the thread while KVM_RUN handles the first can leave the vCPU in
+ * the guest for good (no exit on signals, memory-slot removal or mprotect);
+ * a storm of interrupts from other threads hit that within a few hundred
+ * calls.
+ *
  * Time limits: one process-wide watchdog thread scans the sandboxes that
  * have a limit.  While calls run it wakes at most every WD_TICK_NS; after
  * WD_IDLE_NS with no call running it sleeps until a call starts.  Starting
@@ -51,6 +62,26 @@ static void on_signal(int sig)
     (void)sig; /* its only job is to make KVM_RUN return EINTR */
 }
 
+/* A forked child has no watchdog thread, and g_lock may have been held by
+ * the parent's: start afresh (the parent's sandboxes are unusable there). */
+static void init_cond(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+static void after_fork_in_child(void)
+{
+    pthread_mutex_init(&g_lock, NULL);
+    init_cond();
+    g_list = NULL;
+    g_thread_started = 0;
+    atomic_store(&g_sleeping, 0);
+}
+
 static void install_signal(void)
 {
     struct sigaction sa;
@@ -59,24 +90,20 @@ static void install_signal(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: KVM_RUN must return */
     g_signal_ok = sigaction(glint_interrupt_signal(), &sa, NULL) == 0;
-
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    init_cond();
+    (void)pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
-/* Stops the current run of sb, if any; the first reason given sticks. */
-static void interrupt_run(glint_sandbox *sb, glint_status reason)
+/* Stops run `only_seq` of sb (0: the current run, if any).  The first
+ * interrupt of a run records its reason and sends the run's only signal. */
+static void interrupt_run(glint_sandbox *sb, glint_status reason, uint64_t only_seq)
 {
     pthread_mutex_lock(&sb->run_lock);
-    if (sb->running) {
-        uint64_t seq = atomic_load(&sb->seq);
-        if (atomic_load(&sb->cancel_seq) != seq) {
-            atomic_store(&sb->cancel_reason, (int)reason);
-            atomic_store(&sb->cancel_seq, seq);
-        }
+    uint64_t seq = atomic_load(&sb->seq);
+    if (sb->running && (only_seq == 0 || only_seq == seq) &&
+        atomic_load(&sb->cancel_seq) != seq) {
+        atomic_store(&sb->cancel_reason, (int)reason);
+        atomic_store(&sb->cancel_seq, seq);
         hv_set_immediate_exit(sb->hv, 1);
         pthread_kill(sb->thread, glint_interrupt_signal());
     }
@@ -86,7 +113,7 @@ static void interrupt_run(glint_sandbox *sb, glint_status reason)
 API void glint_sandbox_interrupt(glint_sandbox *sb)
 {
     if (sb)
-        interrupt_run(sb, GLINT_E_CANCELLED);
+        interrupt_run(sb, GLINT_E_CANCELLED, 0);
 }
 
 static uint64_t scan(uint64_t now, int *any_running)
@@ -99,8 +126,11 @@ static uint64_t scan(uint64_t now, int *any_running)
             continue;
         *any_running = 1;
         if (now >= deadline) {
-            atomic_store(&sb->deadline_ns, 0);
-            interrupt_run(sb, GLINT_E_TIMEOUT);
+            /* The run may have ended and the next begun since the load:
+             * clear only this deadline and stop only its run. */
+            uint64_t seq = atomic_load(&sb->deadline_seq);
+            if (atomic_compare_exchange_strong(&sb->deadline_ns, &deadline, 0))
+                interrupt_run(sb, GLINT_E_TIMEOUT, seq);
         } else if (deadline < next) {
             next = deadline;
         }
@@ -199,6 +229,7 @@ void glint_run_begin(glint_sandbox *sb)
     sb->running = 1;
     pthread_mutex_unlock(&sb->run_lock);
     if (sb->cfg.timeout_ms) {
+        atomic_store(&sb->deadline_seq, atomic_load(&sb->seq));
         atomic_store(&sb->deadline_ns, glint_now_ns() + (uint64_t)sb->cfg.timeout_ms * 1000000ull);
         if (atomic_load(&g_sleeping)) {
             pthread_mutex_lock(&g_lock);
