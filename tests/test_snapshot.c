@@ -1463,3 +1463,28 @@ Test(snapshot_lifetime, no_descriptor_leaks, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(th_count_fds(), fds, "open descriptors went from %d to %d", fds, th_count_fds());
     glint_sandbox_destroy(x);
 }
+
+/* Two guests that differ only in their function's name: same layout, same
+ * entry address.  A restore across them must bring the snapshot's table. */
+Test(snapshot_cross, restore_brings_the_snapshots_function_names, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_sandbox *a = th_start(TEST_GUEST("named_alpha"), NULL);
+    glint_sandbox *o = th_start(TEST_GUEST("named_omega"), NULL);
+    cr_assert_eq(glint_sandbox_function_count(o), 1);
+    cr_assert_str_eq(glint_sandbox_function(o, 0)->name, "Omega");
+    glint_snapshot *sa = NULL;
+    EXPECT_OK(a, glint_sandbox_snapshot(a, &sa));
+    EXPECT_OK(o, glint_sandbox_restore(o, sa));
+    cr_assert_eq(glint_sandbox_function_count(o), 1);
+    cr_assert_str_eq(glint_sandbox_function(o, 0)->name, "Alpha",
+                     "the restored sandbox lists its old function name");
+    glint_value r;
+    EXPECT_OK(o, glint_sandbox_call(o, "Alpha", (glint_value[]){glint_i32(41)}, 1, &r));
+    cr_assert_eq(r.v.i32, 42);
+    EXPECT_STATUS(o, glint_sandbox_call(o, "Omega", (glint_value[]){glint_i32(1)}, 1, &r),
+                  GLINT_E_NO_FUNCTION);
+    glint_snapshot_free(sa);
+    glint_sandbox_destroy(a);
+    glint_sandbox_destroy(o);
+}

@@ -304,7 +304,9 @@ void glint_sandbox_interrupt(glint_sandbox *sb);
 const glint_error *glint_sandbox_error(const glint_sandbox *sb);
 /* True once a guest failure poisoned the sandbox. */
 bool glint_sandbox_poisoned(const glint_sandbox *sb);
-/* The image's function table, as for glint_image_function. */
+/* The image's function table, as for glint_image_function.  A pointer from
+ * glint_sandbox_function stays valid until the sandbox is destroyed or
+ * restored to a snapshot with a different function table. */
 size_t glint_sandbox_function_count(const glint_sandbox *sb);
 const glint_function *glint_sandbox_function(const glint_sandbox *sb, size_t index);
 

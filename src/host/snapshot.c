@@ -243,6 +243,21 @@ static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, 
     return GLINT_OK;
 }
 
+/* True if sb's function table is snap's: entries, names and signatures. */
+static int same_functions(const glint_sandbox *sb, const struct glint_snapshot *snap)
+{
+    if (snap->nfuncs != sb->nfuncs ||
+        memcmp(snap->fn_entries, sb->fn_entries, snap->nfuncs * sizeof *snap->fn_entries) != 0)
+        return 0;
+    for (size_t i = 0; i < snap->nfuncs; i++) {
+        const glint_function *a = &snap->funcs[i], *b = &sb->funcs[i];
+        if (strcmp(a->name, b->name) != 0 || a->ret != b->ret || a->nparams != b->nparams ||
+            memcmp(a->params, b->params, a->nparams * sizeof a->params[0]) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 /* The guest waits in `out %al, $GLINT_PORT_DONE`; resume after it. */
 static glint_status fix_rip(glint_sandbox *sb, void *cpu)
 {
@@ -403,8 +418,7 @@ static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *sna
         s = same ? restore_dirty(sb, snap) : restore_all(sb, snap);
     if (s == GLINT_OK)
         s = hv_restore_cpu(sb->hv, snap->cpu, sb->need_full || !same, &sb->err);
-    if (s == GLINT_OK && !same && (snap->nfuncs != sb->nfuncs ||
-                                   memcmp(snap->fn_entries, sb->fn_entries, snap->nfuncs * 8) != 0))
+    if (s == GLINT_OK && !same && !same_functions(sb, snap))
         s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, &sb->err);
     if (s != GLINT_OK) {
         /* The sandbox is half-restored: it must not run. */
