@@ -713,6 +713,10 @@ Test(pool, bad_configurations, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(try_pool(snap, &pc, &err), GLINT_E_INVALID);
     cr_assert(th_has(err.message, "prefill"), "message: %s", err.message);
     pc.prefill = 0;
+    pc.min_idle = 17;
+    cr_assert_eq(try_pool(snap, &pc, &err), GLINT_E_INVALID);
+    cr_assert(th_has(err.message, "min_idle 17 exceeds max_idle 16"), "message: %s", err.message);
+    pc.min_idle = 0;
     pc.max_idle = (size_t)1 << 40;
     cr_assert_eq(try_pool(snap, &pc, &err), GLINT_E_INVALID);
     cr_assert(th_has(err.message, "max_idle"), "message: %s", err.message);
@@ -987,5 +991,99 @@ Test(pool, cost_report, .timeout = VM_TEST_TIMEOUT)
             "Touch(4 pages) %.1f; fresh-VM mode acquire+Add+release %.1f; "
             "create_from_snapshot+init+Add+destroy inline %.1f\n",
             p50, p90, rel50, fresh50, inline50);
+    glint_snapshot_free(snap);
+}
+
+/* ---------------------------------------------------------------------------
+ * Background refill (min_idle).
+ */
+
+static glint_pool *make_refill_pool(const glint_snapshot *snap, size_t max_idle, size_t min_idle,
+                                    uint32_t idle_timeout_ms)
+{
+    glint_pool_config pc;
+    glint_pool_config_default(&pc);
+    pc.max_idle = max_idle;
+    pc.min_idle = min_idle;
+    pc.idle_timeout_ms = idle_timeout_ms;
+    pc.host = &g_host;
+    pc.nhost = 1;
+    glint_pool *pool = NULL;
+    glint_error err;
+    glint_status s = glint_pool_create(snap, &pc, &pool, &err);
+    cr_assert_eq(s, GLINT_OK, "glint_pool_create: %s: %s", glint_status_name(s), err.message);
+    return pool;
+}
+
+/* Waits (up to max_ms) until `idle` sandboxes are ready; returns the stats. */
+static glint_pool_stats wait_idle(glint_pool *pool, size_t idle, unsigned max_ms)
+{
+    double end = th_now_ms() + max_ms;
+    glint_pool_stats st = stats(pool);
+    while (st.idle != idle && th_now_ms() < end) {
+        th_sleep_ms(2);
+        st = stats(pool);
+    }
+    cr_assert_eq(st.idle, idle, "%zu ready after %u ms, expected %zu (created %llu, refilled %llu)",
+                 st.idle, max_ms, idle, (unsigned long long)st.created,
+                 (unsigned long long)st.refilled);
+    return st;
+}
+
+Test(pool, min_idle_is_refilled_in_the_background, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_snapshot *snap = leak_snapshot();
+    int fds = count_fds();
+    glint_pool *pool = make_refill_pool(snap, 8, 3, 0);
+    /* A new pool warms itself to min_idle, with no acquire and no prefill. */
+    glint_pool_stats st = wait_idle(pool, 3, 10000);
+    cr_assert_eq(st.created, 3);
+    cr_assert_eq(st.refilled, 3);
+    /* Three acquires are all served ready; the pool thread makes three more. */
+    glint_sandbox *sb[3];
+    for (int i = 0; i < 3; i++)
+        sb[i] = acquire(pool);
+    st = stats(pool);
+    cr_assert_eq(st.reused, 3, "an acquire waited for a VM: reused %llu",
+                 (unsigned long long)st.reused);
+    st = wait_idle(pool, 3, 10000);
+    cr_assert_eq(st.created, 6);
+    cr_assert_eq(st.out, 3);
+    for (int i = 0; i < 3; i++) {
+        expect_add(sb[i], i, 1);
+        glint_pool_release(pool, sb[i]);
+    }
+    st = stats(pool);
+    cr_assert_eq(st.idle, 6, "released sandboxes are kept up to max_idle");
+    cr_assert_eq(st.refill_failures, 0);
+    glint_pool_destroy(pool);
+    cr_assert_eq(count_fds(), fds);
+    glint_snapshot_free(snap);
+}
+
+Test(pool, min_idle_still_scales_to_zero, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_snapshot *snap = leak_snapshot();
+    glint_pool *pool = make_refill_pool(snap, 4, 2, 300);
+    wait_idle(pool, 2, 10000);
+    glint_sandbox *a = acquire(pool);
+    expect_add(a, 2, 3);
+    glint_pool_release(pool, a);
+    /* In use, the kept ones do not expire with their idle time... */
+    th_sleep_ms(150);
+    cr_assert_geq(stats(pool).idle, 2);
+    /* ...but 300 ms after the last acquire the pool goes to zero and stays. */
+    glint_pool_stats st = wait_reaped(pool, true, 3000);
+    th_sleep_ms(400);
+    cr_assert_eq(stats(pool).idle, 0, "an unused pool refilled itself");
+    cr_assert_eq(stats(pool).created, st.created);
+    /* The next acquire brings refilling back. */
+    glint_sandbox *b = acquire(pool);
+    wait_idle(pool, 2, 10000);
+    expect_add(b, 4, 5);
+    glint_pool_release(pool, b);
+    glint_pool_destroy(pool);
     glint_snapshot_free(snap);
 }

@@ -393,9 +393,14 @@ glint_status glint_snapshot_load(const char *path, glint_snapshot **out, glint_e
  * back is restored to that state completely (memory and every piece of
  * vCPU state) before anyone gets it again; VM shells (VM, vCPU, memory
  * slot) are kept for reuse, up to max_idle of them, and idle ones are
- * destroyed after idle_timeout_ms (scale to zero).  VM creation beyond the
- * idle ones and every teardown happen on the pool's own thread where
- * possible, off the caller's path.  All pool functions are thread-safe.
+ * destroyed after idle_timeout_ms (scale to zero).  With min_idle, the
+ * pool's own thread creates sandboxes in the background whenever fewer than
+ * min_idle are ready, so acquires find one ready; after idle_timeout_ms
+ * without an acquire the pool still scales to zero, and refilling resumes
+ * with the next acquire.  Every teardown, and creation beyond what is
+ * ready, happen on the pool's own thread where possible, off the caller's
+ * path (an acquire that finds none ready creates one itself).  All pool
+ * functions are thread-safe.
  */
 typedef struct glint_pool glint_pool;
 
@@ -409,12 +414,14 @@ typedef struct glint_host_function {
 typedef struct glint_pool_config {
     size_t max_idle;          /* ready sandboxes kept; 0 = a fresh VM for every acquire */
     size_t prefill;           /* sandboxes made ready at creation (<= max_idle) */
+    size_t min_idle;          /* kept ready in the background while in use (<= max_idle) */
     uint32_t idle_timeout_ms; /* destroy sandboxes idle this long; 0 = keep them */
     const glint_host_function *host; /* registered on each sandbox (copied) */
     size_t nhost;
 } glint_pool_config;
 
-/* Defaults: max_idle 16, prefill 0, idle_timeout_ms 30000, no host functions. */
+/* Defaults: max_idle 16, prefill 0, min_idle 0, idle_timeout_ms 30000, no
+ * host functions. */
 void glint_pool_config_default(glint_pool_config *cfg);
 
 /* Creates a pool for `snap` (which it keeps a reference to). */
@@ -442,6 +449,8 @@ typedef struct glint_pool_stats {
     uint64_t created;     /* VMs created since the pool began */
     uint64_t reused;      /* acquires served by a recycled sandbox */
     uint64_t destroyed;   /* VMs destroyed */
+    uint64_t refilled;    /* of `created`, made in the background for min_idle */
+    uint64_t refill_failures; /* background creations that failed (retried after 100 ms) */
 } glint_pool_stats;
 void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st);
 

@@ -309,12 +309,16 @@ glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
 {
     struct kvm_run *run = hv->run;
     null_thread_selectors();
-    if (ioctl(hv->vcpu_fd, KVM_RUN, 0) < 0) {
-        if (errno == EINTR || errno == EAGAIN) {
+    int rc, again = 0;
+    while ((rc = ioctl(hv->vcpu_fd, KVM_RUN, 0)) < 0 && errno == EAGAIN && ++again < 1000)
+        ; /* transient; a KVM that kept answering EAGAIN would be a host fault */
+    if (rc < 0) {
+        if (errno == EINTR) {
             ex->kind = HV_EXIT_INTR;
             return GLINT_OK;
         }
-        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_RUN: %s", strerror(errno));
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_RUN: %s%s", strerror(errno),
+                          errno == EAGAIN ? " (1000 times in a row)" : "");
     }
     ex->raw_reason = run->exit_reason;
     switch (run->exit_reason) {

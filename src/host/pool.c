@@ -10,6 +10,11 @@
  * joins the idle ring; when the ring is full, or the restore failed, it
  * goes to the reaper thread, which destroys it off the caller's path.
  *
+ * The same thread refills: while fewer than min_idle sandboxes are ready
+ * and the pool is in use (an acquire within idle_timeout_ms), it creates
+ * one at a time; a failed creation is retried after REFILL_RETRY_NS.  The
+ * ready ones the refill keeps do not expire while the pool is in use.
+ *
  * The reaper sleeps on a condition variable: with a deadline only while
  * sandboxes are idle and idle_timeout_ms is set, without one otherwise, so
  * an idle pool that has shrunk to zero has no VM and no wake-ups.
@@ -30,6 +35,7 @@
 
 #define POOL_MAX_IDLE (1u << 20)
 #define POOL_THREAD_STACK (128u * 1024u)
+#define REFILL_RETRY_NS 100000000ull /* 100 ms after a failed background creation */
 
 struct idle_entry {
     glint_sandbox *sb;
@@ -44,7 +50,7 @@ struct doomed {
 
 struct glint_pool {
     struct glint_snapshot *snap; /* a reference */
-    size_t max_idle;
+    size_t max_idle, min_idle;
     uint64_t idle_timeout_ns;    /* 0: keep idle sandboxes */
     size_t nhost;
     glint_host_function *host;            /* host[i].sig.name points at names[i] */
@@ -61,7 +67,9 @@ struct glint_pool {
     struct doomed *doomed;
     int stopping;
     size_t out;
-    uint64_t created, reused, destroyed;
+    uint64_t created, reused, destroyed, refilled, refill_failures;
+    uint64_t last_acquire_ns;    /* for min_idle: is the pool in use? */
+    uint64_t refill_retry_ns;    /* no background creation before this */
 };
 
 API void glint_pool_config_default(glint_pool_config *cfg)
@@ -137,6 +145,9 @@ static glint_status check_config(const glint_pool_config *cfg, glint_error *err)
     if (cfg->prefill > cfg->max_idle)
         return glint_fail(err, GLINT_E_INVALID, "pool: prefill %zu exceeds max_idle %zu",
                           cfg->prefill, cfg->max_idle);
+    if (cfg->min_idle > cfg->max_idle)
+        return glint_fail(err, GLINT_E_INVALID, "pool: min_idle %zu exceeds max_idle %zu",
+                          cfg->min_idle, cfg->max_idle);
     if (cfg->nhost && !cfg->host)
         return glint_fail(err, GLINT_E_INVALID, "pool: %zu host functions but host is NULL",
                           cfg->nhost);
@@ -191,6 +202,46 @@ static void wait_until(glint_pool *pool, uint64_t deadline_ns)
     pthread_cond_timedwait(&pool->wake, &pool->lock, &ts);
 }
 
+/* In use: an acquire within idle_timeout (always, without a timeout). */
+static int in_use(const glint_pool *pool, uint64_t now)
+{
+    return !pool->idle_timeout_ns || now - pool->last_acquire_ns < pool->idle_timeout_ns;
+}
+
+/* Creates one ready sandbox for min_idle, outside the lock. */
+static void refill_one(glint_pool *pool)
+{
+    pthread_mutex_unlock(&pool->lock);
+    glint_error err;
+    glint_sandbox *sb = NULL;
+    glint_status s = make_sandbox(pool, &sb, &err);
+    pthread_mutex_lock(&pool->lock);
+    if (s != GLINT_OK) {
+        pool->refill_failures++;
+        pool->refill_retry_ns = glint_now_ns() + REFILL_RETRY_NS;
+        return;
+    }
+    pool->created++;
+    pool->refilled++;
+    if (!pool->stopping && pool->nidle < pool->max_idle)
+        ring_push(pool, sb);
+    else
+        destroy_unlocked(pool, sb);
+}
+
+/* When the oldest idle sandbox expires: idle_timeout after it became idle,
+ * but not while the pool is in use and it is one of the min_idle kept. */
+static uint64_t expiry(const glint_pool *pool, uint64_t now)
+{
+    uint64_t expires = pool->ring[pool->head].since_ns + pool->idle_timeout_ns;
+    if (pool->nidle <= pool->min_idle && in_use(pool, now)) {
+        uint64_t unused = pool->last_acquire_ns + pool->idle_timeout_ns;
+        if (unused > expires)
+            expires = unused;
+    }
+    return expires;
+}
+
 static void *reaper_main(void *arg)
 {
     glint_pool *pool = arg;
@@ -206,15 +257,27 @@ static void *reaper_main(void *arg)
         }
         if (pool->stopping)
             break;
-        if (!pool->idle_timeout_ns || !pool->nidle) {
-            pthread_cond_wait(&pool->wake, &pool->lock); /* nothing to time: sleep */
-            continue;
+        uint64_t now = glint_now_ns(), wake = UINT64_MAX;
+        if (pool->nidle < pool->min_idle && in_use(pool, now)) {
+            if (now >= pool->refill_retry_ns) {
+                refill_one(pool);
+                continue;
+            }
+            wake = pool->refill_retry_ns;
         }
-        uint64_t expires = pool->ring[pool->head].since_ns + pool->idle_timeout_ns;
-        if (glint_now_ns() >= expires)
-            destroy_unlocked(pool, ring_pop_oldest(pool));
+        if (pool->idle_timeout_ns && pool->nidle) {
+            uint64_t expires = expiry(pool, now);
+            if (now >= expires) {
+                destroy_unlocked(pool, ring_pop_oldest(pool));
+                continue;
+            }
+            if (expires < wake)
+                wake = expires;
+        }
+        if (wake == UINT64_MAX)
+            pthread_cond_wait(&pool->wake, &pool->lock); /* nothing to do or time: sleep */
         else
-            wait_until(pool, expires);
+            wait_until(pool, wake);
     }
     pthread_mutex_unlock(&pool->lock);
     return NULL;
@@ -274,6 +337,8 @@ static glint_pool *pool_alloc(const glint_snapshot *snap, const glint_pool_confi
     if (!pool)
         return NULL;
     pool->max_idle = cfg->max_idle;
+    pool->min_idle = cfg->min_idle;
+    pool->last_acquire_ns = glint_now_ns(); /* a new pool is in use: warm it to min_idle */
     pool->idle_timeout_ns = (uint64_t)cfg->idle_timeout_ms * 1000000ull;
     pool->nhost = cfg->nhost;
     pool->snap = glint_snapshot_ref((glint_snapshot *)snap);
@@ -380,13 +445,18 @@ API glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint
     if (!pool)
         return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: pool is NULL");
     pthread_mutex_lock(&pool->lock);
+    pool->last_acquire_ns = glint_now_ns();
     if (pool->nidle) {
         *out = ring_pop_newest(pool);
         pool->reused++;
         pool->out++;
+        if (pool->nidle < pool->min_idle)
+            pthread_cond_signal(&pool->wake); /* refill in the background */
         pthread_mutex_unlock(&pool->lock);
         return GLINT_OK;
     }
+    if (pool->min_idle)
+        pthread_cond_signal(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     glint_sandbox *sb;
     glint_status s = make_sandbox(pool, &sb, err);
@@ -436,6 +506,8 @@ API void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st)
     st->created = pool->created;
     st->reused = pool->reused;
     st->destroyed = pool->destroyed;
+    st->refilled = pool->refilled;
+    st->refill_failures = pool->refill_failures;
     pthread_mutex_unlock(&pool->lock);
 }
 
