@@ -88,17 +88,20 @@ uint64_t mem_available(void)
     return (uint64_t)kb * 1024u;
 }
 
+/* MemAvailable once it has stopped moving: three 50 ms steps in a row of
+ * less than 256 KiB each (the kernel frees a destroyed VM's memory in
+ * bursts, for a while), at most ~5 s. */
 uint64_t mem_available_settled(void)
 {
     uint64_t prev = mem_available();
-    for (int i = 0; i < 100; i++) { /* at most ~3 s */
-        struct timespec ts = {0, 30 * 1000 * 1000};
+    int calm = 0;
+    for (int i = 0; i < 100 && calm < 3; i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
         uint64_t cur = mem_available();
         uint64_t diff = cur > prev ? cur - prev : prev - cur;
         prev = cur;
-        if (diff < 256u * 1024u)
-            break;
+        calm = diff < 256u * 1024u ? calm + 1 : 0;
     }
     return prev;
 }
