@@ -414,10 +414,10 @@ typedef struct glint_host_function {
 typedef struct glint_pool_config {
     size_t max_idle;          /* ready sandboxes kept; 0 = a fresh VM for every acquire */
     size_t prefill;           /* sandboxes made ready at creation (<= max_idle) */
-    size_t min_idle;          /* kept ready in the background while in use (<= max_idle) */
     uint32_t idle_timeout_ms; /* destroy sandboxes idle this long; 0 = keep them */
     const glint_host_function *host; /* registered on each sandbox (copied) */
     size_t nhost;
+    size_t min_idle;          /* kept ready in the background while in use (<= max_idle) */
 } glint_pool_config;
 
 /* Defaults: max_idle 16, prefill 0, min_idle 0, idle_timeout_ms 30000, no

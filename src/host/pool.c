@@ -10,9 +10,11 @@
  * joins the idle ring; when the ring is full, or the restore failed, it
  * goes to the reaper thread, which destroys it off the caller's path.
  *
- * The same thread refills: while fewer than min_idle sandboxes are ready
- * and the pool is in use (an acquire within idle_timeout_ms), it creates
- * one at a time; a failed creation is retried after REFILL_RETRY_NS.  The
+ * The same thread refills: while fewer than min_idle sandboxes are ready,
+ * the ready ones and the ones out leave room in the ring (so that a release
+ * never finds it full because of a refill) and the pool is in use (an
+ * acquire within idle_timeout_ms), it creates one at a time; a failed
+ * creation is retried after REFILL_RETRY_NS.  The
  * ready ones the refill keeps do not expire while the pool is in use.
  *
  * The reaper sleeps on a condition variable: with a deadline only while
@@ -258,7 +260,9 @@ static void *reaper_main(void *arg)
         if (pool->stopping)
             break;
         uint64_t now = glint_now_ns(), wake = UINT64_MAX;
-        if (pool->nidle < pool->min_idle && in_use(pool, now)) {
+        /* Leave room in the ring for the ones out to come back. */
+        if (pool->nidle < pool->min_idle && pool->nidle + pool->out < pool->max_idle &&
+            in_use(pool, now)) {
             if (now >= pool->refill_retry_ns) {
                 refill_one(pool);
                 continue;
@@ -367,7 +371,10 @@ static glint_status prefill(glint_pool *pool, size_t n, glint_error *err)
             return s;
         pthread_mutex_lock(&pool->lock);
         pool->created++;
-        ring_push(pool, sb);
+        if (pool->nidle < pool->max_idle) /* the refill may have filled it meanwhile */
+            ring_push(pool, sb);
+        else
+            destroy_unlocked(pool, sb);
         pthread_mutex_unlock(&pool->lock);
     }
     return GLINT_OK;
