@@ -351,6 +351,12 @@ Test(cli_info, types_guest)
     for (size_t k = 0; k < sizeof must / sizeof must[0]; k++)
         cr_expect(strstr(r.out.p, must[k]), "info lacks '%s' in:\n%s", must[k], r.out.p);
     cr_expect(r.out.p[0] != '\n' && !strstr(r.out.p, "\n\n"), "blank lines in:\n%s", r.out.p);
+    /* Source order (glint-cc keeps it): the guest declares them in this order. */
+    const char *first = strstr(r.out.p, "EchoBool("), *second = strstr(r.out.p, "EchoI32(");
+    const char *last = strstr(r.out.p, "HostSum16(");
+    cr_expect(first == r.out.p, "EchoBool is not listed first:\n%s", r.out.p);
+    cr_expect(second && first && second > first && last && last > second,
+              "functions not in source order:\n%s", r.out.p);
     run_free(&r);
 }
 
