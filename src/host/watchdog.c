@@ -62,8 +62,7 @@ static void on_signal(int sig)
     (void)sig; /* its only job is to make KVM_RUN return EINTR */
 }
 
-/* A forked child has no watchdog thread, and g_lock may have been held by
- * the parent's: start afresh (the parent's sandboxes are unusable there). */
+/* g_cond waits on CLOCK_MONOTONIC, like every deadline here. */
 static void init_cond(void)
 {
     pthread_condattr_t ca;
@@ -73,6 +72,8 @@ static void init_cond(void)
     pthread_condattr_destroy(&ca);
 }
 
+/* A forked child has no watchdog thread, and g_lock may have been held by
+ * the parent's: start afresh (the parent's sandboxes are unusable there). */
 static void after_fork_in_child(void)
 {
     pthread_mutex_init(&g_lock, NULL);
