@@ -70,13 +70,14 @@ static glint_snapshot *leak_snapshot(void)
     return leak_snapshot_limit(SNAP_TIMEOUT_MS);
 }
 
-static glint_pool *make_pool(const glint_snapshot *snap, size_t max_idle, size_t prefill,
-                             uint32_t idle_timeout_ms)
+static glint_pool *make_pool_min(const glint_snapshot *snap, size_t max_idle, size_t prefill,
+                                 size_t min_idle, uint32_t idle_timeout_ms)
 {
     glint_pool_config pc;
     glint_pool_config_default(&pc);
     pc.max_idle = max_idle;
     pc.prefill = prefill;
+    pc.min_idle = min_idle;
     pc.idle_timeout_ms = idle_timeout_ms;
     pc.host = &g_host;
     pc.nhost = 1;
@@ -85,6 +86,12 @@ static glint_pool *make_pool(const glint_snapshot *snap, size_t max_idle, size_t
     glint_status s = glint_pool_create(snap, &pc, &pool, &err);
     cr_assert_eq(s, GLINT_OK, "glint_pool_create: %s: %s", glint_status_name(s), err.message);
     return pool;
+}
+
+static glint_pool *make_pool(const glint_snapshot *snap, size_t max_idle, size_t prefill,
+                             uint32_t idle_timeout_ms)
+{
+    return make_pool_min(snap, max_idle, prefill, 0, idle_timeout_ms);
 }
 
 static glint_sandbox *acquire(glint_pool *pool)
@@ -998,31 +1005,6 @@ Test(pool, cost_report, .timeout = VM_TEST_TIMEOUT)
  * Background refill (min_idle).
  */
 
-static glint_pool *make_refill_pool_prefilled(const glint_snapshot *snap, size_t max_idle,
-                                              size_t min_idle, size_t prefill,
-                                              uint32_t idle_timeout_ms)
-{
-    glint_pool_config pc;
-    glint_pool_config_default(&pc);
-    pc.max_idle = max_idle;
-    pc.min_idle = min_idle;
-    pc.prefill = prefill;
-    pc.idle_timeout_ms = idle_timeout_ms;
-    pc.host = &g_host;
-    pc.nhost = 1;
-    glint_pool *pool = NULL;
-    glint_error err;
-    glint_status s = glint_pool_create(snap, &pc, &pool, &err);
-    cr_assert_eq(s, GLINT_OK, "glint_pool_create: %s: %s", glint_status_name(s), err.message);
-    return pool;
-}
-
-static glint_pool *make_refill_pool(const glint_snapshot *snap, size_t max_idle, size_t min_idle,
-                                    uint32_t idle_timeout_ms)
-{
-    return make_refill_pool_prefilled(snap, max_idle, min_idle, 0, idle_timeout_ms);
-}
-
 /* Waits (up to max_ms) until `idle` sandboxes are ready; returns the stats. */
 static glint_pool_stats wait_idle(glint_pool *pool, size_t idle, unsigned max_ms)
 {
@@ -1043,7 +1025,7 @@ Test(pool, min_idle_is_refilled_in_the_background, .timeout = VM_TEST_TIMEOUT)
     SKIP_IF_NO_KVM();
     glint_snapshot *snap = leak_snapshot();
     int fds = count_fds();
-    glint_pool *pool = make_refill_pool(snap, 8, 3, 0);
+    glint_pool *pool = make_pool_min(snap, 8, 0, 3, 0);
     /* A new pool warms itself to min_idle, with no acquire and no prefill. */
     glint_pool_stats st = wait_idle(pool, 3, 10000);
     cr_assert_eq(st.created, 3);
@@ -1074,7 +1056,7 @@ Test(pool, min_idle_still_scales_to_zero, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_IF_NO_KVM();
     glint_snapshot *snap = leak_snapshot();
-    glint_pool *pool = make_refill_pool(snap, 4, 2, 1000);
+    glint_pool *pool = make_pool_min(snap, 4, 0, 2, 1000);
     wait_idle(pool, 2, 10000);
     glint_sandbox *a = acquire(pool);
     double t_acquire = th_now_ms();
@@ -1108,7 +1090,7 @@ Test(pool, prefill_and_min_idle_share_the_ring, .timeout = VM_TEST_TIMEOUT)
     glint_snapshot *snap = leak_snapshot();
     int fds = count_fds();
     for (int round = 0; round < 5; round++) {
-        glint_pool *pool = make_refill_pool_prefilled(snap, 4, 2, 4, 0);
+        glint_pool *pool = make_pool_min(snap, 4, 4, 2, 0);
         th_sleep_ms(50);
         glint_pool_stats st = wait_reaped(pool, false, 5000);
         cr_assert_leq(st.idle, 4, "round %d: %zu ready in a ring of 4", round, st.idle);
@@ -1134,7 +1116,7 @@ Test(pool, min_idle_equal_to_max_idle_keeps_recycling, .timeout = VM_TEST_TIMEOU
 {
     SKIP_IF_NO_KVM();
     glint_snapshot *snap = leak_snapshot();
-    glint_pool *pool = make_refill_pool(snap, 2, 2, 0);
+    glint_pool *pool = make_pool_min(snap, 2, 0, 2, 0);
     wait_idle(pool, 2, 10000);
     for (int i = 0; i < 30; i++) {
         glint_sandbox *sb = acquire(pool);

@@ -249,12 +249,9 @@ static int same_functions(const glint_sandbox *sb, const struct glint_snapshot *
     if (snap->nfuncs != sb->nfuncs ||
         memcmp(snap->fn_entries, sb->fn_entries, snap->nfuncs * sizeof *snap->fn_entries) != 0)
         return 0;
-    for (size_t i = 0; i < snap->nfuncs; i++) {
-        const glint_function *a = &snap->funcs[i], *b = &sb->funcs[i];
-        if (strcmp(a->name, b->name) != 0 || a->ret != b->ret || a->nparams != b->nparams ||
-            memcmp(a->params, b->params, a->nparams * sizeof a->params[0]) != 0)
+    for (size_t i = 0; i < snap->nfuncs; i++)
+        if (!same_sig(&snap->funcs[i], &sb->funcs[i]))
             return 0;
-    }
     return 1;
 }
 
