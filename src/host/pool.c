@@ -452,7 +452,8 @@ API glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint
     if (!pool)
         return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: pool is NULL");
     pthread_mutex_lock(&pool->lock);
-    pool->last_acquire_ns = glint_now_ns();
+    if (pool->min_idle) /* only the refill asks whether the pool is in use */
+        pool->last_acquire_ns = glint_now_ns();
     if (pool->nidle) {
         *out = ring_pop_newest(pool);
         pool->reused++;
