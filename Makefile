@@ -79,6 +79,20 @@ $(B)/obj/host/%.o: src/host/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CPPFLAGS) -c -o $@ $<
 
+# The process backend's stub: a static, freestanding program linked at a
+# fixed address (src/stub/stub.ld), embedded into libglint by stub_blob.S.
+STUB := $(B)/obj/stub/glint-stub
+STUB_CFLAGS := -std=gnu17 -O2 -g0 -ffreestanding -fpie -nostdlib -static -no-pie \
+        -fno-stack-protector -fcf-protection=none -mgeneral-regs-only \
+        -fno-asynchronous-unwind-tables -fno-unwind-tables $(WARN) -Wno-missing-prototypes -Isrc/host
+$(STUB): src/stub/stub.c src/stub/stub.ld src/host/proc_abi.h
+	@mkdir -p $(dir $@)
+	$(GUEST_GCC) $(STUB_CFLAGS) -T src/stub/stub.ld -Wl,--build-id=none -o $@ src/stub/stub.c
+
+$(B)/obj/host/stub_blob.o: src/host/stub_blob.S $(STUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CPPFLAGS) -DGLINT_STUB_PATH='"$(STUB)"' -c -o $@ $<
+
 $(LIBGLINT_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^

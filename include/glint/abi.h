@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#define GLINT_ABI_VERSION 1u
+#define GLINT_ABI_VERSION 2u /* 2: boot info at 0x10000, image from 0x20000 */
 
 /* ---------------------------------------------------------------------------
  * Hypercall ports.  The guest runs in ring 3; the TSS I/O permission bitmap

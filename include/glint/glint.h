@@ -57,8 +57,10 @@ typedef enum glint_status {
     GLINT_E_IO,            /* the guest file could not be read */
     GLINT_E_STATE,         /* wrong order: e.g. register after init, call before init */
     GLINT_E_BUSY,          /* another thread is calling this sandbox */
-    GLINT_E_NO_KVM,        /* this host cannot run micro-VMs (no /dev/kvm, no permission) */
-    GLINT_E_HYPERVISOR,    /* a KVM operation failed unexpectedly */
+    GLINT_E_NO_KVM,        /* no backend this host can use for what was asked (e.g. the kvm
+                              backend without /dev/kvm); the name is historical */
+    GLINT_E_HYPERVISOR,    /* a backend operation failed unexpectedly (KVM ioctl, the jailed
+                              process died or was killed from outside, ...) */
     /* The guest image. */
     GLINT_E_BAD_IMAGE,     /* not a valid glint guest ELF */
     GLINT_E_ABI,           /* ABI note missing or of another version */
@@ -171,7 +173,44 @@ typedef struct glint_config {
     size_t input_size;   /* host->guest buffer; default 64 KiB, 4 KiB .. 256 MiB */
     size_t output_size;  /* guest->host buffer; default 64 KiB, 4 KiB .. 256 MiB */
     uint32_t timeout_ms; /* per-call (and init) time limit; default 1000; 0 = none */
+    int backend;         /* glint_backend; default GLINT_BACKEND_AUTO (see below) */
 } glint_config;
+
+/*
+ * Backends: where a sandbox's guest runs.  Both run the same guest ELF with
+ * the same API, features and errors; they differ in the isolation boundary.
+ *   GLINT_BACKEND_KVM      a micro-VM on /dev/kvm (hardware isolation)
+ *   GLINT_BACKEND_PROCESS  a seccomp-jailed child process holding nothing
+ *                          but the guest's memory and a small stub
+ *   GLINT_BACKEND_AUTO     the environment variable GLINT_BACKEND if set
+ *                          ("auto", "kvm" or "process"), else KVM when
+ *                          /dev/kvm opens and a probe VM works, else process
+ * A host that demands hardware isolation sets GLINT_BACKEND_KVM and gets
+ * GLINT_E_NO_KVM where there is none.
+ */
+typedef enum glint_backend {
+    GLINT_BACKEND_AUTO = 0,
+    GLINT_BACKEND_KVM = 1,
+    GLINT_BACKEND_PROCESS = 2,
+} glint_backend;
+
+/* "auto", "kvm", "process"; "unknown" otherwise. */
+const char *glint_backend_name(glint_backend b);
+
+/* Parses "auto", "kvm" or "process" into *out; GLINT_E_INVALID otherwise. */
+glint_status glint_backend_parse(const char *name, glint_backend *out, glint_error *err);
+
+/*
+ * Resolves `want` (AUTO: GLINT_BACKEND, then KVM, then process) to a
+ * backend this host can use, in *out.  GLINT_E_NO_KVM with *err saying why
+ * when the one asked for (or every one, for AUTO) is unusable; GLINT_E_INVALID
+ * for a bad value or a bad GLINT_BACKEND.
+ */
+glint_status glint_backend_select(glint_backend want, glint_backend *out, glint_error *err);
+
+/* Can this host use backend `b` (not AUTO)?  GLINT_OK, or GLINT_E_NO_KVM
+ * with *err saying why not.  Cached after the first probe. */
+glint_status glint_backend_probe(glint_backend b, glint_error *err);
 
 /* Fills *cfg with the defaults.  Sizes are rounded up to 4 KiB on use. */
 void glint_config_default(glint_config *cfg);
@@ -418,6 +457,8 @@ typedef struct glint_pool_config {
     const glint_host_function *host; /* registered on each sandbox (copied) */
     size_t nhost;
     size_t min_idle;          /* kept ready in the background while in use (<= max_idle) */
+    int backend;              /* glint_backend: AUTO (default) takes the snapshot's; another
+                                 value must be the snapshot's (else GLINT_E_INCOMPATIBLE) */
 } glint_pool_config;
 
 /* Defaults: max_idle 16, prefill 0, min_idle 0, idle_timeout_ms 30000, no
@@ -491,10 +532,14 @@ void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st);
 glint_status glint_seccomp_restrict_thread(unsigned flags, glint_error *err);
 
 /*
- * Is KVM usable here?  GLINT_OK, or GLINT_E_NO_KVM with a message saying why
- * (no /dev/kvm, no permission, wrong API version).
+ * Can this host run sandboxes with the default backend (GLINT_BACKEND_AUTO,
+ * so GLINT_BACKEND is honoured)?  GLINT_OK, or GLINT_E_NO_KVM (or
+ * GLINT_E_INVALID for a bad GLINT_BACKEND) with a message saying why.
  */
 glint_status glint_probe(glint_error *err);
+
+/* The backend a sandbox runs on: GLINT_BACKEND_KVM or GLINT_BACKEND_PROCESS. */
+glint_backend glint_sandbox_backend(const glint_sandbox *sb);
 
 /* The signal used to kick vCPUs (see the thread notes at the top). */
 int glint_interrupt_signal(void);

@@ -13,9 +13,10 @@
  *   0x006000 | TSS + I/O bitmap     supervisor  |
  *   0x007000 | exception stubs      supervisor  |  ring-0 code, read-only + exec
  *   0x008000 | exception stack      supervisor  |  2 pages, RSP0 in the TSS
- *   0x00A000 | boot info            user, RO    |  FS base; canary at %fs:0x28
- *   0x00B000 | (not present)                   |
- *   0x010000 | guest image          user        |  per PT_LOAD: R, RW or RX (W^X)
+ *   0x00A000 | (not present)                   |
+ *   0x010000 | boot info            user, RO    |  FS base; canary at %fs:0x28
+ *   0x011000 | (not present)                   |
+ *   0x020000 | guest image          user        |  per PT_LOAD: R, RW or RX (W^X)
  *            |   ... up to the image end       |
  *            | heap                 user RW NX  |  page aligned, zero
  *            | guard page           not present |  stack overflow -> #PF here
@@ -43,8 +44,8 @@
 #define GLINT_STUBS_GPA        0x7000ull
 #define GLINT_EXC_STACK_GPA    0x8000ull /* bottom; top is GLINT_EXC_STACK_TOP */
 #define GLINT_EXC_STACK_TOP    0xA000ull
-#define GLINT_BOOT_INFO_GVA    0xA000ull
-#define GLINT_IMAGE_BASE       0x10000ull /* lowest address a guest segment may use */
+#define GLINT_BOOT_INFO_GVA    0x10000ull /* at 64 KiB: mappable where vm.mmap_min_addr = 65536 */
+#define GLINT_IMAGE_BASE       0x20000ull /* lowest address a guest segment may use */
 
 #define GLINT_GUARD_SIZE       GLINT_PAGE_SIZE
 /* One PD maps 1 GiB: the upper bound of guest memory. */

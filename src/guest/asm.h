@@ -8,11 +8,11 @@
 #ifndef GLINT_GUEST_ASM_H
 #define GLINT_GUEST_ASM_H
 
-#define ASM_BOOT_INFO_GVA      0xA000     /* GLINT_BOOT_INFO_GVA (layout.h) */
+#define ASM_BOOT_INFO_GVA      0x10000    /* GLINT_BOOT_INFO_GVA (layout.h) */
 #define ASM_BI_INPUT_BASE      0x30       /* offsetof(struct glint_boot_info, input_base) */
 #define ASM_PORT_DONE          0xE0       /* GLINT_PORT_DONE */
 #define ASM_PORT_ABORT         0xE2       /* GLINT_PORT_ABORT */
-#define ASM_ABI_VERSION        1          /* GLINT_ABI_VERSION */
+#define ASM_ABI_VERSION        2          /* GLINT_ABI_VERSION */
 #define ASM_FN_DESC_SIZE       96         /* sizeof(struct glint_fn_desc) */
 #define ASM_NOTE_ABI           0x474c4e31 /* GLINT_NOTE_ABI */
 #define ASM_CALL_ENTRY         0          /* offsetof(struct glint_call_frame, entry) */

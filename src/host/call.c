@@ -4,7 +4,7 @@
  * result or a structured error.
  *
  * Hot path (glint_sandbox_call of a warm sandbox): no allocation and one
- * system call, KVM_RUN; the frame and data are written straight into guest
+ * exit (KVM: one KVM_RUN; process: one fault, answered through the control page); the frame and data are written straight into guest
  * memory, and the result is copied out of it into a preallocated buffer.
  */
 #include <stdio.h>
@@ -199,65 +199,54 @@ static const char *region_of(const glint_sandbox *sb, uint64_t a)
     return "no guest memory";
 }
 
-static glint_status handle_exception(glint_sandbox *sb, const char *ctx)
+static glint_status handle_exception(glint_sandbox *sb, const struct hv_exit *ex, const char *ctx)
 {
-    uint64_t rip, rsp, cr2;
-    glint_status s = hv_fault_state(sb->hv, &rip, &rsp, &cr2, &sb->err);
-    if (s != GLINT_OK)
-        return glint_poison(sb);
-    struct glint_exception_frame ef;
-    if (rip < GLINT_STUBS_GPA || rip >= GLINT_STUBS_GPA + GLINT_PAGE_SIZE || rsp < GLINT_EXC_STACK_GPA ||
-        rsp > GLINT_EXC_STACK_TOP - sizeof ef) {
-        glint_fail(&sb->err, GLINT_E_BAD_GUEST_DATA,
-                   "%s: exception report with a corrupt state (rip 0x%llx, rsp 0x%llx)", ctx,
-                   (unsigned long long)rip, (unsigned long long)rsp);
-        return glint_poison(sb);
-    }
-    memcpy(&ef, sb->mem + rsp, sizeof ef);
-    unsigned vec = (unsigned)ef.vector;
+    unsigned vec = ex->vector;
     const struct glint_layout *l = &sb->lay;
+    char extra[160] = "";
+    if (ex->what[0])
+        snprintf(extra, sizeof extra, ": %.140s", ex->what);
     if (vec == 14) {
-        uint64_t e = ef.error_code;
+        uint64_t e = ex->error_code, cr2 = ex->addr;
         const char *what = (e & 16) ? ((e & 1) ? "instruction fetch from a non-executable page"
                                                : "instruction fetch from an unmapped page")
                            : (e & 2) ? ((e & 1) ? "write to a read-only page" : "write to an unmapped page")
                                      : ((e & 1) ? "read of a protected page" : "read of an unmapped page");
         /* A fault in the guard page with RSP at or near it is the stack
          * growing into it; anything else there is an overrun from the heap. */
-        if (cr2 >= l->guard_base && cr2 < l->stack_base && ef.rsp < l->stack_base + GLINT_PAGE_SIZE)
+        if (cr2 >= l->guard_base && cr2 < l->stack_base && ex->rsp < l->stack_base + GLINT_PAGE_SIZE)
             glint_fail(&sb->err, GLINT_E_STACK_OVERFLOW,
                        "%s: stack overflow: %s at 0x%llx in the guard page below the %llu KiB stack "
                        "(rip 0x%llx)", ctx, what, (unsigned long long)cr2,
-                       (unsigned long long)(l->stack_size / 1024), (unsigned long long)ef.rip);
+                       (unsigned long long)(l->stack_size / 1024), (unsigned long long)ex->rip);
         else if (cr2 >= l->mem_size)
             glint_fail(&sb->err, GLINT_E_OUT_OF_BOUNDS,
                        "%s: access outside guest memory: %s at 0x%llx, %s (guest memory ends at "
                        "0x%llx; rip 0x%llx)", ctx, what, (unsigned long long)cr2, region_of(sb, cr2),
-                       (unsigned long long)l->mem_size, (unsigned long long)ef.rip);
+                       (unsigned long long)l->mem_size, (unsigned long long)ex->rip);
         else
             glint_fail(&sb->err, GLINT_E_EXCEPTION, "%s: page fault: %s at 0x%llx in %s (rip 0x%llx)",
                        ctx, what, (unsigned long long)cr2, region_of(sb, cr2),
-                       (unsigned long long)ef.rip);
+                       (unsigned long long)ex->rip);
         sb->err.address = cr2;
     } else {
-        const char *hint = vec == 13 ? " (privileged instruction, I/O to a port that is not a "
-                                       "hypercall, or a non-canonical address)"
-                           : "";
-        glint_fail(&sb->err, GLINT_E_EXCEPTION, "%s: %s at rip 0x%llx in %s, error code 0x%llx%s", ctx,
-                   x86_vector_name(vec), (unsigned long long)ef.rip, region_of(sb, ef.rip),
-                   (unsigned long long)ef.error_code, hint);
+        const char *hint = vec == 13 && !ex->what[0]
+                               ? " (privileged instruction, I/O to a port that is not a "
+                                 "hypercall, or a non-canonical address)"
+                               : "";
+        glint_fail(&sb->err, GLINT_E_EXCEPTION, "%s: %s at rip 0x%llx in %s, error code 0x%llx%s%s", ctx,
+                   x86_vector_name(vec), (unsigned long long)ex->rip, region_of(sb, ex->rip),
+                   (unsigned long long)ex->error_code, extra, hint);
     }
     sb->err.vector = vec;
-    sb->err.rip = ef.rip;
-    sb->err.error_code = ef.error_code;
+    sb->err.rip = ex->rip;
+    sb->err.error_code = ex->error_code;
     return glint_poison(sb);
 }
 
 static glint_status cancelled(glint_sandbox *sb, glint_status why, const char *ctx)
 {
-    uint64_t rip = 0, rsp, cr2;
-    if (hv_fault_state(sb->hv, &rip, &rsp, &cr2, NULL) != GLINT_OK)
-        rip = 0;
+    uint64_t rip = sb->be->guest_rip(sb->hv);
     if (why == GLINT_E_TIMEOUT)
         glint_fail(&sb->err, GLINT_E_TIMEOUT, "%s: time limit of %u ms exceeded (guest at rip 0x%llx)",
                    ctx, sb->cfg.timeout_ms, (unsigned long long)rip);
@@ -289,10 +278,20 @@ static glint_status on_exit(glint_sandbox *sb, const struct hv_exit *ex, const g
         }
         if (ex->is_out && ex->port == GLINT_PORT_ABORT)
             return handle_abort(sb, ctx);
-        if (ex->is_out && ex->port == GLINT_PORT_EXCEPTION)
-            return handle_exception(sb, ctx);
         glint_fail(&sb->err, GLINT_E_UNEXPECTED_EXIT, "%s: unexpected I/O %s port 0x%x (%u bytes)", ctx,
                    ex->is_out ? "write to" : "read from", ex->port, ex->size);
+        return glint_poison(sb);
+    case HV_EXIT_EXCEPTION:
+        return handle_exception(sb, ex, ctx);
+    case HV_EXIT_SYSCALL:
+        glint_fail(&sb->err, GLINT_E_EXCEPTION,
+                   "%s: the guest tried a system call (%s) at rip 0x%llx in %s: guests cannot make "
+                   "system calls", ctx, ex->what, (unsigned long long)ex->rip, region_of(sb, ex->rip));
+        sb->err.rip = ex->rip;
+        sb->err.vector = 13;
+        return glint_poison(sb);
+    case HV_EXIT_DIED:
+        glint_fail(&sb->err, GLINT_E_HYPERVISOR, "%s: %s (killed from outside glint?)", ctx, ex->what);
         return glint_poison(sb);
     case HV_EXIT_MMIO:
         glint_fail(&sb->err, GLINT_E_OUT_OF_BOUNDS,
@@ -309,8 +308,12 @@ static glint_status on_exit(glint_sandbox *sb, const struct hv_exit *ex, const g
         return glint_poison(sb);
     case HV_EXIT_OTHER:
     default:
-        glint_fail(&sb->err, GLINT_E_UNEXPECTED_EXIT, "%s: unexpected VM exit (KVM reason %u, detail 0x%llx)",
-                   ctx, ex->raw_reason, (unsigned long long)ex->detail);
+        if (ex->what[0])
+            glint_fail(&sb->err, GLINT_E_UNEXPECTED_EXIT, "%s: %s", ctx, ex->what);
+        else
+            glint_fail(&sb->err, GLINT_E_UNEXPECTED_EXIT,
+                       "%s: unexpected exit (%s reason %u, detail 0x%llx)", ctx, sb->be->name,
+                       ex->raw_reason, (unsigned long long)ex->detail);
         return glint_poison(sb);
     }
 }
@@ -329,7 +332,7 @@ glint_status glint_run_guest(glint_sandbox *sb, const glint_function *fn, glint_
             break;
         }
         struct hv_exit ex;
-        s = hv_run(sb->hv, &ex, &sb->err);
+        s = sb->be->run(sb->hv, &ex, &sb->err);
         if (s != GLINT_OK) {
             s = glint_poison(sb);
             break;

@@ -1,13 +1,22 @@
 /*
- * hv.h - the hypervisor backend interface (internal).
+ * hv.h - the backend interface (internal).
  *
- * kvm.c is the only implementation and the only file that talks to
- * /dev/kvm.  A backend runs one vCPU over one guest memory slot that the
- * caller owns, and reports each exit in hypervisor-neutral terms.
+ * A backend runs one guest CPU context over one slice of guest memory that
+ * the caller owns, and reports each exit in neutral terms.  Two backends
+ * implement it, chosen at run time through an operations table:
+ *
+ *   kvm.c      a KVM micro-VM (hardware isolation); the only file that
+ *              talks to /dev/kvm
+ *   process.c  a seccomp-jailed child process that holds only the guest's
+ *              memory and the stub (src/stub); the only file that knows
+ *              about it
+ *
+ * Nothing above this interface knows which backend runs.
  */
 #ifndef GLINT_HV_H
 #define GLINT_HV_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,12 +26,15 @@
 struct hv;
 
 enum hv_exit_kind {
-    HV_EXIT_IO,       /* port I/O: port, size, value, is_out */
-    HV_EXIT_MMIO,     /* access to a GPA with no memory: addr, is_write */
-    HV_EXIT_SHUTDOWN, /* triple fault */
+    HV_EXIT_IO,        /* hypercall port I/O: port, size, value, is_out */
+    HV_EXIT_MMIO,      /* access to a GPA with no memory: addr, is_write (KVM) */
+    HV_EXIT_EXCEPTION, /* CPU exception: vector, rip, rsp, addr (fault address), error_code */
+    HV_EXIT_SYSCALL,   /* the guest tried a system call: detail = number, rip, what */
+    HV_EXIT_SHUTDOWN,  /* triple fault (KVM) */
     HV_EXIT_HLT,
-    HV_EXIT_INTR,     /* interrupted by a signal or immediate_exit */
-    HV_EXIT_OTHER,    /* anything else: raw_reason, detail */
+    HV_EXIT_INTR,      /* interrupted (signal, immediate exit) */
+    HV_EXIT_DIED,      /* the guest's process ended: detail = signal, what */
+    HV_EXIT_OTHER,     /* anything else: raw_reason, detail */
 };
 
 struct hv_exit {
@@ -34,63 +46,71 @@ struct hv_exit {
     uint64_t addr;
     uint32_t raw_reason;
     uint64_t detail;
+    uint32_t vector;
+    uint64_t rip, rsp, error_code;
+    char what[128]; /* backend's words for what happened, when it has any */
 };
 
-/* Is the hypervisor usable?  Opens it once per process. */
-glint_status hv_probe(glint_error *err);
+/* What a backend needs to create a guest context. */
+struct hv_setup {
+    uint8_t *mem;                    /* host mapping of guest memory (MAP_SHARED of memfd if
+                                        the backend has shared_memory) */
+    size_t mem_size;
+    int memfd;                       /* the memfd behind mem (-1: none) */
+    const struct glint_layout *lay;
+    /* Initial state (page tables, tables and stubs already written to mem
+     * by x86_setup); NULL: the caller sets it with restore_cpu(full). */
+    const struct x86_state *st;
+};
 
-/* Creates a VM with `mem` (mem_size bytes, page aligned) at GPA 0 and one
- * vCPU, in state *st if st is not NULL (otherwise set it with
- * hv_restore_cpu(full)).  KVM tracks the pages the guest dirties (see
- * hv_dirty_pages).  `mem` must outlive the VM. */
-glint_status hv_create(struct hv **out, void *mem, size_t mem_size, const struct x86_state *st,
-                       glint_error *err);
+struct hv_ops {
+    const char *name;           /* "kvm", "process" */
+    glint_backend id;
+    /* The host's mapping of guest memory must be the memory the guest
+     * sees: MAP_SHARED of a memfd, never a private copy-on-write mapping. */
+    int shared_memory;
+    const char *cpu_state_format; /* part of the snapshot file format */
+    size_t cpu_state_size;
 
-/* Complete vCPU state as opaque bytes: general, segment, control and debug
- * registers, FPU/SSE/AVX (XSAVE) state, XCR0, the MSRs a guest could
- * change, and pending events.  hv_cpu_state_size() bytes; the layout is
- * named by hv_cpu_state_format() (part of the snapshot file format). */
-size_t hv_cpu_state_size(void);
-const char *hv_cpu_state_format(void);
-glint_status hv_save_cpu(struct hv *hv, void *state, glint_error *err);
-/*
- * full: every piece, one ioctl each.  Otherwise only what ring-3 code can
- * change: general registers, RIP, RFLAGS, segments (through the next
- * KVM_RUN: no system call) and the XSAVE state (one ioctl).  Control,
- * debug and model-specific registers, XCR0 and descriptor tables are
- * privileged: a guest that tried to change them faulted and was poisoned,
- * and poisoned sandboxes get a full restore.
- */
-glint_status hv_restore_cpu(struct hv *hv, const void *state, int full, glint_error *err);
-uint64_t hv_cpu_state_rip(const void *state);
-void hv_cpu_state_set_rip(void *state, uint64_t rip);
-/* Validates a state read from a file; 0 with a reason if it is unusable. */
-int hv_cpu_state_check(const void *state, char *why, size_t why_size);
+    /* Usable here?  Cached; GLINT_E_NO_KVM with a reason otherwise. */
+    glint_status (*probe)(glint_error *err);
+    glint_status (*create)(struct hv **out, const struct hv_setup *setup, glint_error *err);
+    void (*destroy)(struct hv *hv);
+    /* Runs the guest until its next exit. */
+    glint_status (*run)(struct hv *hv, struct hv_exit *ex, glint_error *err);
+    /* Stops the current run of `thread` (called under the sandbox's run
+     * lock, once per run).  The next or current run returns HV_EXIT_INTR. */
+    void (*interrupt)(struct hv *hv, pthread_t thread);
+    /* Makes the next run return HV_EXIT_INTR at once (on) or not (off). */
+    void (*set_immediate_exit)(struct hv *hv, int on);
+    /* The guest's RIP after an interrupted run, for reports (0 unknown). */
+    uint64_t (*guest_rip)(struct hv *hv);
 
-/* Sets a bit in `bitmap` (one per 4 KiB page) for every page the guest
- * wrote since the last call, and re-arms tracking for those pages. */
-glint_status hv_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err);
+    /* CPU state: cpu_state_size opaque bytes in cpu_state_format. */
+    glint_status (*save_cpu)(struct hv *hv, void *state, glint_error *err);
+    /* full: everything, also what only a failed guest could have changed. */
+    glint_status (*restore_cpu)(struct hv *hv, const void *state, int full, glint_error *err);
+    uint64_t (*cpu_state_rip)(const void *state);
+    void (*cpu_state_set_rip)(void *state, uint64_t rip);
+    /* Validates a state read from a file; 0 with a reason if unusable. */
+    int (*cpu_state_check)(const void *state, char *why, size_t why_size);
+    /* Sets a bit per 4 KiB page the guest wrote since the last call, and
+     * re-arms tracking. */
+    glint_status (*dirty_pages)(struct hv *hv, uint64_t *bitmap, glint_error *err);
+    /* Test hook: the state the next run starts from equals `state`. */
+    int (*debug_cpu_matches)(struct hv *hv, const void *state, char *why, size_t why_size);
+    /* One line on how this backend works here (dirty tracking, ...). */
+    const char *(*describe)(void);
+};
 
-void hv_destroy(struct hv *hv);
+extern const struct hv_ops hv_kvm_ops;
+extern const struct hv_ops hv_process_ops;
 
-/* Runs the vCPU until the next exit.  GLINT_OK with *ex filled, or
- * GLINT_E_HYPERVISOR with *err filled.  Makes exactly one system call
- * (a few more after a guest loaded FS or GS: see null_thread_selectors). */
-glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err);
-
-/* Makes the next or current hv_run return HV_EXIT_INTR (async-safe: a store). */
-void hv_set_immediate_exit(struct hv *hv, int on);
-
-/* State at a fault, for reports.  Slow path (two system calls). */
-glint_status hv_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *cr2,
-                            glint_error *err);
+/* The table for a backend (not AUTO); NULL if unknown. */
+const struct hv_ops *hv_ops_of(glint_backend b);
+/* The table whose CPU state format is `fmt`; NULL if none. */
+const struct hv_ops *hv_ops_for_format(const char *fmt);
+/* Resolves `want` (AUTO: GLINT_BACKEND, KVM, process) to a usable backend. */
+glint_status hv_select(int want, const struct hv_ops **out, glint_error *err);
 
 #endif
-
-/*
- * Test hook: compares the state the vCPU will start its next run with
- * (pending sync-regs writes included) with a saved state: every register
- * group that hv_save_cpu captures.  0 with the first difference named in
- * `why` if they differ.
- */
-int hv_debug_cpu_matches(struct hv *hv, const void *state, char *why, size_t why_size);

@@ -11,6 +11,7 @@
 #include <asm/prctl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "hv.h"
 
 struct hv {
+    uint8_t *mem;
     int vm_fd;
     int vcpu_fd;
     struct kvm_run *run;
@@ -122,13 +124,22 @@ static void kvm_open_once(void)
         if (e->function == 1 && (e->ecx & (1u << 26)) && (e->ecx & (1u << 28)))
             g_kvm.avx = 1; /* XSAVE and AVX */
     }
+    /* A probe VM: /dev/kvm can open on hosts that cannot run one. */
+    int vm = xioctl(fd, KVM_CREATE_VM, 0);
+    if (vm < 0) {
+        glint_fail(err, GLINT_E_NO_KVM, "/dev/kvm opens but cannot create a VM: %s", strerror(errno));
+        free(cpuid);
+        close(fd);
+        return;
+    }
+    close(vm);
     g_kvm.fd = fd;
     g_kvm.run_size = (size_t)run_size;
     g_kvm.cpuid = cpuid;
     g_kvm.err.status = GLINT_OK;
 }
 
-glint_status hv_probe(glint_error *err)
+static glint_status kvm_probe(glint_error *err)
 {
     pthread_once(&g_kvm.once, kvm_open_once);
     if (g_kvm.fd < 0) {
@@ -203,17 +214,22 @@ static glint_status set_state(struct hv *hv, const struct x86_state *st, glint_e
     return GLINT_OK;
 }
 
-glint_status hv_create(struct hv **out, void *mem, size_t mem_size, const struct x86_state *st,
-                       glint_error *err)
+static void kvm_destroy(struct hv *hv);
+
+static glint_status kvm_create(struct hv **out, const struct hv_setup *setup, glint_error *err)
 {
+    void *mem = setup->mem;
+    size_t mem_size = setup->mem_size;
+    const struct x86_state *st = setup->st;
     *out = NULL;
-    glint_status s = hv_probe(err);
+    glint_status s = kvm_probe(err);
     if (s != GLINT_OK)
         return s;
     struct hv *hv = calloc(1, sizeof *hv);
     if (!hv)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a VM");
     hv->vm_fd = hv->vcpu_fd = -1;
+    hv->mem = mem;
 
     hv->vm_fd = xioctl(g_kvm.fd, KVM_CREATE_VM, 0);
     if (hv->vm_fd < 0) {
@@ -261,11 +277,11 @@ glint_status hv_create(struct hv **out, void *mem, size_t mem_size, const struct
     *out = hv;
     return GLINT_OK;
 fail:
-    hv_destroy(hv);
+    kvm_destroy(hv);
     return s;
 }
 
-void hv_destroy(struct hv *hv)
+static void kvm_destroy(struct hv *hv)
 {
     if (!hv)
         return;
@@ -278,9 +294,17 @@ void hv_destroy(struct hv *hv)
     free(hv);
 }
 
-void hv_set_immediate_exit(struct hv *hv, int on)
+static void kvm_set_immediate_exit(struct hv *hv, int on)
 {
     __atomic_store_n(&hv->run->immediate_exit, (uint8_t)(on != 0), __ATOMIC_SEQ_CST);
+}
+
+/* The run gets one signal (watchdog.c): immediate_exit stays set until the
+ * run ends, so a signal that lands outside KVM_RUN is not lost. */
+static void kvm_interrupt(struct hv *hv, pthread_t thread)
+{
+    kvm_set_immediate_exit(hv, 1);
+    pthread_kill(thread, glint_interrupt_signal());
 }
 
 /*
@@ -305,8 +329,38 @@ static void null_thread_selectors(void)
         (void)syscall(SYS_arch_prctl, ARCH_SET_GS, base);
 }
 
-glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
+static glint_status kvm_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *cr2,
+                                    glint_error *err);
+
+/* The ring-0 stub reported an exception with an OUT to GLINT_PORT_EXCEPTION:
+ * the frame is on the exception stack, CR2 still holds a fault address. */
+static glint_status exception_exit(struct hv *hv, struct hv_exit *ex, glint_error *err)
 {
+    uint64_t rip, rsp, cr2;
+    glint_status s = kvm_fault_state(hv, &rip, &rsp, &cr2, err);
+    if (s != GLINT_OK)
+        return s;
+    struct glint_exception_frame ef;
+    if (rip < GLINT_STUBS_GPA || rip >= GLINT_STUBS_GPA + GLINT_PAGE_SIZE || rsp < GLINT_EXC_STACK_GPA ||
+        rsp > GLINT_EXC_STACK_TOP - sizeof ef) {
+        ex->kind = HV_EXIT_OTHER;
+        snprintf(ex->what, sizeof ex->what, "exception report with a corrupt state (rip 0x%llx, rsp 0x%llx)",
+                 (unsigned long long)rip, (unsigned long long)rsp);
+        return GLINT_OK;
+    }
+    memcpy(&ef, hv->mem + rsp, sizeof ef);
+    ex->kind = HV_EXIT_EXCEPTION;
+    ex->vector = (uint32_t)ef.vector;
+    ex->rip = ef.rip;
+    ex->rsp = ef.rsp;
+    ex->error_code = ef.error_code;
+    ex->addr = ef.vector == 14 ? cr2 : 0;
+    return GLINT_OK;
+}
+
+static glint_status kvm_run_vcpu(struct hv *hv, struct hv_exit *ex, glint_error *err)
+{
+    memset(ex, 0, sizeof *ex);
     struct kvm_run *run = hv->run;
     null_thread_selectors();
     int rc, again = 0;
@@ -331,6 +385,8 @@ glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
         if (ex->is_out && run->io.size <= 4 && run->io.count == 1 &&
             run->io.data_offset <= hv->run_size - 4)
             memcpy(&ex->value, (const uint8_t *)run + run->io.data_offset, run->io.size);
+        if (ex->is_out && ex->port == GLINT_PORT_EXCEPTION)
+            return exception_exit(hv, ex, err);
         return GLINT_OK;
     case KVM_EXIT_MMIO:
         ex->kind = HV_EXIT_MMIO;
@@ -361,8 +417,8 @@ glint_status hv_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
     }
 }
 
-glint_status hv_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *cr2,
-                            glint_error *err)
+static glint_status kvm_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *cr2,
+                                    glint_error *err)
 {
     struct kvm_regs regs;
     struct kvm_sregs sregs;
@@ -379,27 +435,25 @@ glint_status hv_fault_state(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_
 /* ------------------------------------------------------------------------- */
 /* vCPU state for snapshots and restore. */
 
-size_t hv_cpu_state_size(void)
+static uint64_t kvm_guest_rip(struct hv *hv)
 {
-    return sizeof(struct cpu_state);
+    uint64_t rip = 0, rsp, cr2;
+    if (kvm_fault_state(hv, &rip, &rsp, &cr2, NULL) != GLINT_OK)
+        rip = 0;
+    return rip;
 }
 
-const char *hv_cpu_state_format(void)
-{
-    return "kvm-x86_64-v1";
-}
-
-uint64_t hv_cpu_state_rip(const void *state)
+static uint64_t kvm_state_rip(const void *state)
 {
     return ((const struct cpu_state *)state)->regs.rip;
 }
 
-void hv_cpu_state_set_rip(void *state, uint64_t rip)
+static void kvm_state_set_rip(void *state, uint64_t rip)
 {
     ((struct cpu_state *)state)->regs.rip = rip;
 }
 
-int hv_cpu_state_check(const void *state, char *why, size_t why_size)
+static int kvm_state_check(const void *state, char *why, size_t why_size)
 {
     const struct cpu_state *c = state;
     if (c->magic != CPU_MAGIC || c->version != CPU_VERSION) {
@@ -436,7 +490,7 @@ int hv_cpu_state_check(const void *state, char *why, size_t why_size)
     return 1;
 }
 
-glint_status hv_save_cpu(struct hv *hv, void *state, glint_error *err)
+static glint_status kvm_save_cpu(struct hv *hv, void *state, glint_error *err)
 {
     struct cpu_state *c = state;
     memset(c, 0, sizeof *c);
@@ -512,7 +566,7 @@ static glint_status restore_full(struct hv *hv, const struct cpu_state *c, glint
     return GLINT_OK;
 }
 
-glint_status hv_restore_cpu(struct hv *hv, const void *state, int full, glint_error *err)
+static glint_status kvm_restore_cpu(struct hv *hv, const void *state, int full, glint_error *err)
 {
     const struct cpu_state *c = state;
     if (full)
@@ -527,7 +581,7 @@ glint_status hv_restore_cpu(struct hv *hv, const void *state, int full, glint_er
     return GLINT_OK;
 }
 
-glint_status hv_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
+static glint_status kvm_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / 4096;
     struct kvm_dirty_log log = {.slot = 0};
@@ -561,11 +615,11 @@ static int differs(const void *a, const void *b, size_t n, const char *what, cha
     return 1;
 }
 
-int hv_debug_cpu_matches(struct hv *hv, const void *state, char *why, size_t why_size)
+static int kvm_debug_cpu_matches(struct hv *hv, const void *state, char *why, size_t why_size)
 {
     const struct cpu_state *want = state;
     struct cpu_state *now = malloc(sizeof *now);
-    if (!now || hv_save_cpu(hv, now, NULL) != GLINT_OK) {
+    if (!now || kvm_save_cpu(hv, now, NULL) != GLINT_OK) {
         snprintf(why, why_size, "cannot read the vCPU state");
         free(now);
         return 0;
@@ -589,3 +643,33 @@ int hv_debug_cpu_matches(struct hv *hv, const void *state, char *why, size_t why
     free(now);
     return !bad;
 }
+
+static const char *kvm_describe(void)
+{
+    glint_error e;
+    return kvm_probe(&e) == GLINT_OK ? (g_kvm.avx ? "KVM micro-VM (AVX enabled)" : "KVM micro-VM")
+                                     : g_kvm.err.message;
+}
+
+const struct hv_ops hv_kvm_ops = {
+    .name = "kvm",
+    .id = GLINT_BACKEND_KVM,
+    .shared_memory = 0,
+    .cpu_state_format = "kvm-x86_64-v1",
+    .cpu_state_size = sizeof(struct cpu_state),
+    .probe = kvm_probe,
+    .create = kvm_create,
+    .destroy = kvm_destroy,
+    .run = kvm_run_vcpu,
+    .interrupt = kvm_interrupt,
+    .set_immediate_exit = kvm_set_immediate_exit,
+    .guest_rip = kvm_guest_rip,
+    .save_cpu = kvm_save_cpu,
+    .restore_cpu = kvm_restore_cpu,
+    .cpu_state_rip = kvm_state_rip,
+    .cpu_state_set_rip = kvm_state_set_rip,
+    .cpu_state_check = kvm_state_check,
+    .dirty_pages = kvm_dirty_pages,
+    .debug_cpu_matches = kvm_debug_cpu_matches,
+    .describe = kvm_describe,
+};

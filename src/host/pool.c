@@ -394,7 +394,16 @@ API glint_status glint_pool_create(const glint_snapshot *snap, const glint_pool_
         cfg = &defaults;
     }
     glint_status s;
-    if ((s = check_config(cfg, err)) || (s = hv_probe(err)) || (s = check_host_set(snap, cfg, err)))
+    if ((s = check_config(cfg, err)) || (s = check_host_set(snap, cfg, err)))
+        return s;
+    const struct glint_snapshot *isnap = (const struct glint_snapshot *)snap;
+    if (cfg->backend < GLINT_BACKEND_AUTO || cfg->backend > GLINT_BACKEND_PROCESS)
+        return glint_fail(err, GLINT_E_INVALID, "pool: backend %d is not auto, kvm or process", cfg->backend);
+    if (cfg->backend != GLINT_BACKEND_AUTO && cfg->backend != (int)isnap->be->id)
+        return glint_fail(err, GLINT_E_INCOMPATIBLE,
+                          "pool: the configuration asks for the %s backend, but the snapshot is of the "
+                          "%s backend", glint_backend_name((glint_backend)cfg->backend), isnap->be->name);
+    if ((s = isnap->be->probe(err)))
         return s;
     glint_pool *pool = pool_alloc(snap, cfg);
     if (!pool)

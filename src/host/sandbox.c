@@ -36,6 +36,7 @@ API void glint_config_default(glint_config *cfg)
     cfg->input_size = 64 * KiB;
     cfg->output_size = 64 * KiB;
     cfg->timeout_ms = 1000;
+    cfg->backend = GLINT_BACKEND_AUTO;
 }
 
 static glint_status check_size(const struct limit *l, size_t value, uint64_t *rounded,
@@ -96,6 +97,8 @@ API glint_status glint_config_validate(const glint_config *cfg, size_t image_spa
 {
     if (!cfg)
         return glint_fail(err, GLINT_E_INVALID, "configuration is NULL");
+    if (cfg->backend < GLINT_BACKEND_AUTO || cfg->backend > GLINT_BACKEND_PROCESS)
+        return glint_fail(err, GLINT_E_INVALID, "backend %d is not auto, kvm or process", cfg->backend);
     struct glint_layout lay;
     uint64_t end = GLINT_IMAGE_BASE + ((uint64_t)image_span + GLINT_PAGE_SIZE - 1) / GLINT_PAGE_SIZE *
                                           GLINT_PAGE_SIZE;
@@ -217,7 +220,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
     glint_status s;
     if ((s = glint_layout_compute(&sb->cfg, img->image_end, &sb->lay, err)) ||
         (s = glint_sandbox_set_functions(sb, img->funcs, img->fn_entries, img->nfuncs, err)) || (s = alloc_buffers(sb, err)) ||
-        (s = hv_probe(err)) || (s = create_memory(sb, err)))
+        (s = hv_select(sb->cfg.backend, &sb->be, err)) || (s = create_memory(sb, err)))
         return s;
 
     glint_image_load(img, sb->mem, (size_t)sb->lay.mem_size);
@@ -227,7 +230,8 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
     struct x86_state st;
     x86_setup(sb->mem, &sb->lay, regions, n, img->entry, &st);
 
-    if ((s = hv_create(&sb->hv, sb->mem, (size_t)sb->lay.mem_size, &st, err)))
+    struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, &st};
+    if ((s = sb->be->create(&sb->hv, &setup, err)))
         return s;
     return glint_sandbox_finish_setup(sb, err);
 }
@@ -302,7 +306,8 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     if (!sb)
         return;
     glint_watchdog_remove(sb); /* harmless if it was never added */
-    hv_destroy(sb->hv);
+    if (sb->hv)
+        sb->be->destroy(sb->hv);
     if (sb->mem)
         munmap(sb->mem, (size_t)sb->lay.mem_size);
     if (sb->memfd >= 0)
@@ -453,11 +458,6 @@ API const glint_function *glint_sandbox_function(const glint_sandbox *sb, size_t
 API uint64_t glint_sandbox_exit_count(const glint_sandbox *sb)
 {
     return sb ? sb->exits : 0;
-}
-
-API glint_status glint_probe(glint_error *err)
-{
-    return hv_probe(err);
 }
 
 void glint_debug_wipe_idt(glint_sandbox *sb)

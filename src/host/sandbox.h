@@ -37,6 +37,7 @@ struct glint_sandbox {
     struct glint_layout lay;
     int memfd;
     uint8_t *mem;           /* host mapping of guest memory: RW, never exec */
+    const struct hv_ops *be; /* the backend (hv.h) */
     struct hv *hv;
 
     /* Guest function table, copied from the image. */

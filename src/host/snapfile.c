@@ -288,10 +288,11 @@ void glint_sf_get_header(const uint8_t *h, struct sf_hdr *d)
     }
 }
 
-void glint_sf_size_sections(struct sf_sec *s, uint64_t nfuncs, uint64_t nhost, uint64_t mem_size)
+void glint_sf_size_sections(struct sf_sec *s, uint64_t cpu_size, uint64_t nfuncs, uint64_t nhost,
+                            uint64_t mem_size)
 {
     uint64_t pages = mem_size / PAGE;
-    s[SEC_CPU] = (struct sf_sec){0, hv_cpu_state_size(), 1};
+    s[SEC_CPU] = (struct sf_sec){0, cpu_size, 1};
     s[SEC_FUNCS] = (struct sf_sec){0, nfuncs * REC_SIZE, nfuncs};
     s[SEC_HOST] = (struct sf_sec){0, nhost * REC_SIZE, nhost};
     s[SEC_PAGEMAP] = (struct sf_sec){0, (pages + 63) / 64 * 8, pages};

@@ -118,6 +118,7 @@ void glint_sf_get_header(const uint8_t *h, struct sf_hdr *d);
 /* Sizes, counts and offsets of every section of a snapshot with these
  * counts: the only placement format version 1 allows.  Preconditions:
  * nfuncs, nhost within the limits, mem_size <= GLINT_MEMORY_MAX. */
-void glint_sf_size_sections(struct sf_sec *s, uint64_t nfuncs, uint64_t nhost, uint64_t mem_size);
+void glint_sf_size_sections(struct sf_sec *s, uint64_t cpu_size, uint64_t nfuncs, uint64_t nhost,
+                            uint64_t mem_size);
 
 #endif /* GLINT_SNAPFILE_H */

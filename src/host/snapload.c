@@ -34,6 +34,7 @@ struct loader {
     int fd;
     uint64_t size;          /* of the file */
     struct sf_hdr h;
+    const struct hv_ops *be; /* the backend whose CPU state format the file has */
     uint8_t *meta;          /* copy of [0, memory offset) */
     uint8_t *map;           /* the whole file, read-only, shared */
     uint64_t *bitmap;       /* decoded page map */
@@ -133,9 +134,11 @@ static glint_status check_identity(struct loader *L, const uint8_t *h)
     if (!text_ok(h + H_CPU_FMT, CPU_FMT_LEN))
         return bad(L, "the vCPU state format field at offset 0x%x is not a zero-padded string",
                    H_CPU_FMT);
-    if (strcmp(d->cpu_fmt, hv_cpu_state_format()) != 0)
-        return bad(L, "vCPU state format '%s'; this glint uses '%s'", d->cpu_fmt,
-                   hv_cpu_state_format());
+    L->be = hv_ops_for_format(d->cpu_fmt);
+    if (!L->be)
+        return bad(L, "vCPU state format '%s'; this glint knows '%s' (kvm backend) and '%s' "
+                   "(process backend)", d->cpu_fmt, hv_kvm_ops.cpu_state_format,
+                   hv_process_ops.cpu_state_format);
     if (d->page != PAGE)
         return bad(L, "page size %u; glint uses %llu", d->page, U(PAGE));
     return GLINT_OK;
@@ -146,9 +149,9 @@ static glint_status check_identity(struct loader *L, const uint8_t *h)
 static glint_status check_sections(struct loader *L)
 {
     const struct sf_sec *s = L->h.sec;
-    if (s[SEC_CPU].size != hv_cpu_state_size())
-        return bad(L, "vCPU state of %llu bytes; this glint's (format %s) has %zu",
-                   U(s[SEC_CPU].size), hv_cpu_state_format(), hv_cpu_state_size());
+    if (s[SEC_CPU].size != L->be->cpu_state_size)
+        return bad(L, "vCPU state of %llu bytes; format %s has %zu", U(s[SEC_CPU].size),
+                   L->be->cpu_state_format, L->be->cpu_state_size);
     if (s[SEC_FUNCS].count > GLINT_IMAGE_MAX_FUNCS)
         return bad(L, "function table has %llu entries, at most %u", U(s[SEC_FUNCS].count),
                    GLINT_IMAGE_MAX_FUNCS);
@@ -160,7 +163,7 @@ static glint_status check_sections(struct loader *L)
         return bad(L, "memory image of %llu bytes; it must be a multiple of %llu bytes, "
                       "at most %llu", U(mem), U(PAGE), U(GLINT_MEMORY_MAX));
     struct sf_sec want[NSEC];
-    glint_sf_size_sections(want, s[SEC_FUNCS].count, s[SEC_HOST].count, mem);
+    glint_sf_size_sections(want, L->be->cpu_state_size, s[SEC_FUNCS].count, s[SEC_HOST].count, mem);
     for (int i = 0; i < NSEC; i++)
         if (s[i].size != want[i].size || s[i].count != want[i].count)
             return bad(L, "%s: %llu bytes for %llu entries; expected %llu bytes for %llu",
@@ -361,11 +364,14 @@ static glint_status load_checked(struct loader *L, struct glint_snapshot *snap)
         (s = check_zero_fill(L)) || (s = check_layout(L)) || (s = check_tables(L)) ||
         (s = get_pagemap(L)))
         return s;
-    memcpy(snap->cpu, L->meta + L->h.sec[SEC_CPU].off, hv_cpu_state_size());
+    memcpy(snap->cpu, L->meta + L->h.sec[SEC_CPU].off, L->be->cpu_state_size);
+    snap->be = L->be;
     char why[400];
-    /* Without a hypervisor the features cannot be compared; no sandbox can
-     * be made then either, so the check waits for one (see the docs). */
-    if (hv_probe(NULL) == GLINT_OK && !hv_cpu_state_check(snap->cpu, why, sizeof why))
+    /* The process backend's state is checked everywhere.  KVM's depends on
+     * the host's CPU features, which only an open /dev/kvm tells; without
+     * it no KVM sandbox can be made either, so the check waits for one. */
+    if ((L->be == &hv_process_ops || L->be->probe(NULL) == GLINT_OK) &&
+        !L->be->cpu_state_check(snap->cpu, why, sizeof why))
         return bad(L, "%s", why);
     return check_memory(L);
 }

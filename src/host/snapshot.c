@@ -29,7 +29,8 @@ struct glint_snapshot *glint_snapshot_alloc(void)
     struct glint_snapshot *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->cpu = calloc(1, hv_cpu_state_size());
+    size_t k = hv_kvm_ops.cpu_state_size, p = hv_process_ops.cpu_state_size;
+    s->cpu = calloc(1, k > p ? k : p);
     if (!s->cpu) {
         free(s);
         return NULL;
@@ -141,6 +142,11 @@ int glint_host_set_matches(const glint_sandbox *sb, const struct glint_snapshot 
 static int layout_matches(const glint_sandbox *sb, const struct glint_snapshot *snap, char *why,
                           size_t why_size)
 {
+    if (snap->be != sb->be) {
+        snprintf(why, why_size, "the snapshot is of the %s backend (CPU state %s); this sandbox runs on "
+                 "the %s backend", snap->be->name, snap->be->cpu_state_format, sb->be->name);
+        return 0;
+    }
     if (memcmp(&sb->lay, &snap->lay, sizeof sb->lay) == 0)
         return 1;
     snprintf(why, why_size,
@@ -198,7 +204,7 @@ static void data_pages(int fd, uint64_t off, size_t pages, unsigned char *map)
  * snapshot may hold data anywhere the snapshot does or the guest wrote. */
 static void sandbox_data_pages(const glint_sandbox *sb, size_t pages, unsigned char *map)
 {
-    if (sb->base || sb->memfd < 0)
+    if (sb->memfd < 0)
         memset(map, 1, pages);
     else
         data_pages(sb->memfd, 0, pages, map);
@@ -258,11 +264,11 @@ static int same_functions(const glint_sandbox *sb, const struct glint_snapshot *
 /* The guest waits in `out %al, $GLINT_PORT_DONE`; resume after it. */
 static glint_status fix_rip(glint_sandbox *sb, void *cpu)
 {
-    uint64_t rip = hv_cpu_state_rip(cpu);
+    uint64_t rip = sb->be->cpu_state_rip(cpu);
     const uint8_t *m = sb->mem;
     uint64_t n = sb->lay.mem_size;
     if (rip < n && n - rip >= 2 && m[rip] == 0xe6 && m[rip + 1] == GLINT_PORT_DONE) {
-        hv_cpu_state_set_rip(cpu, rip + 2);
+        sb->be->cpu_state_set_rip(cpu, rip + 2);
         return GLINT_OK;
     }
     if (rip >= 2 && rip <= n && m[rip - 2] == 0xe6 && m[rip - 1] == GLINT_PORT_DONE)
@@ -284,11 +290,12 @@ static glint_status take(glint_sandbox *sb, glint_snapshot **out)
         return glint_fail(&sb->err, GLINT_E_NOMEM, "out of memory taking a snapshot");
     snap->cfg = sb->cfg;
     snap->lay = sb->lay;
+    snap->be = sb->be;
     glint_function host[GLINT_MAX_HOST_FUNCS];
     for (size_t i = 0; i < sb->nhost; i++)
         host[i] = sb->host[i].sig;
     glint_status s;
-    if ((s = hv_save_cpu(sb->hv, snap->cpu, &sb->err)) || (s = fix_rip(sb, snap->cpu)) ||
+    if ((s = sb->be->save_cpu(sb->hv, snap->cpu, &sb->err)) || (s = fix_rip(sb, snap->cpu)) ||
         (s = glint_snapshot_set_tables(snap, sb->funcs, sb->fn_entries, sb->nfuncs, host, sb->nhost,
                                        &sb->err)) ||
         (s = copy_memory(sb, snap, &sb->err))) {
@@ -296,7 +303,7 @@ static glint_status take(glint_sandbox *sb, glint_snapshot **out)
         return s;
     }
     /* Only now clear the log (the vCPU is stopped: memory did not change). */
-    if ((s = hv_dirty_pages(sb->hv, sb->dirty, &sb->err))) {
+    if ((s = sb->be->dirty_pages(sb->hv, sb->dirty, &sb->err))) {
         glint_snapshot_free(snap);
         glint_snapshot_free(sb->synced);
         sb->synced = NULL; /* the log is in an unknown state: compare every page next time */
@@ -337,7 +344,7 @@ static void copy_page(glint_sandbox *sb, const struct glint_snapshot *snap, uint
 /* Memory back to `snap`, knowing it equals sb->synced == snap plus the dirty pages. */
 static glint_status restore_dirty(glint_sandbox *sb, const struct glint_snapshot *snap)
 {
-    glint_status s = hv_dirty_pages(sb->hv, sb->dirty, &sb->err);
+    glint_status s = sb->be->dirty_pages(sb->hv, sb->dirty, &sb->err);
     if (s != GLINT_OK)
         return s;
     uint64_t pages = sb->lay.mem_size / PAGE;
@@ -377,7 +384,7 @@ static glint_status restore_all(glint_sandbox *sb, const struct glint_snapshot *
             copy_page(sb, snap, i);
     }
     free(r1), free(r2);
-    return hv_dirty_pages(sb->hv, sb->dirty, &sb->err); /* start a clean log */
+    return sb->be->dirty_pages(sb->hv, sb->dirty, &sb->err); /* start a clean log */
 }
 
 /*
@@ -391,10 +398,10 @@ static glint_status finish_pending_exit(glint_sandbox *sb)
 {
     struct hv_exit ex = {.kind = HV_EXIT_OTHER};
     glint_status s = GLINT_OK;
-    hv_set_immediate_exit(sb->hv, 1);
+    sb->be->set_immediate_exit(sb->hv, 1);
     for (int i = 0; i < 64 && s == GLINT_OK && ex.kind != HV_EXIT_INTR; i++)
-        s = hv_run(sb->hv, &ex, &sb->err);
-    hv_set_immediate_exit(sb->hv, 0);
+        s = sb->be->run(sb->hv, &ex, &sb->err);
+    sb->be->set_immediate_exit(sb->hv, 0);
     if (s == GLINT_OK && ex.kind != HV_EXIT_INTR)
         s = glint_fail(&sb->err, GLINT_E_HYPERVISOR,
                        "restore: the vCPU does not settle after its failed run (KVM exit %u)",
@@ -414,7 +421,7 @@ static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *sna
     if (s == GLINT_OK)
         s = same ? restore_dirty(sb, snap) : restore_all(sb, snap);
     if (s == GLINT_OK)
-        s = hv_restore_cpu(sb->hv, snap->cpu, sb->need_full || !same, &sb->err);
+        s = sb->be->restore_cpu(sb->hv, snap->cpu, sb->need_full || !same, &sb->err);
     if (s == GLINT_OK && !same && !same_functions(sb, snap))
         s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, &sb->err);
     if (s != GLINT_OK) {
@@ -483,6 +490,41 @@ API glint_status glint_sandbox_set_auto_restore(glint_sandbox *sb, const glint_s
 /* ------------------------------------------------------------------------- */
 /* Sandboxes from snapshots. */
 
+/*
+ * A backend that runs the guest in the host's own address space (KVM) maps
+ * the snapshot privately: copy-on-write, a page copied only when written.
+ * One whose guest lives in another process (process) needs memory both can
+ * map: a new memfd with the snapshot's data pages copied in.
+ */
+static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_snapshot *snap,
+                                        glint_error *err)
+{
+    size_t size = (size_t)snap->lay.mem_size, pages = size / PAGE;
+    if (!sb->be->shared_memory) {
+        void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, snap->mem_fd, (off_t)snap->mem_off);
+        if (m == MAP_FAILED)
+            return glint_fail(err, GLINT_E_NOMEM, "mapping snapshot memory: %s", strerror(errno));
+        sb->mem = m;
+        return GLINT_OK;
+    }
+    sb->memfd = memfd_create("glint-guest", MFD_CLOEXEC);
+    if (sb->memfd < 0 || ftruncate(sb->memfd, (off_t)size) < 0)
+        return glint_fail(err, GLINT_E_NOMEM, "guest memory of %zu bytes: %s", size, strerror(errno));
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, sb->memfd, 0);
+    if (m == MAP_FAILED)
+        return glint_fail(err, GLINT_E_NOMEM, "mapping %zu bytes of guest memory: %s", size, strerror(errno));
+    sb->mem = m;
+    unsigned char *map = malloc(pages);
+    if (!map)
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a snapshot");
+    data_pages(snap->mem_fd, snap->mem_off, pages, map);
+    for (size_t i = 0; i < pages; i++)
+        if (map[i] && !page_is_zero(snap->mem + i * PAGE))
+            memcpy(sb->mem + i * PAGE, snap->mem + i * PAGE, PAGE);
+    free(map);
+    return GLINT_OK;
+}
+
 API glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *csnap, glint_sandbox **out,
                                                     glint_error *err)
 {
@@ -497,19 +539,15 @@ API glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *csnap,
         return GLINT_E_NOMEM;
     sb->lay = snap->lay;
     glint_status s;
-    if ((s = hv_probe(err)) ||
-        (s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, err)))
+    sb->be = snap->be;
+    if ((s = sb->be->probe(err)) ||
+        (s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, err)) ||
+        (s = map_snapshot_memory(sb, snap, err)))
         goto fail;
-    void *m = mmap(NULL, (size_t)snap->lay.mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, snap->mem_fd,
-                   (off_t)snap->mem_off);
-    if (m == MAP_FAILED) {
-        s = glint_fail(err, GLINT_E_NOMEM, "mapping snapshot memory: %s", strerror(errno));
-        goto fail;
-    }
-    sb->mem = m;
     sb->base = glint_snapshot_ref(snap);
-    if ((s = hv_create(&sb->hv, sb->mem, (size_t)sb->lay.mem_size, NULL, err)) ||
-        (s = hv_restore_cpu(sb->hv, snap->cpu, 1, err)) || (s = glint_sandbox_finish_setup(sb, err)))
+    struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL};
+    if ((s = sb->be->create(&sb->hv, &setup, err)) ||
+        (s = sb->be->restore_cpu(sb->hv, snap->cpu, 1, err)) || (s = glint_sandbox_finish_setup(sb, err)))
         goto fail;
     sb->synced = glint_snapshot_ref(snap);
     *out = sb;
@@ -549,5 +587,5 @@ API const glint_function *glint_snapshot_host_function(const glint_snapshot *sna
 
 int glint_debug_cpu_matches(glint_sandbox *sb, const glint_snapshot *snap, char *why, size_t why_size)
 {
-    return hv_debug_cpu_matches(sb->hv, snap->cpu, why, why_size);
+    return sb->be->debug_cpu_matches(sb->hv, snap->cpu, why, why_size);
 }

@@ -29,7 +29,8 @@ struct glint_snapshot {
     void *map_base;               /* what to munmap */
     size_t map_len;
 
-    void *cpu;                    /* hv_cpu_state_size() bytes */
+    const struct hv_ops *be;      /* the backend whose CPU state this is */
+    void *cpu;                    /* be->cpu_state_size bytes */
 
     size_t nfuncs;
     glint_function *funcs;        /* names point into fn_names */

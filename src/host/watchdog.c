@@ -105,8 +105,7 @@ static void interrupt_run(glint_sandbox *sb, glint_status reason, uint64_t only_
         atomic_load(&sb->cancel_seq) != seq) {
         atomic_store(&sb->cancel_reason, (int)reason);
         atomic_store(&sb->cancel_seq, seq);
-        hv_set_immediate_exit(sb->hv, 1);
-        pthread_kill(sb->thread, glint_interrupt_signal());
+        sb->be->interrupt(sb->hv, sb->thread);
     }
     pthread_mutex_unlock(&sb->run_lock);
 }
@@ -245,7 +244,7 @@ void glint_run_end(glint_sandbox *sb)
     atomic_store(&sb->deadline_ns, 0);
     pthread_mutex_lock(&sb->run_lock);
     sb->running = 0;
-    hv_set_immediate_exit(sb->hv, 0);
+    sb->be->set_immediate_exit(sb->hv, 0);
     pthread_mutex_unlock(&sb->run_lock);
 }
 

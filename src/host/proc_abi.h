@@ -1,0 +1,106 @@
+/*
+ * proc_abi.h - the contract between the process backend (process.c) and
+ * its stub (src/stub/stub.c), the tiny static program that becomes each
+ * sandbox's jailed child process.
+ *
+ * The child's address space holds only: guest memory (the sandbox memfd,
+ * mapped at the same guest addresses as in the VM, with the page tables'
+ * permissions), the stub's code and stack at PROC_STUB_BASE, the control
+ * page at PROC_CTL_ADDR (a memfd shared with the host) and the kernel's
+ * [vsyscall] page, which no process can unmap.
+ *
+ * Everything the child writes to the control page is hostile input: the
+ * guest can write that page too.  The host copies what it needs out of it
+ * and validates the copy.
+ */
+#ifndef GLINT_PROC_ABI_H
+#define GLINT_PROC_ABI_H
+
+#include <stdint.h>
+
+#define PROC_STUB_BASE   0x7e0000000000ull /* stub text; linked here (src/stub/stub.ld) */
+#define PROC_GATE_SYSCALL (PROC_STUB_BASE + 0x0)  /* `syscall; ret`: futex after the filter */
+#define PROC_GATE_SIGRET  (PROC_STUB_BASE + 0x10) /* `mov $15,%eax; syscall`: sa_restorer */
+#define PROC_GATE_READY   (PROC_STUB_BASE + 0x20) /* `ud2`: "set up, waiting for the first run" */
+/* Instruction pointers the kernel reports to seccomp (after the syscall). */
+#define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
+#define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
+#define PROC_CTL_ADDR    0x7e0001000000ull /* control page(s), shared with the host */
+#define PROC_CTL_SIZE    0x4000ull
+#define PROC_STUB_END    0x7e0002000000ull /* the stub keeps [PROC_STUB_BASE, this) */
+
+/* File descriptors the child starts with (everything else is closed). */
+#define PROC_FD_MEM 3 /* guest memory memfd */
+#define PROC_FD_CTL 4 /* control memfd */
+
+#define PROC_SIG_INTERRUPT 10 /* SIGUSR1: the host stops the guest */
+
+/* Host -> child commands (ctl->cmd), after a report. */
+#define PROC_CMD_RESUME 1u /* apply the set_* fields flagged in cmd_flags, sigreturn into the guest */
+#define PROC_CMD_DUMP   2u /* copy the FPU/SSE/AVX state into ctl->xsave, report again */
+
+#define PROC_SET_GREGS 1u /* all of ctl->set (general registers, RIP, RFLAGS) */
+#define PROC_SET_RIP   2u /* only ctl->set.rip */
+#define PROC_SET_FP    4u /* the XSAVE image in ctl->xsave (legacy area, header, AVX) */
+#define PROC_SET_FSGS  8u /* ctl->set.fs_base / gs_base */
+
+/* Child -> host report kinds. */
+#define PROC_REP_SIGNAL 1u /* a signal reached the handler: signo, code, trapno, ... */
+#define PROC_REP_DUMP   2u /* answer to PROC_CMD_DUMP */
+#define PROC_REP_SETUP_FAILED 3u /* the stub could not set itself up: err = step, code = errno */
+
+struct proc_regs {
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, rflags;
+    uint64_t fs_base, gs_base;
+    uint64_t cs; /* reported only: the code segment the guest was in */
+};
+
+#define PROC_XSAVE_MAX 2560u /* legacy 512 + header 64 + AVX 256, with room */
+
+/* Sequence words: the low 31 bits count, the top bit says "waiting in futex". */
+struct proc_ctl {
+    /* Words first: each on its own cache line. */
+    uint32_t to_host;        /* child increments after a report; host futex-waits on it */
+    uint32_t host_waiting;   /* 1 while the host sleeps on to_host */
+    uint8_t pad0[56];
+    uint32_t to_child;       /* host increments after a command; child futex-waits on it */
+    uint32_t child_waiting;  /* 1 while the child sleeps on to_child */
+    uint32_t spin;           /* host-set: how long the child spins before sleeping (loops) */
+    uint8_t pad1[52];
+
+    /* Command (host -> child). */
+    uint32_t cmd, cmd_flags;
+    struct proc_regs set;
+
+    /* Report (child -> host). */
+    uint32_t rep_kind;
+    int32_t signo, code;
+    uint32_t reserved;
+    uint64_t trapno, err, addr; /* uc_mcontext REG_TRAPNO, REG_ERR; si_addr */
+    int32_t sys_nr;             /* SIGSYS: si_syscall, si_arch, si_call_addr */
+    uint32_t sys_arch;
+    uint64_t sys_addr;
+    struct proc_regs regs;
+    uint32_t fsgsbase;          /* the stub could read FS/GS base (FSGSBASE instructions) */
+    uint32_t xsave_size;        /* bytes valid in xsave (DUMP) */
+
+    /* Set-up (host -> child, before the guest ever runs). */
+    uint64_t mem_size;
+    uint32_t nmaps, filter_len;
+    struct proc_map {
+        uint64_t gva, size;
+        uint32_t prot;          /* PROT_* */
+        uint32_t uffd_wp;       /* writable: track writes */
+    } maps[64];
+    uint64_t rlimit_as;
+    uint32_t want_uffd;         /* set up userfaultfd write-protect tracking */
+    uint32_t uffd_ok;           /* child -> host: tracking is on */
+    uint64_t filter[128];       /* struct sock_filter[filter_len] */
+
+    uint8_t xsave[PROC_XSAVE_MAX] __attribute__((aligned(64)));
+};
+
+_Static_assert(sizeof(struct proc_ctl) <= PROC_CTL_SIZE, "control page too large");
+
+#endif

@@ -1,0 +1,1161 @@
+/*
+ * process.c - the process backend: each sandbox's guest runs in its own
+ * seccomp-jailed child process.  The only file that knows about it.
+ *
+ * The child is the stub (src/stub/stub.c, embedded in libglint and executed
+ * from a sealed memfd by one long-lived spawner thread, so that the child's
+ * parent-death signal fires only when the host process ends).  Its address
+ * space holds the guest's user pages at their guest addresses (MAP_SHARED
+ * of the sandbox memfd, with the permissions of the sandbox's page tables),
+ * the stub, the control page (proc_abi.h) and [vsyscall].
+ *
+ * An exit: the guest faults (its OUT hypercalls raise #GP in a process),
+ * the stub's handler copies registers and fault details to the control
+ * page and bumps `to_host`; the host, spinning briefly and then sleeping on
+ * that futex word, decodes the report into a neutral hv_exit, answers with
+ * a command and bumps `to_child`.  Both sides spin only within an adaptive
+ * bound, and only when the host has more than one CPU.
+ *
+ * Everything read from the control page is hostile: it is copied once and
+ * validated.  Interrupts are a signal to the child (SIGUSR1), with SIGKILL
+ * as the last resort when the child does not answer; a child that dies
+ * ends the call with an error, and the next full restore starts a new one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "hv.h"
+#include "layout.h"
+#include "proc_abi.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* PAGEMAP_SCAN (Linux 6.7), defined here for older headers. */
+struct glint_page_region {
+    uint64_t start, end, categories;
+};
+struct glint_pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+};
+#define GLINT_PAGEMAP_SCAN _IOWR('f', 16, struct glint_pm_scan_arg)
+#define PM_SCAN_WP_MATCHING (1ull << 0)
+#define PM_SCAN_CHECK_WPASYNC (1ull << 1)
+#define PAGE_IS_WRITTEN (1ull << 3)
+
+/* The stub program, linked in by stub_blob.S. */
+extern const unsigned char glint_stub_start[], glint_stub_end[];
+
+/* ------------------------------------------------------------------------- */
+/* Neutral CPU state: what ring-3 code can see.  Also the snapshot format. */
+
+#define UCPU_MAGIC 0x55504355u /* "UCPU" */
+#define UCPU_VERSION 1u
+struct ucpu {
+    uint32_t magic, version;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, rflags;
+    uint64_t fs_base, gs_base;
+    uint8_t fx[512];    /* FXSAVE image; bytes 464..511 zero */
+    uint64_t xstate_bv; /* bits 0-2: x87, SSE, AVX */
+    uint8_t ymmh[256];  /* upper halves of YMM0-15 */
+};
+
+#define RFLAGS_FIXED 0x2ull
+/* What ring-3 code can set through POPF: CF PF AF ZF SF TF DF OF AC ID, RF. */
+#define RFLAGS_USER 0x254fd5ull
+
+/* ------------------------------------------------------------------------- */
+
+#define MAX_MAPS 64
+
+struct hv {
+    uint8_t *mem;
+    size_t mem_size;
+    int memfd;
+    struct glint_layout lay;
+    struct proc_map maps[MAX_MAPS];
+    uint32_t nmaps;
+
+    int ctlfd;
+    struct proc_ctl *ctl;
+    pid_t pid;
+    int pidfd;
+    int pagemap_fd;
+    uint32_t seen;          /* to_host value of the last report consumed */
+    int dead;               /* the child is gone: respawn on a full restore */
+    int died_sig;
+
+    struct ucpu cpu;        /* the guest's state as of the last report, plus pending changes */
+    uint32_t pending;       /* PROC_SET_* to apply at the next resume */
+    int in_guest_state;     /* cpu is meaningful (the guest entered, or a state was set) */
+
+    _Atomic int stop;       /* immediate exit / interrupt requested */
+    _Atomic uint64_t stop_ns;
+    pthread_t thread;
+
+    /* Adaptive spinning. */
+    uint32_t spin_ns;
+    uint32_t misses;
+    uint32_t cooldown;
+};
+
+static struct {
+    pthread_once_t once;
+    glint_error err;
+    int stub_fd;
+    int ncpu;
+    int fsgsbase;
+    int uffd;         /* userfaultfd write-protect + PAGEMAP_SCAN work here */
+    uint32_t mxcsr_mask;
+    char describe[200];
+} g = {.once = PTHREAD_ONCE_INIT, .stub_fd = -1};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The spawner thread: every child is created by it, so that the child's
+ * parent-death signal is tied to a thread that lives as long as the process. */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int started;
+    uint64_t next_ticket, served;
+    int memfd, ctlfd;
+    pid_t pid;
+    int err;
+} sp = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static pid_t spawn_now(int memfd, int ctlfd, int *err)
+{
+    char *argv[] = {"glint-sandbox", NULL};
+    char *envp[] = {NULL};
+    pid_t pid = vfork();
+    if (pid == 0) {
+        /* vfork child: system calls only.  fds 3, 4 and 5 become the
+         * guest memory, the control page and the stub to execute. */
+        int m = fcntl(memfd, F_DUPFD, 100), c = fcntl(ctlfd, F_DUPFD, 100);
+        int s = fcntl(g.stub_fd, F_DUPFD, 100);
+        if (m < 0 || c < 0 || s < 0 || dup2(m, PROC_FD_MEM) < 0 || dup2(c, PROC_FD_CTL) < 0 ||
+            dup3(s, 5, O_CLOEXEC) < 0)
+            _exit(126);
+        syscall(SYS_close_range, 6, ~0u, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
+        _exit(127);
+    }
+    *err = pid < 0 ? errno : 0;
+    return pid;
+}
+
+static void *spawner_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&sp.lock);
+    for (;;) {
+        while (sp.served == sp.next_ticket)
+            pthread_cond_wait(&sp.cond, &sp.lock);
+        sp.pid = spawn_now(sp.memfd, sp.ctlfd, &sp.err);
+        sp.served++;
+        pthread_cond_broadcast(&sp.cond);
+    }
+    return NULL;
+}
+
+static void spawner_after_fork(void)
+{
+    pthread_mutex_init(&sp.lock, NULL);
+    pthread_cond_init(&sp.cond, NULL);
+    sp.started = 0;
+    sp.next_ticket = sp.served = 0;
+}
+
+static pid_t spawn(int memfd, int ctlfd, int *err)
+{
+    pthread_mutex_lock(&sp.lock);
+    if (!sp.started) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        int rc = pthread_create(&t, &attr, spawner_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {
+            pthread_mutex_unlock(&sp.lock);
+            *err = rc;
+            return -1;
+        }
+        sp.started = 1;
+    }
+    /* One request at a time: wait for the previous one to be served. */
+    while (sp.served != sp.next_ticket)
+        pthread_cond_wait(&sp.cond, &sp.lock);
+    sp.memfd = memfd;
+    sp.ctlfd = ctlfd;
+    uint64_t mine = ++sp.next_ticket;
+    pthread_cond_broadcast(&sp.cond);
+    while (sp.served < mine)
+        pthread_cond_wait(&sp.cond, &sp.lock);
+    pid_t pid = sp.pid;
+    *err = sp.err;
+    pthread_cond_broadcast(&sp.cond);
+    pthread_mutex_unlock(&sp.lock);
+    return pid;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The child's seccomp filter.  Only the stub's two gates may make system
+ * calls: futex on the two control words (wait without a timeout, or wake)
+ * and rt_sigreturn.  Everything else, from anywhere, is SECCOMP_RET_TRAP:
+ * SIGSYS reaches the handler, which reports it. */
+
+struct bpf {
+    struct sock_filter f[128];
+    unsigned n;
+};
+
+static void op(struct bpf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+{
+    b->f[b->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+}
+
+#define LD(off) op(b, BPF_LD | BPF_W | BPF_ABS, (uint32_t)(off), 0, 0)
+#define RET(v) op(b, BPF_RET | BPF_K, (uint32_t)(v), 0, 0)
+/* Jump to label `l` (an index patched later) if A != k. */
+#define OFF_NR offsetof(struct seccomp_data, nr)
+#define OFF_ARCH offsetof(struct seccomp_data, arch)
+#define OFF_IP_LO offsetof(struct seccomp_data, instruction_pointer)
+#define OFF_IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)
+#define OFF_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8u * (i))
+#define OFF_ARG_HI(i) (offsetof(struct seccomp_data, args) + 8u * (i) + 4u)
+
+static void build_filter(struct bpf *b)
+{
+    const uint32_t trap = SECCOMP_RET_TRAP;
+    const uint64_t to_host = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_host);
+    const uint64_t to_child = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_child);
+    b->n = 0;
+    /* 0 */ LD(OFF_ARCH);
+    /* 1 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    /* 2 */ RET(trap);
+    /* 3 */ LD(OFF_NR);
+    /* 4 */ op(b, BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1); /* x32 */
+    /* 5 */ RET(trap);
+    /* 6 */ LD(OFF_IP_HI);
+    /* 7 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(PROC_STUB_BASE >> 32), 1, 0);
+    /* 8 */ RET(trap);
+    /* 9 */ LD(OFF_IP_LO);
+    /* 10 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)PROC_GATE_SIGRET_IP, 0, 3);
+    /* 11 */ LD(OFF_NR);
+    /* 12 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn, 0, 1);
+    /* 13 */ RET(SECCOMP_RET_ALLOW);
+    /* 14 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)PROC_GATE_SYSCALL_IP, 1, 0);
+    /* 15 */ RET(trap);
+    /* futex from the syscall gate */
+    /* 16 */ LD(OFF_NR);
+    /* 17 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, __NR_futex, 1, 0);
+    /* 18 */ RET(trap);
+    /* uaddr: high half, then one of the two low halves */
+    /* 19 */ LD(OFF_ARG_HI(0));
+    /* 20 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(to_host >> 32), 1, 0);
+    /* 21 */ RET(trap);
+    /* 22 */ LD(OFF_ARG_LO(0));
+    /* 23 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)to_host, 1, 0);
+    /* 24 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)to_child, 0, 10);
+    /* op (arg1, all 64 bits): FUTEX_WAKE, or FUTEX_WAIT with a NULL timeout */
+    /* 25 */ LD(OFF_ARG_HI(1));
+    /* 26 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 8);
+    /* 27 */ LD(OFF_ARG_LO(1));
+    /* 28 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAKE, 5, 0);
+    /* 29 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAIT, 0, 5);
+    /* 30 */ LD(OFF_ARG_LO(3));
+    /* 31 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
+    /* 32 */ LD(OFF_ARG_HI(3));
+    /* 33 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1); /* falls into ALLOW */
+    /* 34 */ RET(SECCOMP_RET_ALLOW);
+    /* 35 */ RET(trap);
+}
+
+/* ------------------------------------------------------------------------- */
+/* One-time set-up: the stub memfd, host facts, and a probe child. */
+
+static glint_status spawn_child(struct hv *hv, glint_error *err);
+static void kill_child(struct hv *hv);
+
+static uint32_t host_mxcsr_mask(void)
+{
+    uint8_t area[512] __attribute__((aligned(16)));
+    memset(area, 0, sizeof area);
+    __asm__ volatile("fxsave %0" : "=m"(area));
+    uint32_t mask;
+    memcpy(&mask, area + 28, 4);
+    return mask ? mask : 0xffbf;
+}
+
+static void process_init_once(void)
+{
+    glint_error *err = &g.err;
+    size_t len = (size_t)(glint_stub_end - glint_stub_start);
+    int fd = memfd_create("glint-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        glint_fail(err, GLINT_E_NO_KVM, "process backend: memfd_create: %s", strerror(errno));
+        return;
+    }
+    if (write(fd, glint_stub_start, len) != (ssize_t)len ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        glint_fail(err, GLINT_E_NO_KVM, "process backend: preparing the stub: %s", strerror(errno));
+        close(fd);
+        return;
+    }
+    g.stub_fd = fd;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    g.ncpu = n > 0 ? (int)n : 1;
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+    g.fsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+    g.mxcsr_mask = host_mxcsr_mask();
+    g.uffd = 1; /* the probe finds out */
+    (void)pthread_atfork(NULL, NULL, spawner_after_fork);
+
+    /* Probe: a real child over one page of memory must reach "ready". */
+    struct hv probe;
+    memset(&probe, 0, sizeof probe);
+    probe.memfd = memfd_create("glint-probe", MFD_CLOEXEC);
+    probe.ctlfd = probe.pidfd = probe.pagemap_fd = -1;
+    probe.pid = -1;
+    if (probe.memfd < 0 || ftruncate(probe.memfd, 2 * (off_t)GLINT_PAGE_SIZE) < 0) {
+        glint_fail(err, GLINT_E_NO_KVM, "process backend: probe memory: %s", strerror(errno));
+        if (probe.memfd >= 0)
+            close(probe.memfd);
+        return;
+    }
+    probe.mem_size = 2 * GLINT_PAGE_SIZE;
+    probe.maps[0] = (struct proc_map){GLINT_BOOT_INFO_GVA, GLINT_PAGE_SIZE, PROT_READ | PROT_WRITE, 1};
+    probe.nmaps = 1;
+    probe.lay.mem_size = GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE;
+    glint_error perr;
+    glint_status s = spawn_child(&probe, &perr);
+    if (s == GLINT_OK && !probe.ctl->uffd_ok)
+        g.uffd = 0;
+    if (s == GLINT_OK && g.uffd && probe.pagemap_fd < 0)
+        g.uffd = 0;
+    kill_child(&probe);
+    if (probe.ctl)
+        munmap(probe.ctl, PROC_CTL_SIZE);
+    if (probe.ctlfd >= 0)
+        close(probe.ctlfd);
+    close(probe.memfd);
+    if (s != GLINT_OK) {
+        glint_fail(err, GLINT_E_NO_KVM, "process backend unusable: %s", perr.message);
+        return;
+    }
+    snprintf(g.describe, sizeof g.describe,
+             "jailed process; dirty tracking: %s; FS/GS base: %s; %d CPUs (%s)",
+             g.uffd ? "userfaultfd write-protect + PAGEMAP_SCAN" : "none (restore compares every page)",
+             g.fsgsbase ? "FSGSBASE" : "fixed (no FSGSBASE)", g.ncpu,
+             g.ncpu > 1 ? "bounded adaptive spinning" : "no spinning");
+    g.err.status = GLINT_OK;
+}
+
+static glint_status process_probe(glint_error *err)
+{
+    pthread_once(&g.once, process_init_once);
+    if (g.err.status != GLINT_OK) {
+        if (err)
+            *err = g.err;
+        return g.err.status;
+    }
+    return GLINT_OK;
+}
+
+static const char *process_describe(void)
+{
+    return process_probe(NULL) == GLINT_OK ? g.describe : g.err.message;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Waiting for the child. */
+
+static int child_gone(struct hv *hv, int *sig)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (syscall(SYS_waitid, P_PIDFD, hv->pidfd, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0)
+        return errno == ECHILD; /* reaped by someone else: gone */
+    if (si.si_pid == 0)
+        return 0;
+    *sig = si.si_code == CLD_EXITED ? 0 : si.si_status;
+    if (si.si_code == CLD_EXITED)
+        *sig = -si.si_status - 1; /* exit status s as -(s+1) */
+    return 1;
+}
+
+static void send_signal(struct hv *hv, int sig)
+{
+    if (hv->pidfd >= 0)
+        (void)syscall(SYS_pidfd_send_signal, hv->pidfd, sig, NULL, 0);
+}
+
+#define GRACE_NS 200000000ull /* an interrupted child that does not answer in 200 ms is killed */
+#define SPIN_MAX_NS 20000u
+
+/*
+ * Waits until the child posts a report after hv->seen.  0: a report;
+ * 1: the child died (hv->dead set).  Honours a time-out for set-up.
+ */
+static int wait_report(struct hv *hv, uint64_t setup_deadline)
+{
+    struct proc_ctl *c = hv->ctl;
+    uint32_t seen = hv->seen;
+    /* Spin first, within an adaptive bound. */
+    if (hv->spin_ns && !hv->cooldown) {
+        uint64_t end = now_ns() + hv->spin_ns;
+        for (unsigned i = 0;; i++) {
+            if (__atomic_load_n(&c->to_host, __ATOMIC_ACQUIRE) != seen) {
+                hv->misses = 0;
+                return 0;
+            }
+            __builtin_ia32_pause();
+            if ((i & 63) == 63 && now_ns() >= end)
+                break;
+        }
+        if (++hv->misses >= 8) { /* spinning does not pay here now: rest a while */
+            hv->cooldown = 256;
+            hv->misses = 0;
+        }
+    } else if (hv->cooldown) {
+        hv->cooldown--;
+    }
+    for (;;) {
+        __atomic_store_n(&c->host_waiting, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST) != seen)
+            break;
+        struct timespec ts = {0, 20000000}; /* 20 ms: then look at the child */
+        syscall(SYS_futex, &c->to_host, FUTEX_WAIT, seen, &ts, NULL, 0);
+        if (__atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST) != seen)
+            break;
+        int sig = 0;
+        if (child_gone(hv, &sig)) {
+            __atomic_store_n(&c->host_waiting, 0, __ATOMIC_RELAXED);
+            hv->dead = 1;
+            hv->died_sig = sig;
+            return 1;
+        }
+        uint64_t t = now_ns();
+        uint64_t since = atomic_load(&hv->stop_ns);
+        if ((since && t - since > GRACE_NS) || (setup_deadline && t > setup_deadline))
+            send_signal(hv, SIGKILL); /* seen as dead on the next round */
+    }
+    __atomic_store_n(&c->host_waiting, 0, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* Posts the command already written to the control page. */
+static void post_command(struct hv *hv)
+{
+    struct proc_ctl *c = hv->ctl;
+    c->spin = hv->spin_ns && !hv->cooldown ? 4000 : 0;
+    hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&c->to_child, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&c->child_waiting, __ATOMIC_SEQ_CST))
+        syscall(SYS_futex, &c->to_child, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Children. */
+
+static void kill_child(struct hv *hv)
+{
+    if (hv->pid > 0) {
+        send_signal(hv, SIGKILL);
+        siginfo_t si;
+        if (hv->pidfd >= 0) {
+            while (syscall(SYS_waitid, P_PIDFD, hv->pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR)
+                ;
+        } else {
+            while (waitpid(hv->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    if (hv->pidfd >= 0)
+        close(hv->pidfd);
+    if (hv->pagemap_fd >= 0)
+        close(hv->pagemap_fd);
+    hv->pid = -1;
+    hv->pidfd = hv->pagemap_fd = -1;
+    hv->dead = 1;
+}
+
+static const char *const setup_steps[] = {
+    [1] = "mapping the control page", [3] = "unmapping the host's pages",
+    [4] = "mapping guest memory", [6] = "dropping capabilities", [8] = "installing the signal handler",
+    [9] = "the host went away", [10] = "installing the seccomp filter",
+};
+
+/* Starts a child for hv (memory, maps) and waits until it is ready. */
+static glint_status spawn_child(struct hv *hv, glint_error *err)
+{
+    if (hv->ctlfd < 0) {
+        hv->ctlfd = memfd_create("glint-ctl", MFD_CLOEXEC);
+        if (hv->ctlfd < 0 || ftruncate(hv->ctlfd, PROC_CTL_SIZE) < 0)
+            return glint_fail(err, errno == EMFILE || errno == ENFILE || errno == ENOMEM ? GLINT_E_NOMEM
+                                                                                          : GLINT_E_HYPERVISOR,
+                              "process backend: control page: %s", strerror(errno));
+        void *m = mmap(NULL, PROC_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, hv->ctlfd, 0);
+        if (m == MAP_FAILED)
+            return glint_fail(err, GLINT_E_NOMEM, "process backend: mapping the control page: %s",
+                              strerror(errno));
+        hv->ctl = m;
+    }
+    struct proc_ctl *c = hv->ctl;
+    memset(c, 0, sizeof *c);
+    c->mem_size = hv->mem_size;
+    c->nmaps = hv->nmaps;
+    memcpy(c->maps, hv->maps, hv->nmaps * sizeof hv->maps[0]);
+    c->rlimit_as = 0; /* no new mappings can be made anyway; RLIMIT_AS would count the memfd */
+    c->want_uffd = (uint32_t)g.uffd;
+    c->fsgsbase = (uint32_t)g.fsgsbase;
+    c->set.fs_base = GLINT_BOOT_INFO_GVA;
+    struct bpf b;
+    build_filter(&b);
+    c->filter_len = b.n;
+    memcpy(c->filter, b.f, b.n * sizeof b.f[0]);
+    hv->seen = 0;
+
+    int e = 0;
+    pid_t pid = spawn(hv->memfd, hv->ctlfd, &e);
+    if (pid < 0)
+        return glint_fail(err, e == EAGAIN || e == ENOMEM ? GLINT_E_NOMEM : GLINT_E_HYPERVISOR,
+                          "process backend: cannot start the sandbox process: %s", strerror(e));
+    hv->pid = pid;
+    hv->dead = 0;
+    hv->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (hv->pidfd < 0) {
+        int pe = errno;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        hv->pid = -1;
+        return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: pidfd_open: %s", strerror(pe));
+    }
+    (void)fcntl(hv->pidfd, F_SETFD, FD_CLOEXEC);
+    if (wait_report(hv, now_ns() + 5000000000ull)) {
+        int sig = hv->died_sig;
+        kill_child(hv);
+        if (sig < 0)
+            return glint_fail(err, GLINT_E_HYPERVISOR,
+                              "process backend: the sandbox process exited with status %d during "
+                              "set-up (126/127: could not execute the stub)", -sig - 1);
+        return glint_fail(err, GLINT_E_HYPERVISOR,
+                          "process backend: the sandbox process died of signal %d during set-up", sig);
+    }
+    hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
+    uint32_t kind = c->rep_kind;
+    if (kind == PROC_REP_SETUP_FAILED) {
+        uint64_t step = c->err;
+        int code = c->code;
+        kill_child(hv);
+        return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: sandbox set-up failed at %s: %s",
+                          step < sizeof setup_steps / sizeof setup_steps[0] && setup_steps[step]
+                              ? setup_steps[step] : "an unknown step",
+                          strerror(code));
+    }
+    if (kind != PROC_REP_SIGNAL || c->signo != SIGILL || c->regs.rip != PROC_GATE_READY) {
+        kill_child(hv);
+        return glint_fail(err, GLINT_E_HYPERVISOR,
+                          "process backend: the sandbox process did not report ready (report %u, "
+                          "signal %d)", kind, (int)c->signo);
+    }
+    if (c->uffd_ok) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
+        hv->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
+    return GLINT_OK;
+}
+
+/* The guest's user pages and their permissions, from the page tables that
+ * x86_setup wrote (the same description the KVM backend runs on). */
+static glint_status read_maps(struct hv *hv, glint_error *err)
+{
+    const struct glint_layout *l = &hv->lay;
+    uint64_t pages = l->pt_base / GLINT_PAGE_SIZE;
+    hv->nmaps = 0;
+    uint32_t cur = 0;
+    uint64_t start = 0;
+    for (uint64_t p = GLINT_BOOT_INFO_GVA / GLINT_PAGE_SIZE; p <= pages; p++) {
+        uint32_t prot = 0;
+        if (p < pages) {
+            uint64_t pte;
+            uint64_t at = l->pt_base + (p >> 9) * GLINT_PAGE_SIZE + (p & 511) * 8;
+            if (at + 8 > hv->mem_size)
+                return glint_fail(err, GLINT_E_INVALID, "process backend: page tables outside memory");
+            memcpy(&pte, hv->mem + at, 8);
+            if ((pte & 1) && (pte & 4)) { /* present, user */
+                if ((pte & ~0xfffull & ((1ull << 52) - 1)) != p * GLINT_PAGE_SIZE)
+                    return glint_fail(err, GLINT_E_INVALID,
+                                      "process backend: page 0x%llx is not identity mapped",
+                                      (unsigned long long)(p * GLINT_PAGE_SIZE));
+                prot = PROT_READ | ((pte & 2) ? PROT_WRITE : 0) | ((pte >> 63) ? 0 : PROT_EXEC);
+                if ((prot & PROT_WRITE) && (prot & PROT_EXEC))
+                    return glint_fail(err, GLINT_E_INVALID,
+                                      "process backend: page 0x%llx is writable and executable",
+                                      (unsigned long long)(p * GLINT_PAGE_SIZE));
+            }
+        }
+        if (prot != cur || p == pages) {
+            if (cur) {
+                if (hv->nmaps >= MAX_MAPS)
+                    return glint_fail(err, GLINT_E_INVALID,
+                                      "process backend: guest memory has more than %d regions", MAX_MAPS);
+                hv->maps[hv->nmaps++] = (struct proc_map){start * GLINT_PAGE_SIZE, (p - start) * GLINT_PAGE_SIZE,
+                                                          cur, (cur & PROT_WRITE) ? 1u : 0u};
+            }
+            cur = prot;
+            start = p;
+        }
+    }
+    return GLINT_OK;
+}
+
+static void process_destroy(struct hv *hv)
+{
+    if (!hv)
+        return;
+    kill_child(hv);
+    if (hv->ctl)
+        munmap(hv->ctl, PROC_CTL_SIZE);
+    if (hv->ctlfd >= 0)
+        close(hv->ctlfd);
+    free(hv);
+}
+
+static void default_fp(struct ucpu *u)
+{
+    memset(u->fx, 0, sizeof u->fx);
+    uint16_t fcw = 0x37f;
+    uint32_t mxcsr = 0x1f80;
+    memcpy(u->fx + 0, &fcw, 2);
+    memcpy(u->fx + 24, &mxcsr, 4);
+    u->xstate_bv = 3;
+    memset(u->ymmh, 0, sizeof u->ymmh);
+}
+
+static glint_status process_create(struct hv **out, const struct hv_setup *st, glint_error *err)
+{
+    *out = NULL;
+    glint_status s = process_probe(err);
+    if (s != GLINT_OK)
+        return s;
+    if (st->memfd < 0)
+        return glint_fail(err, GLINT_E_INVALID, "process backend: guest memory is not a memfd");
+    struct hv *hv = calloc(1, sizeof *hv);
+    if (!hv)
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
+    hv->mem = st->mem;
+    hv->mem_size = st->mem_size;
+    hv->memfd = st->memfd;
+    hv->lay = *st->lay;
+    hv->ctlfd = hv->pidfd = hv->pagemap_fd = -1;
+    hv->pid = -1;
+    hv->dead = 1;
+    if ((s = read_maps(hv, err)) || (s = spawn_child(hv, err))) {
+        process_destroy(hv);
+        return s;
+    }
+    hv->cpu.magic = UCPU_MAGIC;
+    hv->cpu.version = UCPU_VERSION;
+    if (st->st) {
+        hv->cpu.rip = st->st->rip;
+        hv->cpu.rsp = st->st->rsp;
+        hv->cpu.rflags = RFLAGS_FIXED;
+        hv->cpu.fs_base = st->st->fs.base;
+        hv->cpu.gs_base = st->st->gs.base;
+        default_fp(&hv->cpu);
+        hv->pending = PROC_SET_GREGS | PROC_SET_FP | PROC_SET_FSGS;
+        hv->in_guest_state = 1;
+    }
+    *out = hv;
+    return GLINT_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Running. */
+
+static void set_immediate_exit(struct hv *hv, int on)
+{
+    atomic_store(&hv->stop, on);
+    if (!on)
+        atomic_store(&hv->stop_ns, 0);
+}
+
+static void process_interrupt(struct hv *hv, pthread_t thread)
+{
+    (void)thread; /* the host thread waits on the child; stopping the child wakes it */
+    atomic_store(&hv->stop, 1);
+    uint64_t zero = 0;
+    atomic_compare_exchange_strong(&hv->stop_ns, &zero, now_ns());
+    send_signal(hv, PROC_SIG_INTERRUPT);
+}
+
+static uint64_t process_guest_rip(struct hv *hv)
+{
+    return hv->cpu.rip;
+}
+
+/* Writes the pending state into the control page for the next resume. */
+static void write_pending(struct hv *hv)
+{
+    struct proc_ctl *c = hv->ctl;
+    const struct ucpu *u = &hv->cpu;
+    c->cmd = PROC_CMD_RESUME;
+    c->cmd_flags = hv->pending;
+    if (hv->pending & (PROC_SET_GREGS | PROC_SET_RIP)) {
+        struct proc_regs r = {
+            u->r8, u->r9, u->r10, u->r11, u->r12, u->r13, u->r14, u->r15,
+            u->rdi, u->rsi, u->rbp, u->rbx, u->rdx, u->rax, u->rcx, u->rsp, u->rip, u->rflags,
+            u->fs_base, u->gs_base, 0x33,
+        };
+        c->set = r;
+    }
+    if (hv->pending & PROC_SET_FSGS) {
+        c->set.fs_base = u->fs_base;
+        c->set.gs_base = u->gs_base;
+    }
+    if (hv->pending & PROC_SET_FP) {
+        memset(c->xsave, 0, 832);
+        memcpy(c->xsave, u->fx, 464);
+        memcpy(c->xsave + 512, &u->xstate_bv, 8);
+        memcpy(c->xsave + 576, u->ymmh, 256);
+    }
+    hv->pending = 0;
+}
+
+static const char *sig_name(int sig)
+{
+    switch (sig) {
+    case SIGKILL: return "SIGKILL";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGSYS: return "SIGSYS";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGXCPU: return "SIGXCPU";
+    case SIGTERM: return "SIGTERM";
+    default: return "a signal";
+    }
+}
+
+/* Reads the instruction at rip from guest memory, if it is in an
+ * executable page: `out %al, $imm8` (E6 ib) is a hypercall. */
+static int decode_out(struct hv *hv, uint64_t rip, uint16_t *port)
+{
+    if (rip >= hv->mem_size || hv->mem_size - rip < 2)
+        return 0;
+    for (uint32_t i = 0; i < hv->nmaps; i++) {
+        const struct proc_map *m = &hv->maps[i];
+        if (rip >= m->gva && rip + 2 <= m->gva + m->size && (m->prot & PROT_EXEC)) {
+            uint8_t insn[2];
+            memcpy(insn, hv->mem + rip, 2);
+            if (insn[0] != 0xe6)
+                return 0;
+            *port = insn[1];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Names the instruction at rip for reports of system-call attempts that
+ * fault instead of reaching the filter (int $0x80 without IA-32 emulation,
+ * sysenter), and privileged instructions. */
+static const char *insn_name(struct hv *hv, uint64_t rip)
+{
+    if (rip >= hv->mem_size || hv->mem_size - rip < 2)
+        return NULL;
+    uint8_t b[2];
+    memcpy(b, hv->mem + rip, 2);
+    if (b[0] == 0xcd && b[1] == 0x80) return "int $0x80 (a 32-bit system call), refused";
+    if (b[0] == 0x0f && b[1] == 0x34) return "sysenter (a system call), refused";
+    if (b[0] == 0x0f && b[1] == 0x05) return "syscall, refused";
+    if (b[0] == 0xf4) return "hlt (privileged)";
+    if (b[0] == 0xfa || b[0] == 0xfb) return "cli/sti (privileged)";
+    if (b[0] >= 0xe4 && b[0] <= 0xef && b[0] != 0xe8 && b[0] != 0xe9 && b[0] != 0xea && b[0] != 0xeb)
+        return "port I/O that is not a hypercall";
+    if (b[0] == 0xec || b[0] == 0xed || b[0] == 0xee || b[0] == 0xef)
+        return "port I/O that is not a hypercall";
+    return NULL;
+}
+
+static void fill_regs(struct ucpu *u, const struct proc_regs *r)
+{
+    u->r8 = r->r8, u->r9 = r->r9, u->r10 = r->r10, u->r11 = r->r11;
+    u->r12 = r->r12, u->r13 = r->r13, u->r14 = r->r14, u->r15 = r->r15;
+    u->rdi = r->rdi, u->rsi = r->rsi, u->rbp = r->rbp, u->rbx = r->rbx;
+    u->rdx = r->rdx, u->rax = r->rax, u->rcx = r->rcx, u->rsp = r->rsp;
+    u->rip = r->rip, u->rflags = r->rflags;
+    if (g.fsgsbase)
+        u->fs_base = r->fs_base, u->gs_base = r->gs_base;
+}
+
+static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
+{
+    memset(ex, 0, sizeof *ex);
+    if (atomic_load(&hv->stop)) {
+        ex->kind = HV_EXIT_INTR;
+        return GLINT_OK;
+    }
+    if (hv->dead)
+        return glint_fail(err, GLINT_E_HYPERVISOR,
+                          "process backend: the sandbox process is gone (restore the sandbox)");
+    write_pending(hv);
+    post_command(hv);
+    if (wait_report(hv, 0)) {
+        int sig = hv->died_sig;
+        int ours = atomic_load(&hv->stop_ns) != 0;
+        kill_child(hv); /* reap */
+        if (ours) { /* we killed it after an interrupt it did not answer */
+            ex->kind = HV_EXIT_INTR;
+            return GLINT_OK;
+        }
+        ex->kind = HV_EXIT_DIED;
+        ex->detail = (uint64_t)(int64_t)sig;
+        if (sig >= 0)
+            snprintf(ex->what, sizeof ex->what, "the sandbox process was killed by signal %d (%s)", sig,
+                     sig_name(sig));
+        else
+            snprintf(ex->what, sizeof ex->what, "the sandbox process exited with status %d", -sig - 1);
+        return GLINT_OK;
+    }
+    struct proc_ctl *c = hv->ctl;
+    hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
+    /* One copy of the report; everything below looks only at the copy. */
+    struct {
+        uint32_t kind;
+        int32_t signo, code;
+        uint64_t trapno, err, addr;
+        int32_t sys_nr;
+        uint32_t sys_arch;
+        struct proc_regs regs;
+    } r;
+    r.kind = c->rep_kind;
+    r.signo = c->signo;
+    r.code = c->code;
+    r.trapno = c->trapno;
+    r.err = c->err;
+    r.addr = c->addr;
+    r.sys_nr = c->sys_nr;
+    r.sys_arch = c->sys_arch;
+    r.regs = c->regs;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    fill_regs(&hv->cpu, &r.regs);
+    hv->in_guest_state = 1;
+    ex->rip = r.regs.rip;
+    ex->rsp = r.regs.rsp;
+    if (r.kind != PROC_REP_SIGNAL) {
+        ex->kind = HV_EXIT_OTHER;
+        ex->raw_reason = r.kind;
+        snprintf(ex->what, sizeof ex->what, "unexpected report %u from the sandbox process", r.kind);
+        return GLINT_OK;
+    }
+    const char *mode = (r.regs.cs & 0xffff) != 0x33 ? " in 32-bit compatibility mode (a far jump "
+                                                      "to the 32-bit code segment)" : "";
+    switch (r.signo) {
+    case PROC_SIG_INTERRUPT:
+    case SIGXCPU:
+        ex->kind = HV_EXIT_INTR;
+        return GLINT_OK;
+    case SIGSYS:
+        ex->kind = HV_EXIT_SYSCALL;
+        ex->detail = (uint64_t)(uint32_t)r.sys_nr;
+        ex->raw_reason = r.sys_arch;
+        snprintf(ex->what, sizeof ex->what, "%s system call %d%s",
+                 r.sys_arch == AUDIT_ARCH_X86_64 ? ((uint32_t)r.sys_nr & 0x40000000u ? "x32" : "x86-64")
+                 : r.sys_arch == AUDIT_ARCH_I386 ? "32-bit (i386)" : "foreign-ABI",
+                 (int)((uint32_t)r.sys_nr & ~0x40000000u),
+                 r.regs.rip >= 0xffffffffff600000ull ? " through the vsyscall page" : "");
+        return GLINT_OK;
+    case SIGSEGV:
+        if (r.trapno == 13 && !*mode) {
+            uint16_t port;
+            if (r.err == 0 && decode_out(hv, r.regs.rip, &port) && port >= GLINT_PORT_FIRST &&
+                port <= GLINT_PORT_LAST) {
+                ex->kind = HV_EXIT_IO;
+                ex->port = port;
+                ex->size = 1;
+                ex->is_out = 1;
+                ex->value = (uint32_t)(r.regs.rax & 0xff);
+                hv->cpu.rip += 2; /* resume after the OUT */
+                hv->pending |= PROC_SET_RIP;
+                return GLINT_OK;
+            }
+        }
+        ex->kind = HV_EXIT_EXCEPTION;
+        ex->vector = r.trapno == 14 ? 14 : r.trapno == 12 ? 12 : 13;
+        ex->error_code = r.err;
+        ex->addr = r.trapno == 14 ? r.addr : 0;
+        break;
+    case SIGILL:
+        ex->kind = HV_EXIT_EXCEPTION;
+        ex->vector = 6;
+        break;
+    case SIGFPE:
+        ex->kind = HV_EXIT_EXCEPTION;
+        ex->vector = r.trapno == 16 || r.trapno == 19 ? (uint32_t)r.trapno : 0;
+        break;
+    case SIGTRAP:
+        ex->kind = HV_EXIT_EXCEPTION;
+        ex->vector = r.trapno == 1 ? 1 : 3;
+        break;
+    case SIGBUS:
+        ex->kind = HV_EXIT_EXCEPTION;
+        ex->vector = r.trapno == 17 ? 17 : r.trapno == 14 ? 14 : (uint32_t)(r.trapno & 31);
+        ex->error_code = r.err;
+        ex->addr = r.addr;
+        break;
+    default:
+        ex->kind = HV_EXIT_OTHER;
+        ex->raw_reason = (uint32_t)r.signo;
+        snprintf(ex->what, sizeof ex->what, "unexpected signal %d in the sandbox process", r.signo);
+        return GLINT_OK;
+    }
+    if (*mode) {
+        snprintf(ex->what, sizeof ex->what, "%s", mode + 1);
+    } else if (ex->vector == 13 || ex->vector == 6) {
+        const char *n = insn_name(hv, r.regs.rip);
+        if (n)
+            snprintf(ex->what, sizeof ex->what, "%s", n);
+    }
+    return GLINT_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* CPU state. */
+
+static glint_status process_save_cpu(struct hv *hv, void *state, glint_error *err)
+{
+    struct ucpu *u = state;
+    if (hv->dead || !hv->in_guest_state)
+        return glint_fail(err, GLINT_E_STATE, "process backend: no guest state to save");
+    *u = hv->cpu;
+    if (!(hv->pending & PROC_SET_FP)) {
+        /* Ask the child for its FPU/SSE/AVX state. */
+        struct proc_ctl *c = hv->ctl;
+        c->cmd = PROC_CMD_DUMP;
+        c->cmd_flags = 0;
+        post_command(hv);
+        if (wait_report(hv, now_ns() + 2000000000ull)) {
+            kill_child(hv);
+            return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: the sandbox process died");
+        }
+        hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
+        uint32_t n = c->xsave_size, kind = c->rep_kind;
+        uint8_t x[832];
+        memset(x, 0, sizeof x);
+        memcpy(x, c->xsave, n < sizeof x ? (n < 512 ? 512 : n) : sizeof x);
+        if (kind != PROC_REP_DUMP || n < 512)
+            return glint_fail(err, GLINT_E_BAD_GUEST_DATA, "process backend: bad state dump (%u bytes)", n);
+        memcpy(u->fx, x, 464);
+        memset(u->fx + 464, 0, 48);
+        uint64_t bv = 3;
+        if (n >= 832)
+            memcpy(&bv, x + 512, 8);
+        u->xstate_bv = bv & 7;
+        if (u->xstate_bv & 4)
+            memcpy(u->ymmh, x + 576, 256);
+        else
+            memset(u->ymmh, 0, 256);
+    }
+    return GLINT_OK;
+}
+
+static int process_state_check(const void *state, char *why, size_t why_size)
+{
+    const struct ucpu *u = state;
+    if (u->magic != UCPU_MAGIC || u->version != UCPU_VERSION) {
+        snprintf(why, why_size, "CPU state has format %08x/%u, expected %08x/%u", u->magic, u->version,
+                 UCPU_MAGIC, UCPU_VERSION);
+        return 0;
+    }
+    if ((u->rflags & ~RFLAGS_USER) != RFLAGS_FIXED) {
+        snprintf(why, why_size, "CPU state has RFLAGS 0x%llx: only the flags ring-3 code can set "
+                 "(IOPL 0, no VM, VIF or NT) are allowed", (unsigned long long)u->rflags);
+        return 0;
+    }
+    uint64_t canon = 0x00007fffffffffffull;
+    if (u->rip > canon || u->fs_base > canon || u->gs_base > canon) {
+        snprintf(why, why_size, "CPU state has a non-canonical or kernel address (rip 0x%llx, fs 0x%llx, "
+                 "gs 0x%llx)", (unsigned long long)u->rip, (unsigned long long)u->fs_base,
+                 (unsigned long long)u->gs_base);
+        return 0;
+    }
+    uint32_t mxcsr;
+    memcpy(&mxcsr, u->fx + 24, 4);
+    if (mxcsr & ~(g.mxcsr_mask ? g.mxcsr_mask : 0xffbfu)) {
+        snprintf(why, why_size, "CPU state has MXCSR 0x%x with reserved bits set", mxcsr);
+        return 0;
+    }
+    for (int i = 464; i < 512; i++)
+        if (u->fx[i]) {
+            snprintf(why, why_size, "CPU state has data in the reserved FXSAVE bytes");
+            return 0;
+        }
+    if (u->xstate_bv & ~7ull) {
+        snprintf(why, why_size, "CPU state has XSAVE components 0x%llx (only x87, SSE, AVX)",
+                 (unsigned long long)u->xstate_bv);
+        return 0;
+    }
+    return 1;
+}
+
+static glint_status process_restore_cpu(struct hv *hv, const void *state, int full, glint_error *err)
+{
+    const struct ucpu *u = state;
+    char why[200];
+    if (!process_state_check(u, why, sizeof why))
+        return glint_fail(err, GLINT_E_INCOMPATIBLE, "restore: %s", why);
+    if (!g.fsgsbase && (u->fs_base != GLINT_BOOT_INFO_GVA || u->gs_base != 0))
+        return glint_fail(err, GLINT_E_INCOMPATIBLE,
+                          "restore: the state has FS base 0x%llx, GS base 0x%llx, and this CPU cannot "
+                          "set them for ring 3 (no FSGSBASE)", (unsigned long long)u->fs_base,
+                          (unsigned long long)u->gs_base);
+    if (hv->dead || (full && hv->in_guest_state)) {
+        /* A fresh process: nothing of the old one (signals in flight, a
+         * guest that forged reports) survives a full restore. */
+        kill_child(hv);
+        glint_status s = spawn_child(hv, err);
+        if (s != GLINT_OK)
+            return s;
+    }
+    hv->cpu = *u;
+    hv->pending = PROC_SET_GREGS | PROC_SET_FP | PROC_SET_FSGS;
+    hv->in_guest_state = 1;
+    return GLINT_OK;
+}
+
+static uint64_t process_state_rip(const void *state)
+{
+    return ((const struct ucpu *)state)->rip;
+}
+
+static void process_state_set_rip(void *state, uint64_t rip)
+{
+    ((struct ucpu *)state)->rip = rip;
+}
+
+static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
+{
+    uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
+    if (hv->pagemap_fd < 0 || hv->dead) {
+        /* No tracking: every writable page may have changed. */
+        for (uint32_t i = 0; i < hv->nmaps; i++) {
+            if (!(hv->maps[i].prot & PROT_WRITE))
+                continue;
+            for (uint64_t p = hv->maps[i].gva / GLINT_PAGE_SIZE;
+                 p < (hv->maps[i].gva + hv->maps[i].size) / GLINT_PAGE_SIZE && p < pages; p++)
+                bitmap[p / 64] |= 1ull << (p % 64);
+        }
+        return GLINT_OK;
+    }
+    struct glint_page_region vec[64];
+    uint64_t start = 0, end = hv->lay.pt_base;
+    while (start < end) {
+        struct glint_pm_scan_arg a = {
+            .size = sizeof a, .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+            .start = start, .end = end, .vec = (uint64_t)(uintptr_t)vec, .vec_len = 64,
+            .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+        };
+        long n = ioctl(hv->pagemap_fd, GLINT_PAGEMAP_SCAN, &a);
+        if (n < 0)
+            return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: PAGEMAP_SCAN: %s",
+                              strerror(errno));
+        for (long i = 0; i < n; i++)
+            for (uint64_t p = vec[i].start / GLINT_PAGE_SIZE; p < vec[i].end / GLINT_PAGE_SIZE && p < pages; p++)
+                bitmap[p / 64] |= 1ull << (p % 64);
+        if (a.walk_end <= start)
+            break;
+        start = a.walk_end;
+    }
+    return GLINT_OK;
+}
+
+static int process_debug_cpu_matches(struct hv *hv, const void *state, char *why, size_t why_size)
+{
+    struct ucpu now;
+    if (process_save_cpu(hv, &now, NULL) != GLINT_OK) {
+        snprintf(why, why_size, "cannot read the guest state");
+        return 0;
+    }
+    const struct ucpu *want = state;
+    if (memcmp(&now.r8, &want->r8, offsetof(struct ucpu, fx) - offsetof(struct ucpu, r8)) != 0) {
+        snprintf(why, why_size, "general registers differ (rip 0x%llx, expected 0x%llx)",
+                 (unsigned long long)now.rip, (unsigned long long)want->rip);
+        return 0;
+    }
+    if (memcmp(now.fx, want->fx, 416) != 0) {
+        snprintf(why, why_size, "FPU/SSE state differs");
+        return 0;
+    }
+    if ((now.xstate_bv & 4) != (want->xstate_bv & 4) || memcmp(now.ymmh, want->ymmh, 256) != 0) {
+        snprintf(why, why_size, "AVX state differs");
+        return 0;
+    }
+    return 1;
+}
+
+const struct hv_ops hv_process_ops = {
+    .name = "process",
+    .id = GLINT_BACKEND_PROCESS,
+    .shared_memory = 1,
+    .cpu_state_format = "x86_64-user-v1",
+    .cpu_state_size = sizeof(struct ucpu),
+    .probe = process_probe,
+    .create = process_create,
+    .destroy = process_destroy,
+    .run = process_run,
+    .interrupt = process_interrupt,
+    .set_immediate_exit = set_immediate_exit,
+    .guest_rip = process_guest_rip,
+    .save_cpu = process_save_cpu,
+    .restore_cpu = process_restore_cpu,
+    .cpu_state_rip = process_state_rip,
+    .cpu_state_set_rip = process_state_set_rip,
+    .cpu_state_check = process_state_check,
+    .dirty_pages = process_dirty_pages,
+    .debug_cpu_matches = process_debug_cpu_matches,
+    .describe = process_describe,
+};

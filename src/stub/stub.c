@@ -1,0 +1,459 @@
+/*
+ * stub.c - the process backend's stub: the only code, besides the guest's,
+ * in a sandbox's jailed child process.  A static, freestanding program
+ * (no libc) linked at PROC_STUB_BASE (stub.ld), embedded in libglint and
+ * executed from a sealed memfd.
+ *
+ * Set-up (before any guest instruction): close every file descriptor but
+ * the guest memory and control memfds, map the control page, unmap
+ * everything else (the initial stack, vDSO, vvar), map guest memory with
+ * the permissions the host wrote into the control page, arm userfaultfd
+ * write-protection for dirty tracking, drop capabilities, set resource
+ * limits, install the signal handler on an alternate stack, then
+ * no_new_privs and the host's seccomp filter.  Last, `ud2` at
+ * PROC_GATE_READY reports "ready" through the handler.
+ *
+ * From then on the child runs only in two places: guest code, and the
+ * handler.  Every fault, the interrupt signal and every refused system call
+ * enter the handler, which copies the registers and fault details into the
+ * control page, wakes the host, waits for its command, applies any register
+ * changes to the signal frame and returns into the guest.  After the
+ * filter, only two instructions may make system calls (PROC_GATE_*), with
+ * arguments the filter pins.  The guest can write the stub's stack and the
+ * control page and jump anywhere: the host treats all of it as hostile.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proc_abi.h"
+
+#define SYS_close 3
+#define SYS_mmap 9
+#define SYS_munmap 11
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
+#define SYS_ioctl 16
+#define SYS_sigaltstack 131
+#define SYS_prctl 157
+#define SYS_arch_prctl 158
+#define SYS_setrlimit 160
+#define SYS_capset 126
+#define SYS_futex 202
+#define SYS_exit_group 231
+#define SYS_getppid 110
+#define SYS_seccomp 317
+#define SYS_userfaultfd 323
+#define SYS_close_range 436
+
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+#define MAP_SHARED 1
+#define MAP_PRIVATE 2
+#define MAP_FIXED_NOREPLACE 0x100000
+#define MAP_ANONYMOUS 0x20
+
+#define SA_SIGINFO 4
+#define SA_ONSTACK 0x08000000
+#define SA_RESTORER 0x04000000
+#define SA_NODEFER 0x40000000
+
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+
+typedef unsigned long u64;
+
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+    long r;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+#define sys(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+/* The gates: the only system-call instructions the filter lets through. */
+__asm__(".section .text.gates, \"ax\", @progbits\n"
+        ".globl gate_syscall\n"
+        "gate_syscall:\n"               /* PROC_GATE_SYSCALL: rax = nr, args in rdi, rsi, rdx, r10 */
+        "    syscall\n"
+        "    ret\n"
+        ".p2align 4\n"
+        ".globl gate_sigreturn\n"
+        "gate_sigreturn:\n"             /* PROC_GATE_SIGRET */
+        "    movl $15, %eax\n"
+        "    syscall\n"
+        "    ud2\n"
+        ".p2align 4\n"
+        ".globl gate_ready\n"
+        "gate_ready:\n"                 /* PROC_GATE_READY */
+        "    ud2\n"
+        ".p2align 4\n"
+        ".text\n");
+extern char gate_syscall[], gate_sigreturn[], gate_ready[];
+
+static long gate(long n, long a, long b, long c, long d)
+{
+    long r;
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("call gate_syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "rcx", "r11", "r8", "r9", "memory");
+    return r;
+}
+
+#define CTL ((volatile struct proc_ctl *)PROC_CTL_ADDR)
+
+__attribute__((used)) uint8_t setup_stack[16384] __attribute__((aligned(16)));
+static uint8_t alt_stack[65536] __attribute__((aligned(16)));
+
+__attribute__((noreturn)) static void die(uint32_t step, long rc)
+{
+    /* Tell the host why, if the control page is there, then exit. */
+    if (step > 1) {
+        CTL->rep_kind = PROC_REP_SETUP_FAILED;
+        CTL->err = step;
+        CTL->code = (int32_t)-rc;
+        __atomic_add_fetch((uint32_t *)&CTL->to_host, 1, __ATOMIC_SEQ_CST);
+        sys6(SYS_futex, (long)&CTL->to_host, FUTEX_WAKE, 1, 0, 0, 0);
+    }
+    for (;;)
+        sys(SYS_exit_group, 100 + step, 0, 0);
+}
+
+/* Kernel ABI structures, just what is needed. */
+struct k_sigaction {
+    void *handler;
+    u64 flags;
+    void *restorer;
+    u64 mask;
+};
+struct k_stack {
+    void *sp;
+    int flags;
+    size_t size;
+};
+struct k_rlimit {
+    u64 cur, max;
+};
+struct k_sock_fprog {
+    unsigned short len;
+    void *filter;
+};
+struct k_uffdio_api {
+    u64 api, features, ioctls;
+};
+struct k_uffdio_register {
+    u64 start, len, mode, ioctls;
+};
+struct k_uffdio_writeprotect {
+    u64 start, len, mode;
+};
+
+/* ucontext_t on x86-64, as the kernel lays it out. */
+struct k_sigcontext {
+    u64 r8, r9, r10, r11, r12, r13, r14, r15;
+    u64 rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+    uint16_t cs, gs, fs, ss;
+    u64 err, trapno, oldmask, cr2;
+    uint8_t *fpstate;
+    u64 reserved1[8];
+};
+struct k_ucontext {
+    u64 flags;
+    struct k_ucontext *link;
+    struct k_stack stack;
+    struct k_sigcontext mc;
+    u64 sigmask;
+};
+struct k_siginfo {
+    int signo, errnum, code, pad;
+    union {
+        struct {
+            u64 addr; /* SIGSEGV etc.: si_addr */
+        } fault;
+        struct {
+            u64 call_addr;
+            int syscall;
+            unsigned arch;
+        } sys;
+    } u;
+};
+
+static void copy(volatile void *dst, const volatile void *src, size_t n)
+{
+    volatile uint8_t *d = dst;
+    const volatile uint8_t *s = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
+
+#define FP_XSTATE_MAGIC1 0x46505853u
+
+static uint64_t rdfsbase(void)
+{
+    uint64_t v;
+    __asm__ volatile("rdfsbase %0" : "=r"(v));
+    return v;
+}
+static uint64_t rdgsbase(void)
+{
+    uint64_t v;
+    __asm__ volatile("rdgsbase %0" : "=r"(v));
+    return v;
+}
+
+static void report(void)
+{
+    __atomic_add_fetch((uint32_t *)&CTL->to_host, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n((uint32_t *)&CTL->host_waiting, __ATOMIC_SEQ_CST))
+        gate(SYS_futex, (long)&CTL->to_host, FUTEX_WAKE, 1, 0);
+}
+
+/* Waits until the host posts a command after `seen`. */
+static void wait_command(uint32_t seen)
+{
+    uint32_t spin = CTL->spin;
+    if (spin > 100000)
+        spin = 100000;
+    for (uint32_t i = 0; i < spin; i++) {
+        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_ACQUIRE) != seen)
+            return;
+        __builtin_ia32_pause();
+    }
+    for (;;) {
+        __atomic_store_n((uint32_t *)&CTL->child_waiting, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST) != seen)
+            break;
+        gate(SYS_futex, (long)&CTL->to_child, FUTEX_WAIT, (long)seen, 0);
+        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST) != seen)
+            break;
+    }
+    __atomic_store_n((uint32_t *)&CTL->child_waiting, 0, __ATOMIC_RELAXED);
+}
+
+static void save_regs(const struct k_sigcontext *mc)
+{
+    volatile struct proc_regs *r = &CTL->regs;
+    r->r8 = mc->r8, r->r9 = mc->r9, r->r10 = mc->r10, r->r11 = mc->r11;
+    r->r12 = mc->r12, r->r13 = mc->r13, r->r14 = mc->r14, r->r15 = mc->r15;
+    r->rdi = mc->rdi, r->rsi = mc->rsi, r->rbp = mc->rbp, r->rbx = mc->rbx;
+    r->rdx = mc->rdx, r->rax = mc->rax, r->rcx = mc->rcx, r->rsp = mc->rsp;
+    r->rip = mc->rip, r->rflags = mc->eflags, r->cs = mc->cs;
+    if (CTL->fsgsbase) {
+        r->fs_base = rdfsbase();
+        r->gs_base = rdgsbase();
+    }
+}
+
+static void load_regs(struct k_sigcontext *mc)
+{
+    volatile struct proc_regs *r = &CTL->set;
+    mc->r8 = r->r8, mc->r9 = r->r9, mc->r10 = r->r10, mc->r11 = r->r11;
+    mc->r12 = r->r12, mc->r13 = r->r13, mc->r14 = r->r14, mc->r15 = r->r15;
+    mc->rdi = r->rdi, mc->rsi = r->rsi, mc->rbp = r->rbp, mc->rbx = r->rbx;
+    mc->rdx = r->rdx, mc->rax = r->rax, mc->rcx = r->rcx, mc->rsp = r->rsp;
+    mc->rip = r->rip, mc->eflags = r->rflags;
+    mc->cs = 0x33; /* back to 64-bit user code, whatever the guest had */
+    mc->ss = 0x2b;
+}
+
+static uint32_t fp_size(const uint8_t *fp)
+{
+    uint32_t magic, size;
+    copy(&magic, fp + 464, 4);
+    copy(&size, fp + 464 + 8, 4); /* sw_reserved.xstate_size */
+    if (magic != FP_XSTATE_MAGIC1 || size < 576 || size > 65536)
+        return 512;
+    return size;
+}
+
+static void dump_fp(const uint8_t *fp)
+{
+    uint32_t n = fp ? fp_size(fp) : 0;
+    if (n > PROC_XSAVE_MAX)
+        n = PROC_XSAVE_MAX;
+    if (fp)
+        copy(CTL->xsave, fp, n);
+    CTL->xsave_size = n;
+}
+
+static void load_fp(uint8_t *fp)
+{
+    if (!fp)
+        return;
+    uint32_t n = fp_size(fp);
+    copy(fp, CTL->xsave, 464); /* legacy area, not sw_reserved */
+    /* MXCSR: reserved bits must be clear or sigreturn fails. */
+    uint32_t mxcsr;
+    copy(&mxcsr, fp + 24, 4);
+    mxcsr &= 0xffff;
+    copy(fp + 24, &mxcsr, 4);
+    if (n >= 832) {
+        uint64_t bv;
+        copy(&bv, CTL->xsave + 512, 8);
+        bv &= 7; /* x87, SSE, AVX; everything else back to its initial state */
+        copy(fp + 512, &bv, 8);
+        copy(fp + 576, CTL->xsave + 576, 256);
+    }
+}
+
+static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
+{
+    struct k_sigcontext *mc = &uc->mc;
+    CTL->rep_kind = PROC_REP_SIGNAL;
+    CTL->signo = sig;
+    CTL->code = si->code;
+    CTL->trapno = mc->trapno;
+    CTL->err = mc->err;
+    CTL->addr = si->u.fault.addr;
+    if (sig == 31) { /* SIGSYS */
+        CTL->sys_nr = si->u.sys.syscall;
+        CTL->sys_arch = si->u.sys.arch;
+        CTL->sys_addr = si->u.sys.call_addr;
+    }
+    save_regs(mc);
+    for (;;) {
+        uint32_t seen = __atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST);
+        report();
+        wait_command(seen);
+        uint32_t cmd = CTL->cmd;
+        if (cmd == PROC_CMD_DUMP) {
+            dump_fp(mc->fpstate);
+            CTL->rep_kind = PROC_REP_DUMP;
+            continue;
+        }
+        uint32_t f = CTL->cmd_flags;
+        if (f & PROC_SET_GREGS)
+            load_regs(mc);
+        else if (f & PROC_SET_RIP)
+            mc->rip = CTL->set.rip;
+        if (f & PROC_SET_FP)
+            load_fp(mc->fpstate);
+        if ((f & PROC_SET_FSGS) && CTL->fsgsbase) {
+            uint64_t fs = CTL->set.fs_base, gs = CTL->set.gs_base;
+            __asm__ volatile("wrfsbase %0; wrgsbase %1" : : "r"(fs), "r"(gs));
+        }
+        return; /* sigreturn through PROC_GATE_SIGRET */
+    }
+}
+
+__attribute__((noreturn, used)) void stub_main(void);
+__attribute__((noreturn, used)) void stub_main(void)
+{
+    long rc;
+    /* 1: nothing but the two memfds (and nothing of stdin/out/err). */
+    sys(SYS_close_range, 0, 2, 0);
+    sys(SYS_close_range, 5, ~0u, 0);
+    u64 empty = 0;
+    sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&empty, 0, 8, 0, 0);
+    /* 2: the control page. */
+    rc = sys6(SYS_mmap, PROC_CTL_ADDR, PROC_CTL_SIZE, PROT_READ | PROT_WRITE,
+              MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_CTL, 0);
+    if (rc != (long)PROC_CTL_ADDR)
+        die(1, rc);
+    sys(SYS_close, PROC_FD_CTL, 0, 0);
+    /* 3: everything else goes: initial stack, vDSO, vvar, brk. */
+    if ((rc = sys(SYS_munmap, 0, PROC_STUB_BASE, 0)) < 0)
+        die(3, rc);
+    if ((rc = sys(SYS_munmap, PROC_STUB_END, 0x7ffffffff000ull - PROC_STUB_END, 0)) < 0)
+        die(3, rc);
+    /* 4: guest memory with the page tables' permissions. */
+    uint32_t n = CTL->nmaps;
+    if (n > 64)
+        die(4, -22);
+    for (uint32_t i = 0; i < n; i++) {
+        u64 gva = CTL->maps[i].gva, size = CTL->maps[i].size;
+        uint32_t prot = CTL->maps[i].prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+        rc = sys6(SYS_mmap, (long)gva, (long)size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_MEM,
+                  (long)gva);
+        if (rc != (long)gva)
+            die(4, rc < 0 ? rc : -17);
+    }
+    sys(SYS_close, PROC_FD_MEM, 0, 0);
+    /* 5: dirty tracking: userfaultfd write-protect, asynchronous (no
+     * messages: the kernel just clears the protection), read by the host
+     * with PAGEMAP_SCAN.  Optional. */
+    CTL->uffd_ok = 0;
+    if (CTL->want_uffd) {
+        long fd = sys(SYS_userfaultfd, 02000000 /* O_CLOEXEC */ | 04000 /* O_NONBLOCK */ | 1 /* USER_MODE_ONLY */, 0, 0);
+        if (fd >= 0) {
+            /* WP_HUGETLBFS_SHMEM (1<<12), WP_UNPOPULATED (1<<13), WP_ASYNC (1<<15) */
+            struct k_uffdio_api api = {0xAA, (1ull << 12) | (1ull << 13) | (1ull << 15), 0};
+            int ok = sys(SYS_ioctl, fd, 0xc018aa3f /* UFFDIO_API */, &api) == 0;
+            for (uint32_t i = 0; ok && i < n; i++) {
+                if (!CTL->maps[i].uffd_wp)
+                    continue;
+                struct k_uffdio_register reg = {CTL->maps[i].gva, CTL->maps[i].size, 2 /* MODE_WP */, 0};
+                ok = sys(SYS_ioctl, fd, 0xc020aa00 /* UFFDIO_REGISTER */, &reg) == 0;
+                struct k_uffdio_writeprotect wp = {CTL->maps[i].gva, CTL->maps[i].size, 1 /* WP */};
+                ok = ok && sys(SYS_ioctl, fd, 0xc018aa06 /* UFFDIO_WRITEPROTECT */, &wp) == 0;
+            }
+            CTL->uffd_ok = (uint32_t)ok;
+            if (!ok)
+                sys(SYS_close, fd, 0, 0);
+        }
+    }
+    /* 6: no capabilities (a root host's child would have them all). */
+    struct {
+        uint32_t version;
+        int pid;
+    } caphdr = {0x20080522, 0};
+    struct {
+        uint32_t eff, perm, inh;
+    } capdata[2] = {{0, 0, 0}, {0, 0, 0}};
+    for (int c = 0; c < 64; c++)
+        sys(SYS_prctl, 24 /* PR_CAPBSET_DROP */, c, 0);
+    sys6(SYS_prctl, 47 /* PR_CAP_AMBIENT */, 4 /* CLEAR_ALL */, 0, 0, 0, 0);
+    if ((rc = sys(SYS_capset, &caphdr, capdata, 0)) < 0)
+        die(6, rc);
+    /* 7: limits. */
+    struct k_rlimit zero = {0, 0}, as = {CTL->rlimit_as, CTL->rlimit_as};
+    sys(SYS_setrlimit, 1 /* FSIZE */, &zero, 0);
+    sys(SYS_setrlimit, 4 /* CORE */, &zero, 0);
+    sys(SYS_setrlimit, 6 /* NPROC */, &zero, 0);
+    sys(SYS_setrlimit, 8 /* MEMLOCK */, &zero, 0);
+    if (as.cur)
+        sys(SYS_setrlimit, 9 /* AS */, &as, 0);
+    /* 8: the handler, on its own stack, with every signal blocked inside. */
+    struct k_stack ss = {alt_stack, 0, sizeof alt_stack};
+    if ((rc = sys(SYS_sigaltstack, &ss, 0, 0)) < 0)
+        die(8, rc);
+    struct k_sigaction sa = {(void *)handler, SA_SIGINFO | SA_ONSTACK | SA_RESTORER, gate_sigreturn, ~0ull};
+    static const int sigs[] = {4 /* ILL */, 5 /* TRAP */, 7 /* BUS */, 8 /* FPE */, 11 /* SEGV */,
+                               31 /* SYS */, PROC_SIG_INTERRUPT, 24 /* XCPU */};
+    for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if ((rc = sys6(SYS_rt_sigaction, sigs[i], (long)&sa, 0, 8, 0, 0)) < 0)
+            die(8, rc);
+    /* 9: the guest's FS/GS bases (without FSGSBASE the guest cannot change
+     * them, and the handler never needs to), and die with the host. */
+    sys(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, CTL->set.fs_base, 0);
+    sys(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, CTL->set.gs_base, 0);
+    sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
+    if (sys(SYS_getppid, 0, 0, 0) == 1)
+        die(9, -3);
+    /* 10: the jail. */
+    uint64_t filter[128];
+    uint32_t flen = CTL->filter_len;
+    if (flen == 0 || flen > 128)
+        die(10, -22);
+    copy(filter, CTL->filter, flen * 8);
+    struct k_sock_fprog prog = {(unsigned short)flen, filter};
+    if ((rc = sys(SYS_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0)) < 0)
+        die(10, rc);
+    if ((rc = sys(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &prog)) < 0)
+        die(10, rc);
+    /* 11: ready; the host's first command enters the guest. */
+    __asm__ volatile("jmp gate_ready");
+    __builtin_unreachable();
+}
+
+__asm__(".text\n"
+        ".globl stub_start\n"
+        "stub_start:\n"
+        "    leaq setup_stack+16384(%rip), %rsp\n"
+        "    xorl %ebp, %ebp\n"
+        "    call stub_main\n"
+        "    ud2\n");
