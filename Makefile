@@ -159,7 +159,7 @@ $(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) | de
 	    -o $@ $(TEST_C) $(LIBGLINT_A) $(HOST_LDFLAGS) -lcriterion -lpthread
 
 test: all $(TEST_BIN)
-	$(TEST_BIN) -j2
+	scripts/test-backends.sh $(TEST_BIN) $(GLINT) -j2
 	$(MAKE) --no-print-directory test-asan
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -188,7 +188,17 @@ valgrind: all
 # Benchmark (issue 3).  bench/ owns its sources; scripts/bench-deps.sh installs peers.
 BENCH_C := $(sort $(wildcard bench/*.c))
 BENCH   := $(B)/bench/glint-bench
-$(BENCH): $(BENCH_C) $(wildcard bench/*.h) $(LIBGLINT_A)
+# The jailed-process floors' stub (bench/jailer.h): static, no libc.
+JAIL_STUB := $(B)/bench/jail-stub
+JAIL_STUB_CFLAGS := -std=gnu17 -O2 -g0 -ffreestanding -nostdlib -static -no-pie -fno-pie \
+        -fno-stack-protector -fcf-protection=none -mgeneral-regs-only \
+        -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-tree-loop-distribute-patterns \
+        $(WARN) -Wno-missing-prototypes
+$(JAIL_STUB): bench/guests/jail-stub.c bench/jailer.h
+	@mkdir -p $(dir $@)
+	$(GUEST_GCC) $(JAIL_STUB_CFLAGS) -Wl,--build-id=none -o $@ $<
+
+$(BENCH): $(BENCH_C) $(wildcard bench/*.h) $(LIBGLINT_A) $(JAIL_STUB)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
 	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' -o $@ $(BENCH_C) $(LIBGLINT_A) -lpthread -lm

@@ -3,8 +3,9 @@
  *
  *   glint-bench [--quick] [--json FILE] [--only GROUP]
  *
- * Groups run in order: floors (the bench's own minimal VM), peers (child
- * processes), glint (the public API).  Prints a table; writes JSON if asked.
+ * Groups run in order: floors (the bench's own minimal VM and jailed
+ * process), peers (child processes), glint (the public API).  Prints a
+ * table; writes JSON if asked.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
     machine_print();
     uint64_t t0 = now_ns();
     if (wanted("floors")) {
-        printf("floors: the bench's own minimal KVM VM ...\n");
+        printf("floors: the bench's own minimal KVM VM and jailed process ...\n");
         bench_floors();
     }
     if (wanted("peers")) {

@@ -286,6 +286,11 @@ static const struct ratio_def g_ratios[] = {
     {"pooled_sandbox", NULL, "peer_qemu_microvm", NULL, NULL, 0, 0, NULL},
     {"call_empty", NULL, "peer_fork_zygote", NULL, NULL, 0, 0, NULL},
     {"call_empty", NULL, "peer_node_wasm_instance", NULL, NULL, 0, 0, NULL},
+    /* The jailed-process floors against each other (jailer.c). */
+    {"floor_proc_exit_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"floor_proc_ptrace_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"floor_proc_create", NULL, "peer_posix_spawn", NULL, NULL, 0, 0, NULL},
+    {"call_empty", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
 };
 #define NRATIOS (sizeof g_ratios / sizeof g_ratios[0])
 

@@ -66,9 +66,29 @@ static inline void th_deadline(unsigned seconds)
     do {                                                                              \
         glint_error skip_err_;                                                        \
         if (glint_probe(&skip_err_) != GLINT_OK)                                      \
-            cr_skip_test("VM test skipped, this host cannot run micro-VMs: %s",       \
+            cr_skip_test("sandbox test skipped, no usable backend: %s",       \
                          skip_err_.message);                                          \
         th_deadline(VM_TEST_DEADLINE);                                                \
+    } while (0)
+
+/* The backend this run's sandboxes use (GLINT_BACKEND, else auto). */
+static inline glint_backend th_backend(void)
+{
+    glint_backend b = GLINT_BACKEND_AUTO;
+    glint_error e;
+    if (glint_backend_select(GLINT_BACKEND_AUTO, &b, &e) != GLINT_OK)
+        return GLINT_BACKEND_AUTO;
+    return b;
+}
+
+/* For tests of what only a micro-VM has (ring 0, triple faults, page
+ * tables the guest walks, copy-on-write in the host): a visible skip on
+ * the process backend, saying why. */
+#define SKIP_UNLESS_KVM(why)                                                          \
+    do {                                                                              \
+        if (th_backend() != GLINT_BACKEND_KVM)                                        \
+            cr_skip_test("KVM-only test skipped on the %s backend: %s",               \
+                         glint_backend_name(th_backend()), why);                      \
     } while (0)
 
 /* Asserts that `expr` (a glint_status) is `want`, showing the sandbox's

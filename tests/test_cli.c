@@ -2,9 +2,10 @@
  * test_cli.c - the real build/bin/glint binary, run with posix_spawn.
  *
  * Each test runs glint with an argv, captures stdout, stderr and the exit
- * status, and checks them against docs/cli.md.  Tests that start a VM skip
- * with a message when glint_probe() fails; usage and image errors need no
- * VM (glint checks them before it creates one).
+ * status, and checks them against docs/cli.md.  Tests that start a sandbox
+ * skip with a message when glint_probe() fails (no backend usable here);
+ * usage and image errors need none (glint checks them before it creates
+ * one).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -276,9 +277,10 @@ Test(cli_usage, help)
         cr_expect_str_eq(r.err.p, "");
         cr_expect(strstr(r.out.p, "usage: glint"), "%s", r.out.p);
         const char *must[] = {"--timeout MS", "--heap SIZE", "--stack SIZE", "--raw",
-                              "--weekday", "@FILE", "Exit codes:", "  0  success",
-                              "  2  usage error", "  3  invalid guest image",
-                              "  4  the guest failed", "  5  time limit", "  6  this host"};
+                              "--weekday", "--backend B", "info --host", "@FILE",
+                              "Exit codes:", "  0  success", "  2  usage error",
+                              "  3  invalid guest image", "  4  the guest failed",
+                              "  5  time limit", "  6  no backend this host can use"};
         for (size_t k = 0; k < sizeof must / sizeof must[0]; k++)
             cr_expect(strstr(r.out.p, must[k]), "--help lacks '%s'", must[k]);
         run_free(&r);
@@ -758,22 +760,197 @@ Test(cli_fail, sigint_cancels_init, .timeout = 30)
     cancel_with(GUEST("init_spin"), "Nop", SIGINT, "SIGINT");
 }
 
-/* Exit 6: glint in a mount namespace whose /dev is an empty tmpfs. */
-Test(cli_fail, no_kvm, .timeout = 30)
+/* glint with `words` (NULL-terminated) in a mount namespace whose /dev is
+ * an empty tmpfs.  Skips the test if that cannot be done here. */
+static struct run run_without_dev(char *const words[])
 {
-    need_file(TYPES_GUEST);
-    char *argv[] = {"unshare", "-rm", "sh", "-c",
-                    "mount -t tmpfs none /dev 2>/dev/null || exit 99; exec \"$0\" call \"$1\" Void",
-                    GLINT_BIN, TYPES_GUEST, NULL};
+    char *argv[16] = {"unshare", "-rm", "sh", "-c",
+                      "mount -t tmpfs none /dev 2>/dev/null || exit 99; exec \"$0\" \"$@\"",
+                      GLINT_BIN};
+    size_t n = 6;
+    for (size_t i = 0; words[i]; i++) {
+        cr_assert(n + 1 < sizeof argv / sizeof argv[0]);
+        argv[n++] = words[i];
+    }
+    argv[n] = NULL;
     int out, err;
     pid_t pid = spawn_prog("unshare", argv, NULL, &out, &err);
     struct run r = {0};
     collect(pid, out, err, &r);
-    if (r.code == 99 || r.code == 127 || strncmp(r.err.p, "glint: ", 7) != 0)
+    if (r.code == 99 || r.code == 127 || !strncmp(r.err.p, "unshare: ", 9))
         cr_skip_test("skipped: cannot hide /dev/kvm here (unshare -rm: exit %d, %s)", r.code,
                      r.err.p);
-    expect_fail(&r, 6, "glint: cannot run micro-VMs here: ");
+    return r;
+}
+#define RUN_WITHOUT_DEV(...) run_without_dev((char *[]){__VA_ARGS__, NULL})
+
+/* Without /dev/kvm: --backend kvm is exit 6; auto falls back to process. */
+Test(cli_fail, no_kvm, .timeout = 30)
+{
+    need_file(TYPES_GUEST);
+    struct run r = RUN_WITHOUT_DEV("--backend", "kvm", "call", TYPES_GUEST, "Void");
+    expect_fail(&r, 6, "glint: cannot use the kvm backend here (--backend kvm): ");
     cr_expect(strstr(r.err.p, "/dev/kvm"), "%s", r.err.p);
+    cr_expect_str_eq(r.out.p, "");
+    run_free(&r);
+    r = RUN_WITHOUT_DEV("call", TYPES_GUEST, "EchoI32", "7");
+    expect_ok(&r, "7\n");
+    run_free(&r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Backends: --backend, glint info --host.
+ */
+static bool backend_usable(glint_backend b, glint_error *err)
+{
+    return glint_backend_probe(b, err) == GLINT_OK;
+}
+
+/* The line of `text` that starts with `prefix`, copied into buf; NULL if none. */
+static const char *line_starting(const char *text, const char *prefix, char *buf, size_t size)
+{
+    size_t n = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, prefix, n) != 0)
+            continue;
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        snprintf(buf, size, "%.*s", (int)len, p);
+        return buf;
+    }
+    return NULL;
+}
+
+Test(cli_backend, bad_backend_is_a_usage_error)
+{
+    const char *cases[][4] = {
+        {"--backend", "bogus", "info", "--backend: 'bogus' is not a backend (auto, kvm or process)"},
+        {"--backend", "", "info", "--backend: '' is not a backend"},
+        {"--backend", "KVM", "info", "--backend: 'KVM' is not a backend"},
+        {"--backend=bogus", "call", "x.elf", "--backend: 'bogus' is not a backend"},
+        {"snapshot", "x.elf", "--backend=proc", "--backend: 'proc' is not a backend"},
+        {"info", "--host", "--backend", "option --backend needs a value"},
+        {"--host", "call", "x.elf", "--host is for glint info only"},
+        {"--host=1", "info", "x.elf", "option --host takes no value"},
+        {"info", "--host", "x.elf", "info --host takes no guest file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run r = RUN((char *)cases[i][0], (char *)cases[i][1], (char *)cases[i][2]);
+        expect_fail(&r, 2, cases[i][3]);
+        cr_expect_str_eq(r.out.p, "");
+        run_free(&r);
+    }
+    /* Valid names pass the option check (info of a missing file is exit 3). */
+    const char *good[] = {"auto", "kvm", "process"};
+    for (size_t i = 0; i < 3; i++) {
+        struct run r = RUN("--backend", (char *)good[i], "info", "/nonexistent/guest.elf");
+        expect_fail(&r, 3, "/nonexistent/guest.elf");
+        run_free(&r);
+    }
+}
+
+Test(cli_backend, info_host_lists_every_backend)
+{
+    struct run r = RUN("info", "--host");
+    glint_error kerr, perr, serr;
+    bool kvm = backend_usable(GLINT_BACKEND_KVM, &kerr);
+    bool proc = backend_usable(GLINT_BACKEND_PROCESS, &perr);
+    cr_expect_eq(r.code, kvm || proc ? 0 : 6, "exit %d; stderr: %s", r.code, r.err.p);
+    cr_expect_str_eq(r.err.p, "");
+    char line[1024];
+    const char *k = line_starting(r.out.p, "kvm ", line, sizeof line);
+    cr_assert(k, "no kvm line: %s", r.out.p);
+    if (kvm) {
+        cr_expect(strstr(k, " usable") && !strstr(k, "not usable"), "%s", k);
+    } else {
+        /* Not usable, and why: libglint's probe message, not empty. */
+        cr_expect(strstr(k, " not usable: "), "kvm line does not say it is not usable: %s", k);
+        cr_expect(kerr.message[0] && strstr(k, kerr.message), "kvm line lacks the reason '%s': %s",
+                  kerr.message, k);
+    }
+    const char *p = line_starting(r.out.p, "process ", line, sizeof line);
+    cr_assert(p, "no process line: %s", r.out.p);
+    cr_expect(proc ? !strstr(p, "not usable") : strstr(p, " not usable: ") != NULL, "%s", p);
+    /* What auto selects, as glint_backend_select says, and GLINT_BACKEND. */
+    const char *a = line_starting(r.out.p, "auto ", line, sizeof line);
+    cr_assert(a, "no auto line: %s", r.out.p);
+    glint_backend sel;
+    if (glint_backend_select(GLINT_BACKEND_AUTO, &sel, &serr) == GLINT_OK) {
+        char want[64];
+        snprintf(want, sizeof want, "selects %s (", glint_backend_name(sel));
+        cr_expect(strstr(a, want), "auto line lacks '%s': %s", want, a);
+    } else {
+        cr_expect(strstr(a, "selects none: "), "%s", a);
+    }
+    const char *env = getenv("GLINT_BACKEND");
+    cr_expect(strstr(a, env && *env ? "(GLINT_BACKEND=" : "(GLINT_BACKEND is not set)"), "%s", a);
+    run_free(&r);
+
+    /* --backend NAME asks about that backend only. */
+    r = RUN("--backend", "kvm", "info", "--host");
+    cr_expect_eq(r.code, kvm ? 0 : 6, "--backend kvm info --host: exit %d", r.code);
+    run_free(&r);
+    r = RUN("info", "--host", "--backend=process");
+    cr_expect_eq(r.code, proc ? 0 : 6, "--backend process info --host: exit %d", r.code);
+    run_free(&r);
+}
+
+Test(cli_backend, info_host_shows_glint_backend)
+{
+    setenv("GLINT_BACKEND", "process", 1); /* this test's own worker process */
+    struct run r = RUN("info", "--host");
+    char line[1024];
+    const char *a = line_starting(r.out.p, "auto ", line, sizeof line);
+    cr_assert(a, "no auto line: %s", r.out.p);
+    glint_error err;
+    if (backend_usable(GLINT_BACKEND_PROCESS, &err))
+        cr_expect(strstr(a, "selects process (GLINT_BACKEND=process)"), "%s", a);
+    else
+        cr_expect(strstr(a, "selects none: ") && strstr(a, "(GLINT_BACKEND=process)"), "%s", a);
+    run_free(&r);
+    unsetenv("GLINT_BACKEND");
+}
+
+/* --backend kvm where this host cannot use KVM: exit 6, one line. */
+Test(cli_backend, kvm_without_dev_kvm, .timeout = 30)
+{
+    glint_error err;
+    if (backend_usable(GLINT_BACKEND_KVM, &err))
+        cr_skip_test("skipped: this host can use KVM");
+    need_file(TYPES_GUEST);
+    struct run r = RUN("--backend", "kvm", "call", TYPES_GUEST, "EchoI32", "5");
+    expect_fail(&r, 6, "glint: cannot use the kvm backend here (--backend kvm): ");
+    cr_expect(strstr(r.err.p, err.message), "stderr lacks '%s': %s", err.message, r.err.p);
+    cr_expect_str_eq(r.out.p, "");
+    run_free(&r);
+    /* GLINT_BACKEND=kvm asks for it too, under auto. */
+    setenv("GLINT_BACKEND", "kvm", 1);
+    r = RUN("call", TYPES_GUEST, "EchoI32", "5");
+    unsetenv("GLINT_BACKEND");
+    expect_fail(&r, 6, "(GLINT_BACKEND=kvm): ");
+    run_free(&r);
+    /* glint snapshot: exit 6 and no file. */
+    char *dir = strdup("/tmp/glint-cli-kvm-XXXXXX");
+    cr_assert(dir && mkdtemp(dir));
+    char *snap = NULL;
+    cr_assert(asprintf(&snap, "%s/t.snap", dir) > 0);
+    r = RUN("snapshot", "--backend=kvm", TYPES_GUEST, "-o", snap);
+    expect_fail(&r, 6, "cannot use the kvm backend here");
+    cr_expect(access(snap, F_OK) != 0, "%s was written", snap);
+    run_free(&r);
+    rmdir(dir);
+    free(snap);
+    free(dir);
+}
+
+/* A bad GLINT_BACKEND is a usage error when glint creates a sandbox. */
+Test(cli_backend, bad_glint_backend_env, .timeout = 30)
+{
+    need_file(TYPES_GUEST);
+    setenv("GLINT_BACKEND", "bogus", 1);
+    struct run r = RUN("call", TYPES_GUEST, "EchoI32", "5");
+    unsetenv("GLINT_BACKEND");
+    expect_fail(&r, 2, "GLINT_BACKEND");
     run_free(&r);
 }
 
@@ -1135,33 +1312,54 @@ Test(cli_snapshot, host_functions, .timeout = 60)
     rm_rf_dir(dir);
 }
 
-/* Without /dev/kvm: info of a snapshot works, call is exit 6. */
+/* Without /dev/kvm: info of a kvm snapshot works, call is exit 6. */
 Test(cli_snapshot, no_kvm, .timeout = 30)
 {
     need_file(GOLDEN_SNAP);
-    const char *script = "mount -t tmpfs none /dev 2>/dev/null || exit 99; exec \"$0\" $2 \"$1\" $3";
-    struct {
-        const char *cmd, *fn;
-        int code;
-    } cases[] = {{"info", "", 0}, {"call", "Nop", 6}};
-    for (size_t i = 0; i < 2; i++) {
-        char *argv[] = {"unshare", "-rm", "sh", "-c", (char *)script, GLINT_BIN, GOLDEN_SNAP,
-                        (char *)cases[i].cmd, (char *)cases[i].fn, NULL};
-        int out, err;
-        pid_t pid = spawn_prog("unshare", argv, NULL, &out, &err);
-        struct run r = {0};
-        collect(pid, out, err, &r);
-        if (r.code == 99 || r.code == 127 || (r.code != 0 && strncmp(r.err.p, "glint: ", 7) != 0))
-            cr_skip_test("skipped: cannot hide /dev/kvm here (unshare -rm: exit %d, %s)", r.code,
-                         r.err.p);
-        if (cases[i].code == 0) {
-            cr_expect_eq(r.code, 0, "info without KVM: %s", r.err.p);
-            cr_expect(strstr(r.out.p, "Counter() -> uint64\n"), "%s", r.out.p);
-        } else {
-            expect_fail(&r, 6, "cannot run micro-VMs here");
-        }
-        run_free(&r);
-    }
+    struct run r = RUN_WITHOUT_DEV("info", GOLDEN_SNAP);
+    cr_expect_eq(r.code, 0, "info without KVM: %s", r.err.p);
+    cr_expect(strstr(r.out.p, "Counter() -> uint64\n"), "%s", r.out.p);
+    run_free(&r);
+    /* The golden file is made on the process backend: it runs anywhere. */
+    r = RUN_WITHOUT_DEV("call", GOLDEN_SNAP, "Nop");
+    cr_expect_eq(r.code, 0, "call without KVM: %s", r.err.p);
+    run_free(&r);
+    /* Asking for KVM where there is none is exit 6 whatever the file. */
+    r = RUN_WITHOUT_DEV("--backend", "kvm", "call", GOLDEN_SNAP, "Nop");
+    cr_expect(r.code == 6 || r.code == 2, "--backend kvm without KVM: exit %d: %s", r.code, r.err.p);
+    run_free(&r);
+}
+
+/* A snapshot file fixes its backend: --backend naming another is exit 2. */
+Test(cli_snapshot, backend_is_the_snapshots, .timeout = 60)
+{
+    need_file(GUEST("basic"));
+    glint_error err;
+    if (glint_backend_probe(GLINT_BACKEND_PROCESS, &err) != GLINT_OK)
+        cr_skip_test("skipped: this host cannot use the process backend: %s", err.message);
+    char *dir = temp_dir(), *snap = in_dir(dir, "basic.snap");
+    struct run r = RUN("--backend", "process", "snapshot", GUEST("basic"), "-o", snap);
+    expect_ok(&r, "");
+    run_free(&r);
+    r = RUN("--backend", "kvm", "call", snap, "Nop");
+    expect_fail(&r, 2, ": --backend kvm cannot be used with this snapshot file: it was taken on "
+                       "the process backend");
+    cr_expect_str_eq(r.out.p, "");
+    run_free(&r);
+    /* Its own backend, or auto, runs it. */
+    r = RUN("--backend", "process", "call", snap, "Nop");
+    expect_ok(&r, "");
+    run_free(&r);
+    r = RUN("call", snap, "Nop");
+    expect_ok(&r, "");
+    run_free(&r);
+    /* info runs nothing: --backend changes nothing there. */
+    r = RUN("--backend", "kvm", "info", snap);
+    cr_expect_eq(r.code, 0, "%s", r.err.p);
+    cr_expect(strstr(r.out.p, "Nop() -> void\n"), "%s", r.out.p);
+    run_free(&r);
+    free(snap);
+    rm_rf_dir(dir);
 }
 
 /* ---------------------------------------------------------------------------

@@ -24,25 +24,30 @@
 /* ---------------------------------------------------------------------------
  * A minimal valid guest image.  File layout:
  *   0x0000 ELF header, program headers
- *   0x1000 text   (R X) at 0x10000, 0x100 bytes
- *   0x2000 rodata (R)   at 0x11000: function table, then the ABI note at +0x800
- *   0x3000 data   (R W) at 0x12000, 0x10 bytes in the file, 0x2000 in memory
+ *   0x1000 text   (R X) at 0x20000 (GLINT_IMAGE_BASE), 0x100 bytes
+ *   0x2000 rodata (R)   at 0x21000: function table, then the ABI note at +0x800
+ *   0x3000 data   (R W) at 0x22000, 0x10 bytes in the file, 0x2000 in memory
+ * The expected messages below spell these addresses out: if the layout moves
+ * the image base again, the assertion after the defines says so.
  */
 #define TEXT_OFF 0x1000u
-#define TEXT_VA 0x10000u
+#define TEXT_VA 0x20000u
 #define TEXT_SZ 0x100u
 #define RO_OFF 0x2000u
-#define RO_VA 0x11000u
+#define RO_VA 0x21000u
 #define RO_SZ 0x1000u
 #define NOTE_OFF (RO_OFF + 0x800u)
 #define DATA_OFF 0x3000u
-#define DATA_VA 0x12000u
+#define DATA_VA 0x22000u
 #define DATA_FILESZ 0x10u
 #define DATA_MEMSZ 0x2000u
 #define FILE_SZ (DATA_OFF + DATA_FILESZ)
 #define NOTE_SZ (12u + 8u + 24u)
 #define MAX_PH 12u
 #define BUF_MAX 0x8000u
+
+_Static_assert(TEXT_VA == GLINT_IMAGE_BASE, "the test image starts at the image base (ABI 2)");
+_Static_assert(GLINT_ABI_VERSION == 2u, "the expected ABI messages below are for ABI 2");
 
 enum { PH_TEXT, PH_RO, PH_DATA, PH_NOTE, PH_STACK, PH_COUNT };
 
@@ -413,10 +418,13 @@ BAD(segment_data_outside_file, "ELF program header 2: segment data",
     s.ph[PH_DATA].p_filesz = 0x20)
 BAD(segment_offset_overflow, "outside the file",
     s.ph[PH_DATA].p_offset = UINT64_MAX & ~0xfffull)
-BAD(unaligned_vaddr, "ELF program header 1: segment address 0x11010 is not page aligned",
+BAD(unaligned_vaddr, "ELF program header 1: segment address 0x21010 is not page aligned",
     s.ph[PH_RO].p_vaddr += 0x10)
-BAD(below_base, "below the image base", s.ph[PH_TEXT].p_vaddr = 0xF000;
-    s.eh.e_entry = 0xF040)
+BAD(below_base, "segment address 0x1f000 is below the image base 0x20000",
+    s.ph[PH_TEXT].p_vaddr = 0x1F000; s.eh.e_entry = 0x1F040)
+/* An ABI 1 layout (image at 0x10000, now the boot info page) with an ABI 2 note. */
+BAD(old_image_base, "ELF program header 0: segment address 0x10000 is below the image base 0x20000",
+    s.ph[PH_TEXT].p_vaddr = 0x10000; s.eh.e_entry = 0x10040)
 BAD(zero_vaddr, "below the image base", s.ph[PH_DATA].p_vaddr = 0)
 BAD(beyond_memory_max, "beyond the guest memory limit",
     s.ph[PH_DATA].p_memsz = GLINT_MEMORY_MAX)
@@ -426,18 +434,18 @@ BAD(vaddr_memsz_overflow, "beyond the guest memory limit",
     s.ph[PH_DATA].p_memsz = UINT64_MAX - 0x1000)
 BAD(offset_not_congruent, "differ modulo the page size", s.ph[PH_RO].p_offset = RO_OFF + 8;
     s.ph[PH_RO].p_filesz = 0x100)
-BAD(write_and_exec, "ELF program header 0: segment at 0x10000 is both writable and executable (W^X)",
+BAD(write_and_exec, "ELF program header 0: segment at 0x20000 is both writable and executable (W^X)",
     s.ph[PH_TEXT].p_flags = PF_R | PF_W | PF_X)
 BAD(not_readable, "is not readable", s.ph[PH_TEXT].p_flags = PF_X)
 BAD(unknown_flags, "unknown flags 0x10000004", s.ph[PH_RO].p_flags = PF_R | 0x10000000u)
-BAD(overlap, "ELF program header 2: segment [0x12000, 0x14000) overlaps segment 1 [0x11000, 0x12800)",
+BAD(overlap, "ELF program header 2: segment [0x22000, 0x24000) overlaps segment 1 [0x21000, 0x22800)",
     s.ph[PH_RO].p_memsz = 0x1800)
 BAD(same_address, "overlaps", s.ph[PH_DATA].p_vaddr = TEXT_VA)
-BAD(overlap_by_one_byte, "ELF program header 1: segment [0x11000, 0x12000) overlaps segment 0 "
-                         "[0x10000, 0x11001)",
+BAD(overlap_by_one_byte, "ELF program header 1: segment [0x21000, 0x22000) overlaps segment 0 "
+                         "[0x20000, 0x21001)",
     s.ph[PH_TEXT].p_memsz = 0x1001)
 BAD(too_many_segments, "more than 8 loadable segments", for (unsigned k = 0; k < 7; k++) {
-    s.ph[s.nph++] = phdr(PT_LOAD, PF_R, 0, 0x20000 + k * 0x1000, 0, 0x1000);
+    s.ph[s.nph++] = phdr(PT_LOAD, PF_R, 0, 0x30000 + k * 0x1000, 0, 0x1000);
 } s.eh.e_phnum = (Elf64_Half)s.nph)
 BAD(interp, "ELF program header 5: PT_INTERP", s.ph[s.nph++] = phdr(PT_INTERP, PF_R, 0, 0, 1, 1);
     s.eh.e_phnum = (Elf64_Half)s.nph)
@@ -445,11 +453,11 @@ BAD(dynamic, "PT_DYNAMIC", s.ph[PH_STACK].p_type = PT_DYNAMIC)
 BAD(tls, "PT_TLS: thread-local storage", s.ph[PH_STACK].p_type = PT_TLS)
 BAD(no_loadable_segment, "no loadable segment", s.ph[PH_TEXT].p_type = PT_NULL;
     s.ph[PH_RO].p_type = PT_NULL; s.ph[PH_DATA].p_type = PT_NULL)
-BAD(entry_in_rodata, "ELF entry point 0x11000 is not inside an executable segment",
+BAD(entry_in_rodata, "ELF entry point 0x21000 is not inside an executable segment",
     s.eh.e_entry = RO_VA)
 BAD(entry_in_bss, "entry point", s.ph[PH_DATA].p_flags = PF_R | PF_X;
     s.eh.e_entry = DATA_VA + 0x100)
-BAD(entry_past_text, "entry point 0x10100", s.eh.e_entry = TEXT_VA + TEXT_SZ)
+BAD(entry_past_text, "entry point 0x20100", s.eh.e_entry = TEXT_VA + TEXT_SZ)
 BAD(entry_zero, "entry point 0x0 ", s.eh.e_entry = 0)
 
 /* ---------------------------------------------------------------------------
@@ -467,8 +475,10 @@ Test(elf_bad, foreign_elf_is_told_it_lacks_the_note)
 BAD_ABI(note_wrong_owner, "no glint ABI note", memcpy(s.note_name, "glinx", 6))
 BAD_ABI(note_owner_without_nul, "no glint ABI note", s.nh.n_namesz = 5)
 BAD_ABI(note_wrong_type, "no glint ABI note", s.nh.n_type = 1)
-BAD_ABI(abi_version_newer, "guest ABI version 2, host supports 1", s.note.abi_version = 2)
-BAD_ABI(abi_version_zero, "guest ABI version 0, host supports 1", s.note.abi_version = 0)
+BAD_ABI(abi_version_newer, "guest ABI version 3, host supports 2", s.note.abi_version = 3)
+BAD_ABI(abi_version_zero, "guest ABI version 0, host supports 2", s.note.abi_version = 0)
+/* A guest built for ABI 1 (boot info at 0xA000, image from 0x10000) is refused. */
+BAD_ABI(abi_version_1, "guest ABI version 1, host supports 2", s.note.abi_version = 1)
 BAD(note_desc_size, "glint ABI note descriptor is 16 bytes, expected 24", s.nh.n_descsz = 16)
 BAD(fn_desc_size, "function descriptor size 64, expected 96", s.note.fn_desc_size = 64)
 BAD(note_namesz_huge, "name (4294967295 bytes) overruns", s.nh.n_namesz = UINT32_MAX)
@@ -489,7 +499,7 @@ Test(elf_bad, duplicate_note)
 /* ---------------------------------------------------------------------------
  * The function table.
  */
-BAD(table_end_below_start, "function table end 0x11000 is below its start 0x11060",
+BAD(table_end_below_start, "function table end 0x21000 is below its start 0x21060",
     s.note.fn_table = RO_VA + 96; s.note.fn_table_end = RO_VA)
 BAD(table_size_not_multiple, "function table size 100 is not a multiple of 96",
     s.note.fn_table_end = RO_VA + 100)
@@ -518,7 +528,7 @@ BAD(bad_return_type, "function table entry 1 (Echo): invalid return type 10",
 BAD(too_many_params, "(Echo): 17 parameters, at most 16", s.fns[1].nparams = 17)
 BAD(void_param, "(Add): parameter 1 has the void type 0", s.fns[0].params[1] = GLINT_VOID)
 BAD(invalid_param, "(Add): parameter 0 has invalid type 200", s.fns[0].params[0] = 200)
-BAD(fn_entry_in_rodata, "function table entry 2 (_nop2): entry point 0x11000 is not inside an "
+BAD(fn_entry_in_rodata, "function table entry 2 (_nop2): entry point 0x21000 is not inside an "
                         "executable segment",
     s.fns[2].entry = RO_VA)
 BAD(fn_entry_zero, "entry point 0x0 is not", s.fns[0].entry = 0)

@@ -614,7 +614,7 @@ Test(snapfile_golden, header_fields)
     cr_expect_eq(rd32(h + SF_ABI), GLINT_ABI_VERSION, "ABI %u; %s", rd32(h + SF_ABI), REGEN_HINT);
     cr_expect_eq(rd32(h + SF_PAGE), 4096);
     cr_expect_str_eq((const char *)h + SF_ARCH, "x86_64");
-    cr_expect_str_eq((const char *)h + SF_CPU_FMT, "kvm-x86_64-v1", "%s", REGEN_HINT);
+    cr_expect_str_eq((const char *)h + SF_CPU_FMT, "x86_64-user-v1", "%s", REGEN_HINT); /* made on the process backend */
     glint_config cfg = small_config();
     cr_expect_eq(rd64(h + SF_HEAP), cfg.heap_size);
     cr_expect_eq(rd64(h + SF_STACK), cfg.stack_size);
@@ -1035,7 +1035,7 @@ Test(snapfile_corrupt, function_and_host_tables, .timeout = VM_TEST_TIMEOUT)
         {withp, 80, 1, 0, "parameter 1 has an invalid type"}, /* void */
         {withp, 80, 1, 10, "parameter 1 has an invalid type"},
         {withp, 95, 1, 2, "unused but non-zero"},
-        {host, 64, 8, 0x10000, "entry field is 0x10000, must be 0"},
+        {host, 64, 8, 0x20000, "entry field is 0x20000, must be 0"},
         {host, 0, 1, '$', "byte 0x24"},
         {host, 76, 4, 0, "unused but non-zero"}, /* print(string) with 0 params */
     };

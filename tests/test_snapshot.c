@@ -170,7 +170,10 @@ static glint_sandbox *from_snapshot(const glint_snapshot *snap, enum host_set se
 static const char *mem_region(const glint_sandbox *sb, uint64_t a)
 {
     const struct glint_layout *l = &sb->lay;
-    if (a < GLINT_IMAGE_BASE) return "runtime pages (tables, stubs, exception stack, boot info)";
+    if (a < GLINT_EXC_STACK_TOP) return "runtime pages (tables, stubs, exception stack)";
+    if (a < GLINT_BOOT_INFO_GVA) return "the unmapped pages below the boot info";
+    if (a < GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE) return "the boot info page";
+    if (a < GLINT_IMAGE_BASE) return "the unmapped pages below the image";
     if (a < l->image_end) return "the guest image";
     if (a < l->guard_base) return "the heap";
     if (a < l->stack_base) return "the guard page";
@@ -479,6 +482,7 @@ Test(snapshot_restore, clears_every_kind_of_poison, .timeout = VM_TEST_TIMEOUT)
 Test(snapshot_restore, clears_a_triple_fault, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_IF_NO_KVM();
+    SKIP_UNLESS_KVM("a process has no IDT to wipe and cannot triple-fault");
     glint_sandbox *sb = counter_new(NULL, HOST_STD);
     glint_snapshot *snap = take(sb);
     cr_assert_eq(call_u64(sb, "Bump"), COUNTER_INIT + 1);
@@ -1273,6 +1277,8 @@ static long pss_kib(void)
 Test(snapshot_from, sandboxes_share_snapshot_memory, .timeout = 120)
 {
     SKIP_IF_NO_KVM();
+    SKIP_UNLESS_KVM("the process backend copies a snapshot's data pages into each sandbox's own "
+                    "memfd (no copy-on-write sharing between processes yet; see docs/benchmarks.md)");
     enum { N = 200 };
     glint_sandbox *x = th_start(TEST_GUEST("snap_big"), NULL);
     uint64_t want = 0;

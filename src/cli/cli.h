@@ -7,6 +7,7 @@
  *   value.c    text -> glint_value by parameter type; result -> stdout
  *   run.c      `glint call` and `glint info`, from an ELF or a snapshot file
  *   snap.c     `glint snapshot`; snapshot files for call and info
+ *   backend.c  `glint info --host`; reporting a backend this host cannot use
  *   guard.c    SIGINT/SIGTERM -> glint_sandbox_interrupt from a thread
  *   weekday.c  the optional host function GetWeekday() -> string
  *   report.c   one-line errors on stderr, status -> exit code
@@ -29,18 +30,21 @@ enum cli_exit {
     CLI_EXIT_IMAGE = 3,    /* guest file unreadable, not a valid glint guest or snapshot */
     CLI_EXIT_GUEST = 4,    /* the guest failed */
     CLI_EXIT_TIME = 5,     /* time limit hit or call cancelled */
-    CLI_EXIT_NO_KVM = 6,   /* this host cannot run micro-VMs */
+    CLI_EXIT_NO_BACKEND = 6, /* no backend this host can use for what was asked
+                                (e.g. --backend kvm without /dev/kvm) */
 };
 
 /* Everything the command line says.  Strings point into argv. */
 struct cli_opts {
-    glint_config cfg;      /* defaults, then --timeout/--heap/--stack/--input/--output */
+    glint_config cfg;      /* defaults, then --timeout/--heap/--stack/--input/--output,
+                              --backend (cfg.backend) */
     const char *size_opt;  /* the first of --heap/--stack/--input/--output given, or NULL */
     bool timeout_given;    /* --timeout */
     const char *out_path;  /* -o FILE (glint snapshot) */
     bool raw;              /* --raw */
     bool weekday;          /* --weekday */
     bool no_seccomp;       /* --no-seccomp */
+    bool host;             /* --host (glint info --host) */
     bool help;             /* -h, --help, or the `help` command */
     bool version;          /* -V, --version, or the `version` command */
     const char *command;   /* first positional word; NULL if none */
@@ -104,6 +108,27 @@ int cli_open_snapshot(const struct cli_opts *o, const char *path, bool for_call,
 glint_status cli_register_snapshot_hosts(const struct cli_opts *o, glint_sandbox *sb,
                                          const glint_snapshot *snap);
 int cli_cmd_snapshot(const struct cli_opts *o);
+
+/* ---- backend.c ---- */
+/* `glint info --host`: the backends, whether this host can use each, and
+ * what auto selects. */
+int cli_cmd_info_host(const struct cli_opts *o);
+/*
+ * Reports that creating the sandbox for `path` failed with status `s`
+ * (*err), naming the backend when this host cannot use it (exit 6).  With
+ * a snapshot (`snap` not NULL) the backend is the snapshot's.  Returns the
+ * exit code.
+ */
+int cli_create_failed(const struct cli_opts *o, const char *path, const glint_snapshot *snap,
+                      glint_status s, const glint_error *err);
+/*
+ * A snapshot file fixes its backend: --backend naming another one is a
+ * usage error.  The backend is that of `sb` if not NULL, else the one
+ * glint_snapshot_config reports for `snap` (not checked if it says auto).
+ * -1 if fine, else an exit code after the one-line error.
+ */
+int cli_check_snapshot_backend(const struct cli_opts *o, const char *path,
+                               const glint_snapshot *snap, const glint_sandbox *sb);
 
 /* ---- guard.c ---- */
 /*

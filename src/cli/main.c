@@ -1,7 +1,8 @@
 /*
  * main.c - glint, the command-line tool: run a function of a glint guest in
- * a fresh KVM micro-VM, list the guest's functions, or save a snapshot of
- * an initialized guest.  See docs/cli.md.
+ * a fresh sandbox (KVM micro-VM or jailed process), list the guest's
+ * functions or the backends this host can use, or save a snapshot of an
+ * initialized guest.  See docs/cli.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,18 +31,23 @@ static void print_help(void)
     char heap[32], stack[32], in[32], out[32];
     printf("usage: glint [OPTIONS] call GUEST FUNCTION [ARG...]\n"
            "       glint [OPTIONS] info GUEST\n"
+           "       glint [OPTIONS] info --host\n"
            "       glint [OPTIONS] snapshot GUEST.elf -o FILE\n"
            "       glint --help | --version\n"
            "\n"
            "Runs a function of a glint guest (a static x86-64 ELF built with glint-cc)\n"
-           "in a fresh KVM micro-VM and prints its result.  GUEST is a guest ELF or a\n"
-           "snapshot file made by glint snapshot (told apart by its first bytes).\n"
+           "in a fresh sandbox (a KVM micro-VM or a jailed process, see --backend) and\n"
+           "prints its result.  GUEST is a guest ELF or a snapshot file made by\n"
+           "glint snapshot (told apart by its first bytes).\n"
            "\n"
            "Commands:\n"
            "  call GUEST FUNCTION [ARG...]\n"
            "                 call FUNCTION with the ARGs converted by its signature and\n"
            "                 print the result on standard output\n"
-           "  info GUEST     list the guest's functions with their signatures (no VM)\n"
+           "  info GUEST     list the guest's functions with their signatures (no sandbox)\n"
+           "  info --host    list the backends, whether this host can use each (and why\n"
+           "                 not) and the one auto selects; exit 6 if none is usable\n"
+           "                 (with --backend kvm or process: if that one is not)\n"
            "  snapshot GUEST.elf -o FILE\n"
            "                 create a sandbox with the options below, run the guest's\n"
            "                 initialization and save a snapshot of it to FILE; a call\n"
@@ -54,6 +60,9 @@ static void print_help(void)
            "  --stack SIZE   guest stack (default %s)\n"
            "  --input SIZE   buffer for the arguments (default %s)\n"
            "  --output SIZE  buffer for the result (default %s)\n"
+           "  --backend B    where the guest runs: kvm (a KVM micro-VM, needs /dev/kvm),\n"
+           "                 process (a seccomp-jailed child process) or auto (default:\n"
+           "                 $GLINT_BACKEND if set, else kvm if usable here, else process)\n"
            "  --raw          write a string or bytes result as is, without a newline\n"
            "  --weekday      give the guest the host function GetWeekday() -> string\n"
            "                 (today's weekday name; examples/hello needs it)\n"
@@ -66,9 +75,10 @@ static void print_help(void)
            "SIZE is a number of bytes, or a number followed by K, M or G (x1024).\n"
            "The guest can call only the host function print (to standard output),\n"
            "plus GetWeekday with --weekday.\n"
-           "A snapshot file fixes the sizes, the time limit and the host functions when\n"
-           "it is taken: with one, --timeout, --heap, --stack, --input and --output are\n"
-           "refused, and a snapshot taken with --weekday needs --weekday again.\n",
+           "A snapshot file fixes the sizes, the time limit, the backend and the host\n"
+           "functions when it is taken: with one, --timeout, --heap, --stack, --input\n"
+           "and --output are refused, --backend must name the snapshot's backend (or\n"
+           "auto), and a snapshot taken with --weekday needs --weekday again.\n",
            d.timeout_ms, size_text(d.heap_size, heap, sizeof heap),
            size_text(d.stack_size, stack, sizeof stack), size_text(d.input_size, in, sizeof in),
            size_text(d.output_size, out, sizeof out));
@@ -92,8 +102,9 @@ static void print_help(void)
            "  1  internal error (out of memory, unexpected hypervisor failure, write error,\n"
            "     including a snapshot file that cannot be written)\n"
            "  2  usage error: bad option, unknown function, argument that does not parse\n"
-           "     or does not fit the signature, an option a snapshot file fixes, a host\n"
-           "     function a snapshot file expects that glint cannot provide\n"
+           "     or does not fit the signature, an option a snapshot file fixes (such as\n"
+           "     another --backend), a host function a snapshot file expects that glint\n"
+           "     cannot provide, a bad GLINT_BACKEND\n"
            "  3  invalid guest image or snapshot file: unreadable, not ELF, wrong\n"
            "     architecture, ABI mismatch or missing note, malformed; a snapshot file\n"
            "     that is corrupt, truncated, or for another ABI, format or CPU\n"
@@ -101,7 +112,8 @@ static void print_help(void)
            "     shutdown, bad data from the guest, access outside its memory, an\n"
            "     error returned by the guest function\n"
            "  5  time limit hit, or call cancelled (SIGINT, SIGTERM)\n"
-           "  6  this host cannot run micro-VMs (no /dev/kvm, no permission)\n"
+           "  6  no backend this host can use for what was asked (e.g. --backend kvm\n"
+           "     without /dev/kvm, or a snapshot file of the kvm backend there)\n"
            "Every failure prints one line on standard error: \"glint: <what and where>\".\n");
 }
 
@@ -126,7 +138,8 @@ static int dispatch(const struct cli_opts *o)
     }
     if (!cmd) {
         cli_error("no command given (usage: glint call GUEST FUNCTION [ARG...], "
-                  "glint info GUEST or glint snapshot GUEST.elf -o FILE; see glint --help)");
+                  "glint info GUEST, glint info --host or glint snapshot GUEST.elf -o FILE; "
+                  "see glint --help)");
         return CLI_EXIT_USAGE;
     }
     bool is_call = !strcmp(cmd, "call"), is_info = !strcmp(cmd, "info");
@@ -138,6 +151,10 @@ static int dispatch(const struct cli_opts *o)
     }
     if (o->out_path && !is_snap) {
         cli_error("-o FILE is for glint snapshot only, not for %s", cmd);
+        return CLI_EXIT_USAGE;
+    }
+    if (o->host && !is_info) {
+        cli_error("--host is for glint info only, not for %s", cmd);
         return CLI_EXIT_USAGE;
     }
     int rc = cli_check_config(o);

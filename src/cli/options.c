@@ -16,7 +16,7 @@
 
 #include "cli.h"
 
-enum opt_kind { OPT_FLAG, OPT_SIZE, OPT_TIMEOUT };
+enum opt_kind { OPT_FLAG, OPT_SIZE, OPT_TIMEOUT, OPT_BACKEND };
 
 struct opt {
     const char *name;
@@ -26,6 +26,7 @@ struct opt {
 
 static const struct opt options[] = {
     {"timeout", OPT_TIMEOUT, 0},
+    {"backend", OPT_BACKEND, 0},
     {"heap", OPT_SIZE, offsetof(glint_config, heap_size)},
     {"stack", OPT_SIZE, offsetof(glint_config, stack_size)},
     {"input", OPT_SIZE, offsetof(glint_config, input_size)},
@@ -33,6 +34,7 @@ static const struct opt options[] = {
     {"raw", OPT_FLAG, offsetof(struct cli_opts, raw)},
     {"weekday", OPT_FLAG, offsetof(struct cli_opts, weekday)},
     {"no-seccomp", OPT_FLAG, offsetof(struct cli_opts, no_seccomp)},
+    {"host", OPT_FLAG, offsetof(struct cli_opts, host)},
     {"help", OPT_FLAG, offsetof(struct cli_opts, help)},
     {"version", OPT_FLAG, offsetof(struct cli_opts, version)},
 };
@@ -49,6 +51,16 @@ static const struct opt *find_option(const char *name, size_t len)
 static int apply_value(const struct opt *op, const char *value, struct cli_opts *o)
 {
     const char *why;
+    if (op->kind == OPT_BACKEND) {
+        glint_backend b;
+        glint_error err;
+        if (glint_backend_parse(value, &b, &err) != GLINT_OK) {
+            cli_error("--backend: '%.64s' is not a backend (auto, kvm or process)", value);
+            return CLI_EXIT_USAGE;
+        }
+        o->cfg.backend = (int)b;
+        return -1;
+    }
     if (op->kind == OPT_TIMEOUT) {
         uint64_t ms;
         why = cli_parse_unsigned(value, UINT32_MAX, &ms);

@@ -60,7 +60,7 @@ int cli_exit_code(glint_status s)
     case GLINT_E_CANCELLED:
         return CLI_EXIT_TIME;
     case GLINT_E_NO_KVM:
-        return CLI_EXIT_NO_KVM;
+        return CLI_EXIT_NO_BACKEND;
     case GLINT_E_NOMEM:
     case GLINT_E_STATE:
     case GLINT_E_BUSY:

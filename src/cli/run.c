@@ -125,6 +125,8 @@ static int flush_stdout(void)
 
 int cli_cmd_info(const struct cli_opts *o)
 {
+    if (o->host)
+        return cli_cmd_info_host(o);
     if (o->npos != 1) {
         cli_error("info takes one guest file, got %zu words (usage: glint info GUEST.elf)", o->npos);
         return CLI_EXIT_USAGE;
@@ -227,14 +229,16 @@ static int call_in_sandbox(const struct call *c)
                                 : glint_sandbox_create_from_snapshot(c->src.snap, &sb, &err);
     if (s != GLINT_OK) {
         cli_guard_stop();
-        if (s == GLINT_E_NO_KVM)
-            cli_error("cannot run micro-VMs here: %s", err.message);
-        else
-            cli_error("%s: %s", c->path, err.message);
-        return cli_exit_code(s);
+        return cli_create_failed(c->o, c->path, c->src.snap, s, &err);
+    }
+    int rc = c->src.snap ? cli_check_snapshot_backend(c->o, c->path, NULL, sb) : -1;
+    if (rc >= 0) {
+        cli_guard_stop();
+        glint_sandbox_destroy(sb);
+        return rc;
     }
     cli_guard_set(sb);
-    int rc = cli_seccomp_start(c->o);
+    rc = cli_seccomp_start(c->o);
     if (rc >= 0) {
         cli_guard_set(NULL);
         cli_guard_stop();

@@ -33,6 +33,8 @@
 #define PROC_FD_MEM 3 /* guest memory memfd */
 #define PROC_FD_CTL 4 /* control memfd */
 
+#define PROC_BOOT_FS 0x10000 /* GLINT_BOOT_INFO_GVA: the FS base a guest starts with */
+
 #define PROC_SIG_INTERRUPT 10 /* SIGUSR1: the host stops the guest */
 
 /* Host -> child commands (ctl->cmd), after a report. */

@@ -149,7 +149,9 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int started;
-    uint64_t next_ticket, served;
+    int busy;      /* a requester owns the slot below */
+    int pending;   /* the request waits for the spawner */
+    int done;      /* the result is there for the requester */
     int memfd, ctlfd;
     pid_t pid;
     int err;
@@ -182,10 +184,11 @@ static void *spawner_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&sp.lock);
     for (;;) {
-        while (sp.served == sp.next_ticket)
+        while (!sp.pending)
             pthread_cond_wait(&sp.cond, &sp.lock);
+        sp.pending = 0;
         sp.pid = spawn_now(sp.memfd, sp.ctlfd, &sp.err);
-        sp.served++;
+        sp.done = 1;
         pthread_cond_broadcast(&sp.cond);
     }
     return NULL;
@@ -195,8 +198,7 @@ static void spawner_after_fork(void)
 {
     pthread_mutex_init(&sp.lock, NULL);
     pthread_cond_init(&sp.cond, NULL);
-    sp.started = 0;
-    sp.next_ticket = sp.served = 0;
+    sp.started = sp.busy = sp.pending = sp.done = 0;
 }
 
 static pid_t spawn(int memfd, int ctlfd, int *err)
@@ -221,17 +223,21 @@ static pid_t spawn(int memfd, int ctlfd, int *err)
         }
         sp.started = 1;
     }
-    /* One request at a time: wait for the previous one to be served. */
-    while (sp.served != sp.next_ticket)
+    /* One request at a time: the slot is ours from here to the result. */
+    while (sp.busy)
         pthread_cond_wait(&sp.cond, &sp.lock);
+    sp.busy = 1;
     sp.memfd = memfd;
     sp.ctlfd = ctlfd;
-    uint64_t mine = ++sp.next_ticket;
+    sp.done = 0;
+    sp.pending = 1;
     pthread_cond_broadcast(&sp.cond);
-    while (sp.served < mine)
+    while (!sp.done)
         pthread_cond_wait(&sp.cond, &sp.lock);
     pid_t pid = sp.pid;
     *err = sp.err;
+    sp.done = 0;
+    sp.busy = 0;
     pthread_cond_broadcast(&sp.cond);
     pthread_mutex_unlock(&sp.lock);
     return pid;
@@ -288,7 +294,7 @@ static void build_filter(struct bpf *b)
     /* futex from the syscall gate */
     /* 16 */ LD(OFF_NR);
     /* 17 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, __NR_futex, 1, 0);
-    /* 18 */ RET(trap);
+    /* 18 */ op(b, BPF_JMP | BPF_JA, 17, 0, 0); /* to 36: arch_prctl? */
     /* uaddr: high half, then one of the two low halves */
     /* 19 */ LD(OFF_ARG_HI(0));
     /* 20 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(to_host >> 32), 1, 0);
@@ -308,7 +314,29 @@ static void build_filter(struct bpf *b)
     /* 33 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1); /* falls into ALLOW */
     /* 34 */ RET(SECCOMP_RET_ALLOW);
     /* 35 */ RET(trap);
+    /* arch_prctl from the syscall gate, only to put back the bases a glint
+     * guest starts with after resetting its selectors (no FSGSBASE):
+     * (ARCH_SET_FS, GLINT_BOOT_INFO_GVA) or (ARCH_SET_GS, 0).  A = nr. */
+    /* 36 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, __NR_arch_prctl, 0, 13);
+    /* 37 */ LD(OFF_ARG_HI(0));
+    /* 38 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 11);
+    /* 39 */ LD(OFF_ARG_HI(1));
+    /* 40 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 9);
+    /* 41 */ LD(OFF_ARG_LO(0));
+    /* 42 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0x1002 /* ARCH_SET_FS */, 0, 3);
+    /* 43 */ LD(OFF_ARG_LO(1));
+    /* 44 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)GLINT_BOOT_INFO_GVA, 0, 5);
+    /* 45 */ RET(SECCOMP_RET_ALLOW);
+    /* 46 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0x1001 /* ARCH_SET_GS */, 0, 3);
+    /* 47 */ LD(OFF_ARG_LO(1));
+    /* 48 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
+    /* 49 */ RET(SECCOMP_RET_ALLOW);
+    /* 50 */ RET(trap);
 }
+
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
 
 /* ------------------------------------------------------------------------- */
 /* One-time set-up: the stub memfd, host facts, and a probe child. */
@@ -324,6 +352,29 @@ static uint32_t host_mxcsr_mask(void)
     uint32_t mask;
     memcpy(&mask, area + 28, 4);
     return mask ? mask : 0xffbf;
+}
+
+/*
+ * Can ring-3 code use RDFSBASE/WRFSBASE here?  AT_HWCAP2 says what the
+ * kernel advertises, but a guest kernel (PVM) can leave CR4.FSGSBASE set
+ * without advertising it, and then a guest could change its FS base behind
+ * the backend's back.  Try it, in a child.
+ */
+static int fsgsbase_works(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint64_t v;
+        __asm__ volatile("rdfsbase %0" : "=r"(v));
+        (void)v;
+        _exit(0);
+    }
+    if (pid < 0)
+        return (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 static void process_init_once(void)
@@ -344,10 +395,7 @@ static void process_init_once(void)
     g.stub_fd = fd;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     g.ncpu = n > 0 ? (int)n : 1;
-#ifndef HWCAP2_FSGSBASE
-#define HWCAP2_FSGSBASE (1 << 1)
-#endif
-    g.fsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+    g.fsgsbase = fsgsbase_works();
     g.mxcsr_mask = host_mxcsr_mask();
     g.uffd = 1; /* the probe finds out */
     (void)pthread_atfork(NULL, NULL, spawner_after_fork);
@@ -415,8 +463,17 @@ static int child_gone(struct hv *hv, int *sig)
 {
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    if (syscall(SYS_waitid, P_PIDFD, hv->pidfd, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0)
-        return errno == ECHILD; /* reaped by someone else: gone */
+    long rc;
+    while ((rc = syscall(SYS_waitid, P_PIDFD, hv->pidfd, &si, WEXITED | WNOHANG | WNOWAIT, NULL)) < 0 &&
+           errno == EINTR)
+        ;
+    if (rc < 0) {
+        /* ECHILD: someone else reaped it (a waitpid(-1) in the application). */
+        if (syscall(SYS_pidfd_send_signal, hv->pidfd, 0, NULL, 0) == 0)
+            return 0;
+        *sig = 0;
+        return 1;
+    }
     if (si.si_pid == 0)
         return 0;
     *sig = si.si_code == CLD_EXITED ? 0 : si.si_status;
@@ -780,24 +837,53 @@ static const char *sig_name(int sig)
     }
 }
 
-/* Reads the instruction at rip from guest memory, if it is in an
- * executable page: `out %al, $imm8` (E6 ib) is a hypercall. */
-static int decode_out(struct hv *hv, uint64_t rip, uint16_t *port)
+/* Decodes port I/O at rip (in an executable page of guest memory): IN or
+ * OUT, imm8 or DX forms, 1, 2 or 4 bytes.  Returns the instruction length,
+ * 0 if it is not port I/O. */
+static unsigned decode_io(struct hv *hv, uint64_t rip, uint64_t rdx, uint16_t *port, uint8_t *size,
+                          uint8_t *is_out)
 {
-    if (rip >= hv->mem_size || hv->mem_size - rip < 2)
+    if (rip >= hv->mem_size || hv->mem_size - rip < 3)
         return 0;
-    for (uint32_t i = 0; i < hv->nmaps; i++) {
+    int exec = 0;
+    for (uint32_t i = 0; i < hv->nmaps && !exec; i++) {
         const struct proc_map *m = &hv->maps[i];
-        if (rip >= m->gva && rip + 2 <= m->gva + m->size && (m->prot & PROT_EXEC)) {
-            uint8_t insn[2];
-            memcpy(insn, hv->mem + rip, 2);
-            if (insn[0] != 0xe6)
-                return 0;
-            *port = insn[1];
-            return 1;
-        }
+        exec = rip >= m->gva && rip + 3 <= m->gva + m->size && (m->prot & PROT_EXEC);
     }
-    return 0;
+    if (!exec)
+        return 0;
+    uint8_t b[3];
+    memcpy(b, hv->mem + rip, 3);
+    unsigned pre = b[0] == 0x66, op = b[pre];
+    uint8_t wide = pre ? 2 : 4;
+    if (b[0] == 0xf3 || b[0] == 0xf2) { /* rep ins/outs: never a hypercall */
+        if (b[1] >= 0x6c && b[1] <= 0x6f) {
+            *port = (uint16_t)rdx;
+            *size = 0;
+            *is_out = b[1] >= 0x6e;
+            return 2;
+        }
+        return 0;
+    }
+    switch (op) {
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f: /* ins/outs: one element, port in DX */
+        *port = (uint16_t)rdx;
+        *size = (op & 1) ? wide : 1;
+        *is_out = op >= 0x6e;
+        return pre + 1;
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+        *port = b[pre + 1];
+        *size = (op & 1) ? wide : 1;
+        *is_out = op >= 0xe6;
+        return pre + 2;
+    case 0xec: case 0xed: case 0xee: case 0xef:
+        *port = (uint16_t)rdx;
+        *size = (op & 1) ? wide : 1;
+        *is_out = op >= 0xee;
+        return pre + 1;
+    default:
+        return 0;
+    }
 }
 
 /* Names the instruction at rip for reports of system-call attempts that
@@ -912,14 +998,26 @@ static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *
     case SIGSEGV:
         if (r.trapno == 13 && !*mode) {
             uint16_t port;
-            if (r.err == 0 && decode_out(hv, r.regs.rip, &port) && port >= GLINT_PORT_FIRST &&
-                port <= GLINT_PORT_LAST) {
+            uint8_t size, is_out;
+            unsigned len = r.err == 0 ? decode_io(hv, r.regs.rip, r.regs.rdx, &port, &size, &is_out) : 0;
+            /* Only the ports open to ring 3 on KVM exit; others are #GP there too. */
+            if (len && size == 0 && port >= GLINT_PORT_FIRST && port <= GLINT_PORT_LAST) {
+                ex->kind = HV_EXIT_OTHER;
+                snprintf(ex->what, sizeof ex->what,
+                         "repeated string I/O (rep %s) on hypercall port 0x%x at rip 0x%llx",
+                         is_out ? "outs" : "ins", port, (unsigned long long)r.regs.rip);
+                return GLINT_OK;
+            }
+            /* Every byte of the access must be in an open port (the TSS
+             * bitmap's rule on KVM). */
+            if (len && size && port >= GLINT_PORT_FIRST && port + size - 1u <= GLINT_PORT_LAST) {
                 ex->kind = HV_EXIT_IO;
                 ex->port = port;
-                ex->size = 1;
-                ex->is_out = 1;
-                ex->value = (uint32_t)(r.regs.rax & 0xff);
-                hv->cpu.rip += 2; /* resume after the OUT */
+                ex->size = size;
+                ex->is_out = is_out;
+                ex->value = is_out ? (uint32_t)(r.regs.rax & (size == 1 ? 0xff : size == 2 ? 0xffff
+                                                                                      : 0xffffffffu)) : 0;
+                hv->cpu.rip += len; /* resume after it */
                 hv->pending |= PROC_SET_RIP;
                 return GLINT_OK;
             }
@@ -1007,18 +1105,18 @@ static int process_state_check(const void *state, char *why, size_t why_size)
 {
     const struct ucpu *u = state;
     if (u->magic != UCPU_MAGIC || u->version != UCPU_VERSION) {
-        snprintf(why, why_size, "CPU state has format %08x/%u, expected %08x/%u", u->magic, u->version,
+        snprintf(why, why_size, "vCPU state has format %08x/%u, expected %08x/%u", u->magic, u->version,
                  UCPU_MAGIC, UCPU_VERSION);
         return 0;
     }
     if ((u->rflags & ~RFLAGS_USER) != RFLAGS_FIXED) {
-        snprintf(why, why_size, "CPU state has RFLAGS 0x%llx: only the flags ring-3 code can set "
+        snprintf(why, why_size, "vCPU state has RFLAGS 0x%llx: only the flags ring-3 code can set "
                  "(IOPL 0, no VM, VIF or NT) are allowed", (unsigned long long)u->rflags);
         return 0;
     }
     uint64_t canon = 0x00007fffffffffffull;
     if (u->rip > canon || u->fs_base > canon || u->gs_base > canon) {
-        snprintf(why, why_size, "CPU state has a non-canonical or kernel address (rip 0x%llx, fs 0x%llx, "
+        snprintf(why, why_size, "vCPU state has a non-canonical or kernel address (rip 0x%llx, fs 0x%llx, "
                  "gs 0x%llx)", (unsigned long long)u->rip, (unsigned long long)u->fs_base,
                  (unsigned long long)u->gs_base);
         return 0;
@@ -1026,16 +1124,16 @@ static int process_state_check(const void *state, char *why, size_t why_size)
     uint32_t mxcsr;
     memcpy(&mxcsr, u->fx + 24, 4);
     if (mxcsr & ~(g.mxcsr_mask ? g.mxcsr_mask : 0xffbfu)) {
-        snprintf(why, why_size, "CPU state has MXCSR 0x%x with reserved bits set", mxcsr);
+        snprintf(why, why_size, "vCPU state has MXCSR 0x%x with reserved bits set", mxcsr);
         return 0;
     }
     for (int i = 464; i < 512; i++)
         if (u->fx[i]) {
-            snprintf(why, why_size, "CPU state has data in the reserved FXSAVE bytes");
+            snprintf(why, why_size, "vCPU state has data in the reserved FXSAVE bytes");
             return 0;
         }
     if (u->xstate_bv & ~7ull) {
-        snprintf(why, why_size, "CPU state has XSAVE components 0x%llx (only x87, SSE, AVX)",
+        snprintf(why, why_size, "vCPU state has XSAVE components 0x%llx (only x87, SSE, AVX)",
                  (unsigned long long)u->xstate_bv);
         return 0;
     }
@@ -1077,6 +1175,9 @@ static void process_state_set_rip(void *state, uint64_t rip)
     ((struct ucpu *)state)->rip = rip;
 }
 
+static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, struct glint_page_region *vec,
+                               uint64_t *bitmap, glint_error *err);
+
 static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
@@ -1092,7 +1193,20 @@ static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_e
         return GLINT_OK;
     }
     struct glint_page_region vec[64];
-    uint64_t start = 0, end = hv->lay.pt_base;
+    for (uint32_t m = 0; m < hv->nmaps; m++) {
+        if (!hv->maps[m].uffd_wp)
+            continue; /* only write-protected regions may be scanned (the rest cannot change) */
+        glint_status s = scan_range(hv, hv->maps[m].gva, hv->maps[m].gva + hv->maps[m].size, vec, bitmap, err);
+        if (s != GLINT_OK)
+            return s;
+    }
+    return GLINT_OK;
+}
+
+static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, struct glint_page_region *vec,
+                               uint64_t *bitmap, glint_error *err)
+{
+    uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
     while (start < end) {
         struct glint_pm_scan_arg a = {
             .size = sizeof a, .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
@@ -1159,3 +1273,4 @@ const struct hv_ops hv_process_ops = {
     .debug_cpu_matches = process_debug_cpu_matches,
     .describe = process_describe,
 };
+_Static_assert(PROC_BOOT_FS == GLINT_BOOT_INFO_GVA, "proc_abi.h: boot info");

@@ -264,7 +264,7 @@ static uint32_t fp_size(const uint8_t *fp)
 {
     uint32_t magic, size;
     copy(&magic, fp + 464, 4);
-    copy(&size, fp + 464 + 8, 4); /* sw_reserved.xstate_size */
+    copy(&size, fp + 464 + 16, 4); /* sw_reserved.xstate_size */
     if (magic != FP_XSTATE_MAGIC1 || size < 576 || size > 65536)
         return 512;
     return size;
@@ -332,9 +332,24 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
             mc->rip = CTL->set.rip;
         if (f & PROC_SET_FP)
             load_fp(mc->fpstate);
-        if ((f & PROC_SET_FSGS) && CTL->fsgsbase) {
-            uint64_t fs = CTL->set.fs_base, gs = CTL->set.gs_base;
-            __asm__ volatile("wrfsbase %0; wrgsbase %1" : : "r"(fs), "r"(gs));
+        if (f & PROC_SET_FSGS) {
+            /* Null data selectors, as a glint guest starts with; loading FS
+             * or GS may have changed the base, so put it back too. */
+            uint16_t ds, es, fs, gs;
+            __asm__ volatile("mov %%ds, %0; mov %%es, %1; mov %%fs, %2; mov %%gs, %3"
+                             : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
+            if (ds | es)
+                __asm__ volatile("mov %0, %%ds; mov %0, %%es" : : "r"(0));
+            if (CTL->fsgsbase) {
+                uint64_t fb = CTL->set.fs_base, gb = CTL->set.gs_base;
+                if (fs | gs)
+                    __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
+                __asm__ volatile("wrfsbase %0; wrgsbase %1" : : "r"(fb), "r"(gb));
+            } else if (fs | gs) {
+                __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
+                gate(SYS_arch_prctl, 0x1002, PROC_BOOT_FS, 0, 0);
+                gate(SYS_arch_prctl, 0x1001, 0, 0, 0);
+            }
         }
         return; /* sigreturn through PROC_GATE_SIGRET */
     }

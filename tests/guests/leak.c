@@ -14,6 +14,7 @@
  * register (callee-saved ones too) still holding its own values.
  */
 #include <glint/guest.h>
+#include <glint/layout.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -28,7 +29,13 @@ _Static_assert(offsetof(struct leak_state, fxsave) == 256, "leak_state.fxsave");
 _Static_assert(offsetof(struct leak_state, ymmh) == 768, "leak_state.ymmh");
 _Static_assert(offsetof(struct leak_state, sum) == 1024, "leak_state.sum");
 
-#define BOOT ((const struct glint_boot_info *)(uintptr_t)0xA000)
+#define BOOT ((const struct glint_boot_info *)(uintptr_t)GLINT_BOOT_INFO_GVA)
+
+/* The same addresses as assembler text, for the asm below. */
+#define BOOT_S "0x10000"  /* GLINT_BOOT_INFO_GVA */
+#define IMAGE_S "0x20000" /* GLINT_IMAGE_BASE */
+_Static_assert(GLINT_BOOT_INFO_GVA == 0x10000, "BOOT_S");
+_Static_assert(GLINT_IMAGE_BASE == 0x20000, "IMAGE_S");
 
 /* Read's capture buffer: excluded from the .data/.bss checksum. */
 __attribute__((aligned(64))) struct leak_state leak_g_state;
@@ -198,7 +205,7 @@ __asm__(".pushsection .rodata.leak_pat, \"a\"\n"
         ".p2align 2\n"
         "leak_mxcsr: .long 0xffff\n"     /* all flags, DAZ, FTZ, round toward zero */
         ".p2align 3\n"
-        "leak_desc: .word 0xfff\n.quad 0x10000\n"
+        "leak_desc: .word 0xfff\n.quad " IMAGE_S "\n"
         ".popsection\n");
 
 #define YMM(n) "vmovdqu leak_pat+32*" #n "(%rip), %ymm" #n "\n\t"
@@ -223,8 +230,8 @@ __attribute__((naked)) static void Dirty(__attribute__((unused)) const glint_arg
         /* The stack: every byte below the return address. */
         "testl $0x004, %r12d\n\t"
         "jz 1f\n\t"
-        "movq 0xA050, %rdi\n\t"           /* boot info: stack_top */
-        "subq 0xA058, %rdi\n\t"           /* - stack_size */
+        "movq " BOOT_S "+0x50, %rdi\n\t"   /* boot info: stack_top */
+        "subq " BOOT_S "+0x58, %rdi\n\t"   /* - stack_size */
         "movq %rsp, %rcx\n\t"
         "subq %rdi, %rcx\n\t"
         "shrq $3, %rcx\n\t"
@@ -277,7 +284,7 @@ __attribute__((naked)) static void Dirty(__attribute__((unused)) const glint_arg
         GPR("r15", "1515151515151515")
         "testl $0x100, (%rsp)\n\t"
         "jz 7f\n\t"
-        "movq 0xA030, %rbx\n\t"           /* boot info: input_base, the call frame */
+        "movq " BOOT_S "+0x30, %rbx\n\t"   /* boot info: input_base, the call frame */
         "7:\n\t"
         END(0, "leak_end_return") END(1, "leak_end_spin") END(2, "leak_end_null")
         END(3, "leak_end_ud2") END(4, "leak_end_abort")
@@ -300,7 +307,7 @@ __attribute__((naked)) static void Dirty(__attribute__((unused)) const glint_arg
         "leak_end_ud2:\n\t"
         "ud2\n\t"
         "leak_end_abort:\n\t"
-        "movq 0xA040, %rdi\n\t"           /* boot info: output_base */
+        "movq " BOOT_S "+0x40, %rdi\n\t"   /* boot info: output_base */
         "movq $0x6300000000, %rax\n\t"    /* kind GLINT_ABORT_USER, code 99 */
         "movq %rax, (%rdi)\n\t"
         "movq $0, 8(%rdi)\n\t"            /* no message */
@@ -317,12 +324,12 @@ __attribute__((naked)) static void Dirty(__attribute__((unused)) const glint_arg
         WRMSR("leak_fsbase", "0xc0000100", "0x12340000")
         WRMSR("leak_gsbase", "0xc0000101", "0x12340000")
         INSN("leak_swapgs", "swapgs")
-        INSN("leak_wrfs", "movl $0xA010, %eax\n\twrfsbase %rax")
-        INSN("leak_wrgs", "movl $0xA000, %eax\n\twrgsbase %rax")
+        INSN("leak_wrfs", "movl $" BOOT_S "+0x10, %eax\n\twrfsbase %rax")
+        INSN("leak_wrgs", "movl $" BOOT_S ", %eax\n\twrgsbase %rax")
         INSN("leak_cr0", "movl $0x80000033, %eax\n\tmovq %rax, %cr0")
         INSN("leak_cr3", "movl $0x2000, %eax\n\tmovq %rax, %cr3")
         INSN("leak_cr4", "movl $0x6a0, %eax\n\tmovq %rax, %cr4")
-        INSN("leak_dr0", "movl $0x10000, %eax\n\tmovq %rax, %db0")
+        INSN("leak_dr0", "movl $" IMAGE_S ", %eax\n\tmovq %rax, %db0")
         INSN("leak_dr7", "movl $0x401, %eax\n\tmovq %rax, %db7")
         INSN("leak_lgdt", "lgdt leak_desc(%rip)")
         INSN("leak_lidt", "lidt leak_desc(%rip)")

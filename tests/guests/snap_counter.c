@@ -38,6 +38,7 @@
  *                               11 mxcsr, 12 x87 control word, 13 ds, 14 es, 15 gs
  */
 #include <glint/guest.h>
+#include <glint/layout.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -269,7 +270,7 @@ static uint8_t fs_copy[4096] __attribute__((aligned(4096)));
 static void SetBases(const glint_args *a)
 {
     uint64_t gs = glint_arg_u64(a, 0);
-    memcpy(fs_copy, (const void *)(uintptr_t)0xA000, sizeof fs_copy); /* GLINT_BOOT_INFO_GVA */
+    memcpy(fs_copy, (const void *)(uintptr_t)GLINT_BOOT_INFO_GVA, sizeof fs_copy);
     __asm__ volatile("wrgsbase %0" : : "r"(gs) : "memory");
     __asm__ volatile("wrfsbase %0" : : "r"((uint64_t)(uintptr_t)fs_copy) : "memory");
 }

@@ -3,7 +3,7 @@
  *   ReadIdt()       reads the IDT at GLINT_IDT_GPA        -> #PF at 0x5000
  *   ReadPageTable() reads the PML4 at GLINT_PML4_GPA      -> #PF at 0x1000
  *   ExecStub()      jumps to the exception stubs           -> #PF at 0x7000
- *   WriteBootInfo() writes the read-only boot info page   -> #PF at 0xA008
+ *   WriteBootInfo() writes the read-only boot info page   -> #PF at 0x10008
  */
 #include <glint/guest.h>
 #include <glint/layout.h>
