@@ -115,7 +115,7 @@ static glint_sandbox *fh_sandbox(void)
     glint_error err;
     glint_status s;
     if ((s = glint_probe(&err)) != GLINT_OK)
-        fh_die("glint_probe (this target needs /dev/kvm)", s, &err);
+        fh_die("glint_probe (this target needs a usable backend)", s, &err);
     glint_config cfg;
     glint_config_default(&cfg);
     cfg.input_size = cfg.output_size = 65536;

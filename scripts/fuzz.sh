@@ -14,8 +14,9 @@
 #
 # Environment: BUILD (default build; `make all` must have built its guest
 # tools), CLANG (default clang), FUZZ_TARGETS (default: all).
-# Targets that need /dev/kvm (frames, sandbox) are skipped, with a message,
-# where it is not usable.
+# Targets that run guests (frames, sandbox) use the default backend (KVM if
+# usable, else the process backend; GLINT_BACKEND chooses), and are skipped,
+# with a message, only where no backend is usable.
 set -eu
 
 SECS=${1:-60}
@@ -50,6 +51,10 @@ done
 for p in $pids; do wait "$p" || { echo "fuzz: building the library failed" >&2; exit 1; }; done
 # The stubs are data copied into the guest: assembled as the Makefile does.
 ${CC:-cc} -D_GNU_SOURCE -Iinclude -Isrc/host -c -o "$OUT/obj/x86_64_stubs.o" src/host/x86_64_stubs.S
+# The process backend's stub program, built by the Makefile, embedded as it does.
+make --no-print-directory BUILD="$BUILD" "$B/obj/stub/glint-stub" >/dev/null
+${CC:-cc} -D_GNU_SOURCE -Iinclude -Isrc/host -DGLINT_STUB_PATH="\"$B/obj/stub/glint-stub\"" \
+    -c -o "$OUT/obj/stub_blob.o" src/host/stub_blob.S
 rm -f "$OUT/libglint-fuzz.a"
 ar rcs "$OUT/libglint-fuzz.a" "$OUT"/obj/*.o
 "$B/bin/glint-cc" -O2 -o "$OUT/fuzz_guest.elf" fuzz/guests/fuzz_guest.c
@@ -58,18 +63,18 @@ for t in $TARGETS; do
 done
 
 # --- run -------------------------------------------------------------------
-kvm=1
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || kvm=0
+usable=1
+"$B/bin/glint" info --host >/dev/null 2>&1 || usable=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=0
 summary=""
 for t in $TARGETS; do
     bin=$OUT/fuzz_$t
-    if [ $kvm = 0 ] && { [ $t = frames ] || [ $t = sandbox ]; }; then
-        echo "fuzz: SKIP fuzz_$t: /dev/kvm is not usable here"
+    if [ $usable = 0 ] && { [ $t = frames ] || [ $t = sandbox ]; }; then
+        echo "fuzz: SKIP fuzz_$t: no backend is usable here ($B/bin/glint info --host)"
         summary="$summary
-  fuzz_$t: skipped (no /dev/kvm)"
+  fuzz_$t: skipped (no usable backend)"
         continue
     fi
     mkdir -p "$OUT/crashes/$t"

@@ -315,6 +315,17 @@ Test(pool, detectors_see_each_kind_of_dirt, .timeout = VM_TEST_TIMEOUT)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct detector_case *c = &cases[i];
         glint_status s = dirty(sb, c->mode);
+        if (c->mode == LEAK_END(LEAK_END_WRFSBASE) && th_backend() == GLINT_BACKEND_PROCESS) {
+            /* On the process backend the dirt may vanish by itself: on a
+             * kernel that does not know the CPU honours WRFSBASE (PVM hosts
+             * leave CR4.FSGSBASE on without advertising it), the kernel
+             * puts back the FS base it knows at each context switch of the
+             * sandbox process.  Whether it shows or not, no base survives a
+             * restore (clean_call_leaves_nothing checks that). */
+            cr_log_warn("FS base (WRFSBASE) detector not checked on the process backend");
+            EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+            continue;
+        }
         if (c->mode == LEAK_END(LEAK_END_WRFSBASE) && s != GLINT_OK) {
             /* WRFSBASE faulted (CR4.FSGSBASE honoured): nothing to see. */
             EXPECT_OK(sb, glint_sandbox_restore(sb, snap));

@@ -113,6 +113,11 @@ API glint_status glint_probe(glint_error *err)
     return s;
 }
 
+int glint_debug_guest_pid(glint_sandbox *sb)
+{
+    return sb && sb->hv ? sb->be->debug_pid(sb->hv) : -1;
+}
+
 API glint_backend glint_sandbox_backend(const glint_sandbox *sb)
 {
     return sb && sb->be ? sb->be->id : GLINT_BACKEND_AUTO;

@@ -101,6 +101,8 @@ struct hv_ops {
     int (*debug_cpu_matches)(struct hv *hv, const void *state, char *why, size_t why_size);
     /* One line on how this backend works here (dirty tracking, ...). */
     const char *(*describe)(void);
+    /* Test hook: the process holding the guest (0 for KVM: the caller's). */
+    int (*debug_pid)(struct hv *hv);
 };
 
 extern const struct hv_ops hv_kvm_ops;

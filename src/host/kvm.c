@@ -651,6 +651,12 @@ static const char *kvm_describe(void)
                                      : g_kvm.err.message;
 }
 
+static int kvm_debug_pid(struct hv *hv)
+{
+    (void)hv;
+    return 0;
+}
+
 const struct hv_ops hv_kvm_ops = {
     .name = "kvm",
     .id = GLINT_BACKEND_KVM,
@@ -672,4 +678,5 @@ const struct hv_ops hv_kvm_ops = {
     .dirty_pages = kvm_dirty_pages,
     .debug_cpu_matches = kvm_debug_cpu_matches,
     .describe = kvm_describe,
+    .debug_pid = kvm_debug_pid,
 };

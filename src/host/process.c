@@ -154,6 +154,7 @@ static struct {
     int done;      /* the result is there for the requester */
     int memfd, ctlfd;
     pid_t pid;
+    int pidfd, pagemap_fd;
     int err;
 } sp = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -188,6 +189,24 @@ static void *spawner_main(void *arg)
             pthread_cond_wait(&sp.cond, &sp.lock);
         sp.pending = 0;
         sp.pid = spawn_now(sp.memfd, sp.ctlfd, &sp.err);
+        /* Also here, not on the caller's thread, which may be under
+         * glint_seccomp_restrict_thread's filter (a restore respawns).
+         * vfork returned after the exec: the child's memory map is final. */
+        sp.pidfd = sp.pagemap_fd = -1;
+        if (sp.pid > 0) {
+            sp.pidfd = (int)syscall(SYS_pidfd_open, sp.pid, 0); /* close-on-exec */
+            if (sp.pidfd < 0) {
+                sp.err = errno;
+                kill(sp.pid, SIGKILL);
+                while (waitpid(sp.pid, NULL, 0) < 0 && errno == EINTR)
+                    ;
+                sp.pid = -1;
+            } else if (g.uffd) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/pagemap", (int)sp.pid);
+                sp.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+            }
+        }
         sp.done = 1;
         pthread_cond_broadcast(&sp.cond);
     }
@@ -201,7 +220,7 @@ static void spawner_after_fork(void)
     sp.started = sp.busy = sp.pending = sp.done = 0;
 }
 
-static pid_t spawn(int memfd, int ctlfd, int *err)
+static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *err)
 {
     pthread_mutex_lock(&sp.lock);
     if (!sp.started) {
@@ -236,6 +255,8 @@ static pid_t spawn(int memfd, int ctlfd, int *err)
         pthread_cond_wait(&sp.cond, &sp.lock);
     pid_t pid = sp.pid;
     *err = sp.err;
+    *pidfd = sp.pidfd;
+    *pagemap_fd = sp.pagemap_fd;
     sp.done = 0;
     sp.busy = 0;
     pthread_cond_broadcast(&sp.cond);
@@ -606,7 +627,9 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     memcpy(c->maps, hv->maps, hv->nmaps * sizeof hv->maps[0]);
     c->rlimit_as = 0; /* no new mappings can be made anyway; RLIMIT_AS would count the memfd */
     c->want_uffd = (uint32_t)g.uffd;
-    c->fsgsbase = (uint32_t)g.fsgsbase;
+    /* FS/GS bases are reset with the pinned arch_prctl on every full state
+     * load, never read back: a snapshot's bases are the boot values. */
+    c->fsgsbase = 0;
     c->set.fs_base = GLINT_BOOT_INFO_GVA;
     struct bpf b;
     build_filter(&b);
@@ -614,22 +637,15 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     memcpy(c->filter, b.f, b.n * sizeof b.f[0]);
     hv->seen = 0;
 
-    int e = 0;
-    pid_t pid = spawn(hv->memfd, hv->ctlfd, &e);
+    int e = 0, pidfd = -1, pagemap_fd = -1;
+    pid_t pid = spawn(hv->memfd, hv->ctlfd, &pidfd, &pagemap_fd, &e);
     if (pid < 0)
         return glint_fail(err, e == EAGAIN || e == ENOMEM ? GLINT_E_NOMEM : GLINT_E_HYPERVISOR,
                           "process backend: cannot start the sandbox process: %s", strerror(e));
     hv->pid = pid;
     hv->dead = 0;
-    hv->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (hv->pidfd < 0) {
-        int pe = errno;
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        hv->pid = -1;
-        return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: pidfd_open: %s", strerror(pe));
-    }
-    (void)fcntl(hv->pidfd, F_SETFD, FD_CLOEXEC);
+    hv->pidfd = pidfd;
+    hv->pagemap_fd = pagemap_fd;
     if (wait_report(hv, now_ns() + 5000000000ull)) {
         int sig = hv->died_sig;
         kill_child(hv);
@@ -657,10 +673,9 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
                           "process backend: the sandbox process did not report ready (report %u, "
                           "signal %d)", kind, (int)c->signo);
     }
-    if (c->uffd_ok) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
-        hv->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!c->uffd_ok && hv->pagemap_fd >= 0) {
+        close(hv->pagemap_fd); /* no tracking in this child: dirty_pages counts every writable page */
+        hv->pagemap_fd = -1;
     }
     hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
     return GLINT_OK;
@@ -914,8 +929,7 @@ static void fill_regs(struct ucpu *u, const struct proc_regs *r)
     u->rdi = r->rdi, u->rsi = r->rsi, u->rbp = r->rbp, u->rbx = r->rbx;
     u->rdx = r->rdx, u->rax = r->rax, u->rcx = r->rcx, u->rsp = r->rsp;
     u->rip = r->rip, u->rflags = r->rflags;
-    if (g.fsgsbase)
-        u->fs_base = r->fs_base, u->gs_base = r->gs_base;
+    (void)r->fs_base; /* see spawn_child: the bases a restore sets are the boot values */
 }
 
 static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
@@ -1146,10 +1160,10 @@ static glint_status process_restore_cpu(struct hv *hv, const void *state, int fu
     char why[200];
     if (!process_state_check(u, why, sizeof why))
         return glint_fail(err, GLINT_E_INCOMPATIBLE, "restore: %s", why);
-    if (!g.fsgsbase && (u->fs_base != GLINT_BOOT_INFO_GVA || u->gs_base != 0))
+    if (u->fs_base != GLINT_BOOT_INFO_GVA || u->gs_base != 0)
         return glint_fail(err, GLINT_E_INCOMPATIBLE,
-                          "restore: the state has FS base 0x%llx, GS base 0x%llx, and this CPU cannot "
-                          "set them for ring 3 (no FSGSBASE)", (unsigned long long)u->fs_base,
+                          "restore: the state has FS base 0x%llx, GS base 0x%llx; the process backend "
+                          "restores only the boot values (0x10000, 0)", (unsigned long long)u->fs_base,
                           (unsigned long long)u->gs_base);
     if (hv->dead || (full && hv->in_guest_state)) {
         /* A fresh process: nothing of the old one (signals in flight, a
@@ -1251,6 +1265,11 @@ static int process_debug_cpu_matches(struct hv *hv, const void *state, char *why
     return 1;
 }
 
+static int process_debug_pid(struct hv *hv)
+{
+    return hv->dead ? -1 : (int)hv->pid;
+}
+
 const struct hv_ops hv_process_ops = {
     .name = "process",
     .id = GLINT_BACKEND_PROCESS,
@@ -1272,5 +1291,6 @@ const struct hv_ops hv_process_ops = {
     .dirty_pages = process_dirty_pages,
     .debug_cpu_matches = process_debug_cpu_matches,
     .describe = process_describe,
+    .debug_pid = process_debug_pid,
 };
 _Static_assert(PROC_BOOT_FS == GLINT_BOOT_INFO_GVA, "proc_abi.h: boot info");

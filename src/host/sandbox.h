@@ -130,6 +130,10 @@ void glint_debug_wipe_idt(glint_sandbox *sb);
 glint_status glint_debug_guest_out(glint_sandbox *sb, const glint_function *fn, uint16_t port,
                                    glint_value *result);
 
+/* Test hook: the pid of the process that holds the guest (process
+ * backend), 0 on KVM (the guest runs in the caller), -1 if it is gone. */
+int glint_debug_guest_pid(glint_sandbox *sb);
+
 /* Test hook: hv_debug_cpu_matches against a snapshot's vCPU state. */
 int glint_debug_cpu_matches(glint_sandbox *sb, const glint_snapshot *snap, char *why, size_t why_size);
 

@@ -345,8 +345,9 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
                 if (fs | gs)
                     __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
                 __asm__ volatile("wrfsbase %0; wrgsbase %1" : : "r"(fb), "r"(gb));
-            } else if (fs | gs) {
-                __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
+            } else {
+                if (fs | gs)
+                    __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
                 gate(SYS_arch_prctl, 0x1002, PROC_BOOT_FS, 0, 0);
                 gate(SYS_arch_prctl, 0x1001, 0, 0, 0);
             }

@@ -36,6 +36,30 @@ static int count_fds(void)
     return n - 1;
 }
 
+/* Live child processes of this process (the process backend's sandbox
+ * processes among them), from /proc/self/task/ * /children. */
+static int count_children(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        FILE *f = fopen(path, "r");
+        int pid;
+        while (f && fscanf(f, "%d", &pid) == 1)
+            n++;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
 static long rss_kib(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -78,11 +102,12 @@ static int check_calls(glint_sandbox *sb, long i)
 struct mark {
     int fds;
     long rss;
+    int children;
 };
 
 static struct mark mark_now(void)
 {
-    struct mark m = {count_fds(), rss_kib()};
+    struct mark m = {count_fds(), rss_kib(), count_children()};
     return m;
 }
 
@@ -90,9 +115,16 @@ static struct mark mark_now(void)
 static int report(const char *phase, long n, double secs, struct mark m0, struct mark m1)
 {
     long grew = m1.rss - m0.rss;
-    printf("soak: %s: %ld in %.1f s (%.2f us each); fds %d -> %d; VmRSS %ld -> %ld KiB (%+ld)\n",
-           phase, n, secs, secs * 1e6 / (double)(n ? n : 1), m0.fds, m1.fds, m0.rss, m1.rss, grew);
+    printf("soak: %s: %ld in %.1f s (%.2f us each); fds %d -> %d; child processes %d -> %d; "
+           "VmRSS %ld -> %ld KiB (%+ld)\n",
+           phase, n, secs, secs * 1e6 / (double)(n ? n : 1), m0.fds, m1.fds, m0.children,
+           m1.children, m0.rss, m1.rss, grew);
     int bad = 0;
+    if (m1.children != m0.children) {
+        fprintf(stderr, "soak: %s: child processes went from %d to %d\n", phase, m0.children,
+                m1.children);
+        bad = 1;
+    }
     if (m1.fds != m0.fds) {
         fprintf(stderr, "soak: %s: file descriptors grew from %d to %d\n", phase, m0.fds, m1.fds);
         bad = 1;
@@ -107,7 +139,7 @@ static int report(const char *phase, long n, double secs, struct mark m0, struct
 
 static int phase_calls(glint_sandbox *sb, const glint_snapshot *snap, long calls)
 {
-    struct mark m0 = {0, 0};
+    struct mark m0 = {0, 0, 0};
     double t0 = 0;
     for (long i = 0; i < calls + WARMUP; i++) {
         if (i == WARMUP) {
@@ -145,7 +177,7 @@ static int one_cycle(const glint_snapshot *snap, long i)
 
 static int phase_cycles(const glint_snapshot *snap, long cycles)
 {
-    struct mark m0 = {0, 0};
+    struct mark m0 = {0, 0, 0};
     double t0 = 0;
     for (long i = 0; i < cycles + WARMUP; i++) {
         if (i == WARMUP) {
