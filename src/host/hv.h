@@ -101,6 +101,10 @@ struct hv_ops {
     int (*debug_cpu_matches)(struct hv *hv, const void *state, char *why, size_t why_size);
     /* One line on how this backend works here (dirty tracking, ...). */
     const char *(*describe)(void);
+    /* Makes sure no guest code runs until the next run (NULL: nothing to
+     * do, the guest cannot run outside run()).  Called before a restore or
+     * snapshot touches guest memory.  GLINT_OK, or the guest is gone. */
+    glint_status (*quiesce)(struct hv *hv, glint_error *err);
     /* Test hook: the process holding the guest (0 for KVM: the caller's). */
     int (*debug_pid)(struct hv *hv);
 };

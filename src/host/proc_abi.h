@@ -22,6 +22,8 @@
 #define PROC_GATE_SYSCALL (PROC_STUB_BASE + 0x0)  /* `syscall; ret`: futex after the filter */
 #define PROC_GATE_SIGRET  (PROC_STUB_BASE + 0x10) /* `mov $15,%eax; syscall`: sa_restorer */
 #define PROC_GATE_READY   (PROC_STUB_BASE + 0x20) /* `ud2`: "set up, waiting for the first run" */
+#define PROC_GATE_WAIT    (PROC_STUB_BASE + 0x30) /* the only FUTEX_WAIT; continues into fixed code */
+#define PROC_GATE_WAIT_IP (PROC_GATE_WAIT + 24)
 /* Instruction pointers the kernel reports to seccomp (after the syscall). */
 #define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
@@ -69,7 +71,8 @@ struct proc_ctl {
     uint32_t to_child;       /* host increments after a command; child futex-waits on it */
     uint32_t child_waiting;  /* 1 while the child sleeps on to_child */
     uint32_t spin;           /* host-set: how long the child spins before sleeping (loops) */
-    uint8_t pad1[52];
+    uint32_t park;           /* host-set: stop spinning, wait at PROC_GATE_WAIT now */
+    uint8_t pad1[48];
 
     /* Command (host -> child). */
     uint32_t cmd, cmd_flags;

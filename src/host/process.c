@@ -28,6 +28,7 @@
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -48,6 +49,10 @@
 #include "hv.h"
 #include "layout.h"
 #include "proc_abi.h"
+
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -105,6 +110,7 @@ struct hv {
     pid_t pid;
     int pidfd;
     int pagemap_fd;
+    int syscall_fd;         /* /proc/PID/syscall: where the child waits */
     uint32_t seen;          /* to_host value of the last report consumed */
     int dead;               /* the child is gone: respawn on a full restore */
     int died_sig;
@@ -154,7 +160,7 @@ static struct {
     int done;      /* the result is there for the requester */
     int memfd, ctlfd;
     pid_t pid;
-    int pidfd, pagemap_fd;
+    int pidfd, pagemap_fd, syscall_fd;
     int err;
 } sp = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -192,7 +198,7 @@ static void *spawner_main(void *arg)
         /* Also here, not on the caller's thread, which may be under
          * glint_seccomp_restrict_thread's filter (a restore respawns).
          * vfork returned after the exec: the child's memory map is final. */
-        sp.pidfd = sp.pagemap_fd = -1;
+        sp.pidfd = sp.pagemap_fd = sp.syscall_fd = -1;
         if (sp.pid > 0) {
             sp.pidfd = (int)syscall(SYS_pidfd_open, sp.pid, 0); /* close-on-exec */
             if (sp.pidfd < 0) {
@@ -201,10 +207,14 @@ static void *spawner_main(void *arg)
                 while (waitpid(sp.pid, NULL, 0) < 0 && errno == EINTR)
                     ;
                 sp.pid = -1;
-            } else if (g.uffd) {
+            } else {
                 char path[64];
-                snprintf(path, sizeof path, "/proc/%d/pagemap", (int)sp.pid);
-                sp.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+                snprintf(path, sizeof path, "/proc/%d/syscall", (int)sp.pid);
+                sp.syscall_fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (g.uffd) {
+                    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)sp.pid);
+                    sp.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+                }
             }
         }
         sp.done = 1;
@@ -220,7 +230,7 @@ static void spawner_after_fork(void)
     sp.started = sp.busy = sp.pending = sp.done = 0;
 }
 
-static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *err)
+static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *syscall_fd, int *err)
 {
     pthread_mutex_lock(&sp.lock);
     if (!sp.started) {
@@ -257,6 +267,7 @@ static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *err)
     *err = sp.err;
     *pidfd = sp.pidfd;
     *pagemap_fd = sp.pagemap_fd;
+    *syscall_fd = sp.syscall_fd;
     sp.done = 0;
     sp.busy = 0;
     pthread_cond_broadcast(&sp.cond);
@@ -270,9 +281,18 @@ static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *err)
  * and rt_sigreturn.  Everything else, from anywhere, is SECCOMP_RET_TRAP:
  * SIGSYS reaches the handler, which reports it. */
 
+struct bpf_fix {
+    unsigned insn;
+    int label;
+    int which; /* 0: jt, 1: jf */
+};
+
 struct bpf {
     struct sock_filter f[128];
     unsigned n;
+    int label_at[32];   /* instruction index of each label */
+    struct bpf_fix fix[64];
+    unsigned nfix;
 };
 
 static void op(struct bpf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
@@ -280,9 +300,6 @@ static void op(struct bpf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
     b->f[b->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
 }
 
-#define LD(off) op(b, BPF_LD | BPF_W | BPF_ABS, (uint32_t)(off), 0, 0)
-#define RET(v) op(b, BPF_RET | BPF_K, (uint32_t)(v), 0, 0)
-/* Jump to label `l` (an index patched later) if A != k. */
 #define OFF_NR offsetof(struct seccomp_data, nr)
 #define OFF_ARCH offsetof(struct seccomp_data, arch)
 #define OFF_IP_LO offsetof(struct seccomp_data, instruction_pointer)
@@ -290,74 +307,128 @@ static void op(struct bpf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 #define OFF_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8u * (i))
 #define OFF_ARG_HI(i) (offsetof(struct seccomp_data, args) + 8u * (i) + 4u)
 
-static void build_filter(struct bpf *b)
+enum { L_TRAP, L_ALLOW, L_WAIT, L_SYSCALL, L_WAKE_OP, L_ARCH, L_ARCH_GS, L_COUNT };
+
+static void ld(struct bpf *b, uint32_t off)
 {
-    const uint32_t trap = SECCOMP_RET_TRAP;
-    const uint64_t to_host = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_host);
-    const uint64_t to_child = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_child);
-    b->n = 0;
-    /* 0 */ LD(OFF_ARCH);
-    /* 1 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-    /* 2 */ RET(trap);
-    /* 3 */ LD(OFF_NR);
-    /* 4 */ op(b, BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1); /* x32 */
-    /* 5 */ RET(trap);
-    /* 6 */ LD(OFF_IP_HI);
-    /* 7 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(PROC_STUB_BASE >> 32), 1, 0);
-    /* 8 */ RET(trap);
-    /* 9 */ LD(OFF_IP_LO);
-    /* 10 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)PROC_GATE_SIGRET_IP, 0, 3);
-    /* 11 */ LD(OFF_NR);
-    /* 12 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn, 0, 1);
-    /* 13 */ RET(SECCOMP_RET_ALLOW);
-    /* 14 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)PROC_GATE_SYSCALL_IP, 1, 0);
-    /* 15 */ RET(trap);
-    /* futex from the syscall gate */
-    /* 16 */ LD(OFF_NR);
-    /* 17 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, __NR_futex, 1, 0);
-    /* 18 */ op(b, BPF_JMP | BPF_JA, 17, 0, 0); /* to 36: arch_prctl? */
-    /* uaddr: high half, then one of the two low halves */
-    /* 19 */ LD(OFF_ARG_HI(0));
-    /* 20 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(to_host >> 32), 1, 0);
-    /* 21 */ RET(trap);
-    /* 22 */ LD(OFF_ARG_LO(0));
-    /* 23 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)to_host, 1, 0);
-    /* 24 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)to_child, 0, 10);
-    /* op (arg1, all 64 bits): FUTEX_WAKE, or FUTEX_WAIT with a NULL timeout */
-    /* 25 */ LD(OFF_ARG_HI(1));
-    /* 26 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 8);
-    /* 27 */ LD(OFF_ARG_LO(1));
-    /* 28 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAKE, 5, 0);
-    /* 29 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAIT, 0, 5);
-    /* 30 */ LD(OFF_ARG_LO(3));
-    /* 31 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
-    /* 32 */ LD(OFF_ARG_HI(3));
-    /* 33 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1); /* falls into ALLOW */
-    /* 34 */ RET(SECCOMP_RET_ALLOW);
-    /* 35 */ RET(trap);
-    /* arch_prctl from the syscall gate, only to put back the bases a glint
-     * guest starts with after resetting its selectors (no FSGSBASE):
-     * (ARCH_SET_FS, GLINT_BOOT_INFO_GVA) or (ARCH_SET_GS, 0).  A = nr. */
-    /* 36 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, __NR_arch_prctl, 0, 13);
-    /* 37 */ LD(OFF_ARG_HI(0));
-    /* 38 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 11);
-    /* 39 */ LD(OFF_ARG_HI(1));
-    /* 40 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 9);
-    /* 41 */ LD(OFF_ARG_LO(0));
-    /* 42 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0x1002 /* ARCH_SET_FS */, 0, 3);
-    /* 43 */ LD(OFF_ARG_LO(1));
-    /* 44 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)GLINT_BOOT_INFO_GVA, 0, 5);
-    /* 45 */ RET(SECCOMP_RET_ALLOW);
-    /* 46 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0x1001 /* ARCH_SET_GS */, 0, 3);
-    /* 47 */ LD(OFF_ARG_LO(1));
-    /* 48 */ op(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
-    /* 49 */ RET(SECCOMP_RET_ALLOW);
-    /* 50 */ RET(trap);
+    op(b, BPF_LD | BPF_W | BPF_ABS, off, 0, 0);
 }
 
-#ifndef HWCAP2_FSGSBASE
-#define HWCAP2_FSGSBASE (1 << 1)
-#endif
+/* If A == k fall through, else go to label `no`. */
+static void need(struct bpf *b, uint32_t k, int no)
+{
+    b->fix[b->nfix++] = (struct bpf_fix){b->n, no, 1};
+    op(b, BPF_JMP | BPF_JEQ | BPF_K, k, 0, 0);
+}
+
+/* If A == k go to label `yes`, else fall through. */
+static void when(struct bpf *b, uint32_t k, int yes)
+{
+    b->fix[b->nfix++] = (struct bpf_fix){b->n, yes, 0};
+    op(b, BPF_JMP | BPF_JEQ | BPF_K, k, 0, 0);
+}
+
+static void label(struct bpf *b, int l)
+{
+    b->label_at[l] = (int)b->n;
+}
+
+/*
+ * Only the stub's gates may make system calls, each with pinned arguments:
+ *   PROC_GATE_WAIT_IP     futex(&to_child, FUTEX_WAIT, *, NULL)
+ *   PROC_GATE_SYSCALL_IP  futex(&to_host or &to_child, FUTEX_WAKE, ...),
+ *                         arch_prctl(ARCH_SET_FS, boot info), arch_prctl(ARCH_SET_GS, 0)
+ *   PROC_GATE_SIGRET_IP   rt_sigreturn
+ * Everything else, any ABI, from anywhere: SECCOMP_RET_TRAP (SIGSYS, which
+ * the handler reports).  The filter assumes the guest can jump to a gate
+ * with registers of its choosing.
+ */
+static int build_filter(struct bpf *b)
+{
+    const uint64_t to_host = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_host);
+    const uint64_t to_child = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_child);
+    memset(b, 0, sizeof *b);
+    ld(b, OFF_ARCH);
+    need(b, AUDIT_ARCH_X86_64, L_TRAP);
+    ld(b, OFF_NR);
+    b->fix[b->nfix++] = (struct bpf_fix){b->n, L_TRAP, 0};
+    op(b, BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 0); /* x32 */
+    ld(b, OFF_IP_HI);
+    need(b, (uint32_t)(PROC_STUB_BASE >> 32), L_TRAP);
+    ld(b, OFF_IP_LO);
+    when(b, (uint32_t)PROC_GATE_WAIT_IP, L_WAIT);
+    when(b, (uint32_t)PROC_GATE_SYSCALL_IP, L_SYSCALL);
+    need(b, (uint32_t)PROC_GATE_SIGRET_IP, L_TRAP);
+    ld(b, OFF_NR);
+    need(b, __NR_rt_sigreturn, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+
+    label(b, L_WAIT); /* futex(&to_child, FUTEX_WAIT, val, NULL) */
+    ld(b, OFF_NR);
+    need(b, __NR_futex, L_TRAP);
+    ld(b, OFF_ARG_HI(0));
+    need(b, (uint32_t)(to_child >> 32), L_TRAP);
+    ld(b, OFF_ARG_LO(0));
+    need(b, (uint32_t)to_child, L_TRAP);
+    ld(b, OFF_ARG_HI(1));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_LO(1));
+    need(b, FUTEX_WAIT, L_TRAP);
+    ld(b, OFF_ARG_HI(3));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_LO(3));
+    need(b, 0, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+
+    label(b, L_SYSCALL);
+    ld(b, OFF_NR);
+    when(b, __NR_arch_prctl, L_ARCH);
+    need(b, __NR_futex, L_TRAP);
+    ld(b, OFF_ARG_HI(0));
+    need(b, (uint32_t)(to_host >> 32), L_TRAP);
+    ld(b, OFF_ARG_LO(0));
+    when(b, (uint32_t)to_host, L_WAKE_OP);
+    need(b, (uint32_t)to_child, L_TRAP);
+    label(b, L_WAKE_OP);
+    ld(b, OFF_ARG_HI(1));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_LO(1));
+    need(b, FUTEX_WAKE, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+
+    label(b, L_ARCH); /* (ARCH_SET_FS, boot info) or (ARCH_SET_GS, 0) */
+    ld(b, OFF_ARG_HI(0));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_HI(1));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_LO(0));
+    when(b, 0x1001 /* ARCH_SET_GS */, L_ARCH_GS);
+    need(b, 0x1002 /* ARCH_SET_FS */, L_TRAP);
+    ld(b, OFF_ARG_LO(1));
+    need(b, (uint32_t)GLINT_BOOT_INFO_GVA, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+    label(b, L_ARCH_GS);
+    ld(b, OFF_ARG_LO(1));
+    need(b, 0, L_TRAP);
+    label(b, L_ALLOW);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+    label(b, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_TRAP, 0, 0);
+
+    /* Resolve: every jump is forward and within 255 instructions. */
+    for (unsigned i = 0; i < b->nfix; i++) {
+        int d = b->label_at[b->fix[i].label] - (int)b->fix[i].insn - 1;
+        if (d < 0 || d > 255)
+            return -1;
+        if (b->fix[i].which == 0)
+            b->f[b->fix[i].insn].jt = (uint8_t)d;
+        else
+            b->f[b->fix[i].insn].jf = (uint8_t)d;
+    }
+    return 0;
+}
+
+_Static_assert(offsetof(struct proc_ctl, to_child) == 0x40, "stub.c: gate_wait's &CTL->to_child");
 
 /* ------------------------------------------------------------------------- */
 /* One-time set-up: the stub memfd, host facts, and a probe child. */
@@ -425,7 +496,7 @@ static void process_init_once(void)
     struct hv probe;
     memset(&probe, 0, sizeof probe);
     probe.memfd = memfd_create("glint-probe", MFD_CLOEXEC);
-    probe.ctlfd = probe.pidfd = probe.pagemap_fd = -1;
+    probe.ctlfd = probe.pidfd = probe.pagemap_fd = probe.syscall_fd = -1;
     probe.pid = -1;
     if (probe.memfd < 0 || ftruncate(probe.memfd, 2 * (off_t)GLINT_PAGE_SIZE) < 0) {
         glint_fail(err, GLINT_E_NO_KVM, "process backend: probe memory: %s", strerror(errno));
@@ -568,6 +639,7 @@ static void post_command(struct hv *hv)
 {
     struct proc_ctl *c = hv->ctl;
     c->spin = hv->spin_ns && !hv->cooldown ? 4000 : 0;
+    c->park = 0;
     hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&c->to_child, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&c->child_waiting, __ATOMIC_SEQ_CST))
@@ -594,8 +666,10 @@ static void kill_child(struct hv *hv)
         close(hv->pidfd);
     if (hv->pagemap_fd >= 0)
         close(hv->pagemap_fd);
+    if (hv->syscall_fd >= 0)
+        close(hv->syscall_fd);
     hv->pid = -1;
-    hv->pidfd = hv->pagemap_fd = -1;
+    hv->pidfd = hv->pagemap_fd = hv->syscall_fd = -1;
     hv->dead = 1;
 }
 
@@ -632,13 +706,14 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     c->fsgsbase = 0;
     c->set.fs_base = GLINT_BOOT_INFO_GVA;
     struct bpf b;
-    build_filter(&b);
+    if (build_filter(&b) != 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: seccomp filter (internal)");
     c->filter_len = b.n;
     memcpy(c->filter, b.f, b.n * sizeof b.f[0]);
     hv->seen = 0;
 
-    int e = 0, pidfd = -1, pagemap_fd = -1;
-    pid_t pid = spawn(hv->memfd, hv->ctlfd, &pidfd, &pagemap_fd, &e);
+    int e = 0, pidfd = -1, pagemap_fd = -1, syscall_fd = -1;
+    pid_t pid = spawn(hv->memfd, hv->ctlfd, &pidfd, &pagemap_fd, &syscall_fd, &e);
     if (pid < 0)
         return glint_fail(err, e == EAGAIN || e == ENOMEM ? GLINT_E_NOMEM : GLINT_E_HYPERVISOR,
                           "process backend: cannot start the sandbox process: %s", strerror(e));
@@ -646,6 +721,7 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     hv->dead = 0;
     hv->pidfd = pidfd;
     hv->pagemap_fd = pagemap_fd;
+    hv->syscall_fd = syscall_fd;
     if (wait_report(hv, now_ns() + 5000000000ull)) {
         int sig = hv->died_sig;
         kill_child(hv);
@@ -763,7 +839,7 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     hv->mem_size = st->mem_size;
     hv->memfd = st->memfd;
     hv->lay = *st->lay;
-    hv->ctlfd = hv->pidfd = hv->pagemap_fd = -1;
+    hv->ctlfd = hv->pidfd = hv->pagemap_fd = hv->syscall_fd = -1;
     hv->pid = -1;
     hv->dead = 1;
     if ((s = read_maps(hv, err)) || (s = spawn_child(hv, err))) {
@@ -1265,6 +1341,55 @@ static int process_debug_cpu_matches(struct hv *hv, const void *state, char *why
     return 1;
 }
 
+/*
+ * The child is waiting at PROC_GATE_WAIT for the host's next command: the
+ * kernel says so (/proc/PID/syscall: blocked in futex(&to_child,
+ * FUTEX_WAIT) with that instruction pointer), not the control page, which
+ * the guest can write.  Whatever waits there continues only into the
+ * stub's fixed resume code, which a restore makes rebuild the whole state
+ * from the host's.  So a guest that forged a report and kept running is
+ * caught here, before a restore or a snapshot touches its memory; it gets
+ * a few milliseconds to park (the stub stops spinning when asked), then
+ * its process is killed and the next state load starts a fresh one.
+ */
+static glint_status process_quiesce(struct hv *hv, glint_error *err)
+{
+    (void)err;
+    if (hv->dead)
+        return GLINT_OK;
+    if (hv->syscall_fd < 0) { /* cannot tell: do not trust it */
+        kill_child(hv);
+        return GLINT_OK;
+    }
+    __atomic_store_n(&hv->ctl->park, 1, __ATOMIC_SEQ_CST);
+    const uint64_t to_child = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_child);
+    uint64_t deadline = 0;
+    for (unsigned tries = 0;; tries++) {
+        char buf[256];
+        ssize_t n = pread(hv->syscall_fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = 0;
+            long nr;
+            unsigned long a0, a1, a2, a3, a4, a5, sp_, pc;
+            if (sscanf(buf, "%ld 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx", &nr, &a0, &a1, &a2,
+                       &a3, &a4, &a5, &sp_, &pc) == 9 &&
+                nr == __NR_futex && a0 == to_child && a1 == FUTEX_WAIT && a3 == 0 &&
+                pc == PROC_GATE_WAIT_IP)
+                return GLINT_OK;
+        }
+        if (tries == 0)
+            deadline = now_ns() + 5000000ull; /* 5 ms */
+        else if (now_ns() > deadline)
+            break;
+        if (tries > 8)
+            sched_yield();
+        else
+            __builtin_ia32_pause();
+    }
+    kill_child(hv); /* not parked: a guest running on its own; start afresh */
+    return GLINT_OK;
+}
+
 static int process_debug_pid(struct hv *hv)
 {
     return hv->dead ? -1 : (int)hv->pid;
@@ -1292,5 +1417,6 @@ const struct hv_ops hv_process_ops = {
     .debug_cpu_matches = process_debug_cpu_matches,
     .describe = process_describe,
     .debug_pid = process_debug_pid,
+    .quiesce = process_quiesce,
 };
 _Static_assert(PROC_BOOT_FS == GLINT_BOOT_INFO_GVA, "proc_abi.h: boot info");

@@ -417,7 +417,9 @@ static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *sna
     if (sb->state == SB_CREATED && !sb->base)
         return glint_fail(&sb->err, GLINT_E_STATE, "restore: initialize the sandbox first");
     int same = sb->synced == snap;
-    glint_status s = sb->need_full ? finish_pending_exit(sb) : GLINT_OK;
+    glint_status s = sb->be->quiesce ? sb->be->quiesce(sb->hv, &sb->err) : GLINT_OK;
+    if (s == GLINT_OK && sb->need_full)
+        s = finish_pending_exit(sb);
     if (s == GLINT_OK)
         s = same ? restore_dirty(sb, snap) : restore_all(sb, snap);
     if (s == GLINT_OK)

@@ -16,8 +16,13 @@
  * From then on the child runs only in two places: guest code, and the
  * handler.  Every fault, the interrupt signal and every refused system call
  * enter the handler, which copies the registers and fault details into the
- * control page, wakes the host, waits for its command, applies any register
- * changes to the signal frame and returns into the guest.  After the
+ * control page, wakes the host and waits at gate_wait.  What follows the
+ * wait is fixed code (stub_resume, on its own stack): it applies the
+ * host's command and returns into the guest with rt_sigreturn, from the
+ * handler's frame for a plain resume, or from a frame built afresh from the
+ * host's state for a restore.  A guest that jumps to gate_wait itself ends
+ * up in the same fixed code, so once the host has seen the child waiting
+ * there (process.c: quiesce), no guest code runs until the host says so.  After the
  * filter, only two instructions may make system calls (PROC_GATE_*), with
  * arguments the filter pins.  The guest can write the stub's stack and the
  * control page and jump anywhere: the host treats all of it as hostile.
@@ -92,6 +97,25 @@ __asm__(".section .text.gates, \"ax\", @progbits\n"
         "gate_ready:\n"                 /* PROC_GATE_READY */
         "    ud2\n"
         ".p2align 4\n"
+        /* PROC_GATE_WAIT: the only FUTEX_WAIT.  In: ebx = the to_child
+         * value already seen.  Whoever waits here (the handler, or a guest
+         * that jumped here) continues only into stub_resume, on the stub's
+         * own stack: never back into code the guest chose. */
+        ".globl gate_wait\n"
+        "gate_wait:\n"
+        "1:  movabsq $0x7e0001000040, %rdi\n" /* &CTL->to_child */
+        "    xorl %esi, %esi\n"            /* FUTEX_WAIT */
+        "    movl %ebx, %edx\n"
+        "    xorl %r10d, %r10d\n"          /* no timeout */
+        "    movl $202, %eax\n"
+        "    syscall\n"
+        ".if (. - gate_wait) != 24\n"
+        ".error \"gate_wait: PROC_GATE_WAIT_IP moved\"\n"
+        ".endif\n"
+        "    cmpl %ebx, (%rdi)\n"
+        "    je 1b\n"
+        "    leaq resume_stack+8192(%rip), %rsp\n"
+        "    jmp stub_resume\n"
         ".text\n");
 extern char gate_syscall[], gate_sigreturn[], gate_ready[];
 
@@ -212,26 +236,23 @@ static void report(void)
         gate(SYS_futex, (long)&CTL->to_host, FUTEX_WAKE, 1, 0);
 }
 
-/* Waits until the host posts a command after `seen`. */
-static void wait_command(uint32_t seen)
+/* Spins a bounded while for the host's next command (not at all when the
+ * host asks the stub to park: it is about to check that it waits), then
+ * waits at gate_wait.  Never returns. */
+__attribute__((noreturn)) static void wait_command(uint32_t seen)
 {
     uint32_t spin = CTL->spin;
     if (spin > 100000)
         spin = 100000;
     for (uint32_t i = 0; i < spin; i++) {
-        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_ACQUIRE) != seen)
-            return;
+        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_ACQUIRE) != seen ||
+            __atomic_load_n((uint32_t *)&CTL->park, __ATOMIC_RELAXED))
+            break;
         __builtin_ia32_pause();
     }
-    for (;;) {
-        __atomic_store_n((uint32_t *)&CTL->child_waiting, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST) != seen)
-            break;
-        gate(SYS_futex, (long)&CTL->to_child, FUTEX_WAIT, (long)seen, 0);
-        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST) != seen)
-            break;
-    }
-    __atomic_store_n((uint32_t *)&CTL->child_waiting, 0, __ATOMIC_RELAXED);
+    __atomic_store_n((uint32_t *)&CTL->child_waiting, 1, __ATOMIC_SEQ_CST);
+    __asm__ volatile("movl %0, %%ebx\n\tjmp gate_wait" : : "r"(seen) : "rbx", "memory");
+    __builtin_unreachable();
 }
 
 static void save_regs(const struct k_sigcontext *mc)
@@ -300,6 +321,13 @@ static void load_fp(uint8_t *fp)
     }
 }
 
+/* The frame of the signal being handled (the guest's state), for resumes
+ * that keep it; and the kernel's own XSAVE header, seen in the first frame. */
+static struct k_ucontext *saved_uc;
+static uint8_t fp_hdr[48];
+static uint32_t fp_size_seen;
+__attribute__((used)) uint8_t resume_stack[8192] __attribute__((aligned(16)));
+
 static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 {
     struct k_sigcontext *mc = &uc->mc;
@@ -315,45 +343,93 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
         CTL->sys_addr = si->u.sys.call_addr;
     }
     save_regs(mc);
-    for (;;) {
+    saved_uc = uc;
+    if (!fp_size_seen && mc->fpstate) {
+        uint32_t n = fp_size(mc->fpstate);
+        if (n > 512) {
+            copy(fp_hdr, mc->fpstate + 464, 48);
+            fp_size_seen = n;
+        }
+    }
+    uint32_t seen = __atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST);
+    report();
+    wait_command(seen);
+}
+
+/* A whole new signal frame, built from the host's state alone: a restore
+ * owes nothing to what the guest left on the stub's stacks. */
+static struct {
+    uint64_t pretcode;
+    struct k_ucontext uc;
+} fresh __attribute__((aligned(64)));
+static uint8_t fresh_fp[16384] __attribute__((aligned(64)));
+
+#define FP_XSTATE_MAGIC2 0x46505845u
+
+__attribute__((noreturn)) static void sigreturn_at(void *uc)
+{
+    __asm__ volatile("movq %0, %%rsp\n\tjmp gate_sigreturn" : : "r"(uc) : "memory");
+    __builtin_unreachable();
+}
+
+static void reset_selectors(void)
+{
+    uint16_t ds, es, fs, gs;
+    __asm__ volatile("mov %%ds, %0; mov %%es, %1; mov %%fs, %2; mov %%gs, %3"
+                     : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
+    if (ds | es)
+        __asm__ volatile("mov %0, %%ds; mov %0, %%es" : : "r"(0));
+    if (fs | gs)
+        __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
+    /* The guest may have moved the bases (WRFSBASE, or a selector load). */
+    gate(SYS_arch_prctl, 0x1002, PROC_BOOT_FS, 0, 0);
+    gate(SYS_arch_prctl, 0x1001, 0, 0, 0);
+}
+
+__attribute__((noreturn, used)) void stub_resume(void);
+__attribute__((noreturn, used)) void stub_resume(void)
+{
+    __atomic_store_n((uint32_t *)&CTL->child_waiting, 0, __ATOMIC_RELAXED);
+    uint32_t cmd = CTL->cmd, f = CTL->cmd_flags;
+    if (cmd == PROC_CMD_DUMP) {
+        dump_fp(saved_uc ? saved_uc->mc.fpstate : 0);
+        CTL->rep_kind = PROC_REP_DUMP;
         uint32_t seen = __atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST);
         report();
         wait_command(seen);
-        uint32_t cmd = CTL->cmd;
-        if (cmd == PROC_CMD_DUMP) {
-            dump_fp(mc->fpstate);
-            CTL->rep_kind = PROC_REP_DUMP;
-            continue;
-        }
-        uint32_t f = CTL->cmd_flags;
-        if (f & PROC_SET_GREGS)
-            load_regs(mc);
-        else if (f & PROC_SET_RIP)
-            mc->rip = CTL->set.rip;
-        if (f & PROC_SET_FP)
-            load_fp(mc->fpstate);
-        if (f & PROC_SET_FSGS) {
-            /* Null data selectors, as a glint guest starts with; loading FS
-             * or GS may have changed the base, so put it back too. */
-            uint16_t ds, es, fs, gs;
-            __asm__ volatile("mov %%ds, %0; mov %%es, %1; mov %%fs, %2; mov %%gs, %3"
-                             : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
-            if (ds | es)
-                __asm__ volatile("mov %0, %%ds; mov %0, %%es" : : "r"(0));
-            if (CTL->fsgsbase) {
-                uint64_t fb = CTL->set.fs_base, gb = CTL->set.gs_base;
-                if (fs | gs)
-                    __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
-                __asm__ volatile("wrfsbase %0; wrgsbase %1" : : "r"(fb), "r"(gb));
-            } else {
-                if (fs | gs)
-                    __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
-                gate(SYS_arch_prctl, 0x1002, PROC_BOOT_FS, 0, 0);
-                gate(SYS_arch_prctl, 0x1001, 0, 0, 0);
-            }
-        }
-        return; /* sigreturn through PROC_GATE_SIGRET */
     }
+    if (f & PROC_SET_GREGS) {
+        /* Restore: everything from the host and from constants. */
+        volatile struct k_ucontext *u = &fresh.uc;
+        for (size_t i = 0; i < sizeof fresh; i++)
+            ((volatile uint8_t *)&fresh)[i] = 0;
+        u->flags = 1 | 2 | 4; /* UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS */
+        u->stack.sp = alt_stack;
+        u->stack.flags = 0;
+        u->stack.size = sizeof alt_stack;
+        u->sigmask = 0;
+        load_regs((struct k_sigcontext *)&u->mc);
+        uint32_t n = fp_size_seen;
+        for (size_t i = 0; i < sizeof fresh_fp; i++)
+            fresh_fp[i] = 0;
+        if (n > 512 && n + 4 <= sizeof fresh_fp) {
+            copy(fresh_fp + 464, fp_hdr, 48); /* the kernel's sw_reserved, as it wrote it */
+            uint32_t m2 = FP_XSTATE_MAGIC2;
+            copy(fresh_fp + n, &m2, 4);
+        }
+        load_fp(fresh_fp);
+        u->mc.fpstate = fresh_fp;
+        reset_selectors();
+        sigreturn_at((void *)u);
+    }
+    struct k_ucontext *uc = saved_uc;
+    if (f & PROC_SET_RIP)
+        uc->mc.rip = CTL->set.rip;
+    if (f & PROC_SET_FP)
+        load_fp(uc->mc.fpstate);
+    if (f & PROC_SET_FSGS)
+        reset_selectors();
+    sigreturn_at(uc);
 }
 
 __attribute__((noreturn, used)) void stub_main(void);
