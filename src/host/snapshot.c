@@ -295,7 +295,8 @@ static glint_status take(glint_sandbox *sb, glint_snapshot **out)
     for (size_t i = 0; i < sb->nhost; i++)
         host[i] = sb->host[i].sig;
     glint_status s;
-    if ((s = sb->be->save_cpu(sb->hv, snap->cpu, &sb->err)) || (s = fix_rip(sb, snap->cpu)) ||
+    if ((sb->be->quiesce && (s = sb->be->quiesce(sb->hv, &sb->err))) ||
+        (s = sb->be->save_cpu(sb->hv, snap->cpu, &sb->err)) || (s = fix_rip(sb, snap->cpu)) ||
         (s = glint_snapshot_set_tables(snap, sb->funcs, sb->fn_entries, sb->nfuncs, host, sb->nhost,
                                        &sb->err)) ||
         (s = copy_memory(sb, snap, &sb->err))) {
