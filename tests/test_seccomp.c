@@ -11,8 +11,13 @@
  * default print, time limits, interrupts from a host function, restores
  * (also after a fault) and the FS selector reset; a host function's
  * forbidden system calls fail with EPERM (ERRNO mode) or kill the process
- * with SIGSYS (KILL mode); another ABI (int $0x80) is killed in either
- * mode; `glint call` runs under the filter unless --no-seccomp.
+ * with SIGSYS (KILL mode); the process backend's calls (pidfd_send_signal,
+ * waitid, ioctl PAGEMAP_SCAN) pass with their pinned arguments and fail
+ * with EPERM with any other; x32 calls are forbidden (EPERM, SIGSYS in
+ * KILL mode); the i386 entry point (int $0x80) is killed with SIGSYS in
+ * ERRNO mode on a kernel with IA-32 emulation, and is #GP (SIGSEGV) before
+ * any system call on one without; `glint call` runs under the filter
+ * unless --no-seccomp.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +28,12 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -93,12 +101,17 @@ static void sc_expect_exit0(int status)
     cr_assert_eq(WEXITSTATUS(status), 0, "child failed: %s", sc_shm->message);
 }
 
-static void sc_expect_sigsys(int status)
+static void sc_expect_signal(int status, int sig)
 {
-    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
-              "child was not killed by SIGSYS (exited %d, signal %d): %s",
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig,
+              "child was not killed by %s (exited %d, signal %d): %s", strsignal(sig),
               WIFEXITED(status) ? WEXITSTATUS(status) : -1,
               WIFSIGNALED(status) ? WTERMSIG(status) : 0, sc_shm->message);
+}
+
+static void sc_expect_sigsys(int status)
+{
+    sc_expect_signal(status, SIGSYS);
 }
 
 static glint_sandbox *child_create(const char *path, const glint_config *cfg)
@@ -304,19 +317,269 @@ Test(seccomp, forbidden_call_kills_in_kill_mode, .timeout = VM_TEST_TIMEOUT)
     sc_expect_sigsys(sc_run_child(child_forbidden_kill, NULL));
 }
 
-/* The i386 entry point (int $0x80) fails closed: killed even in ERRNO mode. */
-static void child_other_abi(void *arg)
+/* ---- other ABIs ------------------------------------------------------------ */
+
+#define SC_X32_BIT 0x40000000L /* __X32_SYSCALL_BIT */
+
+/* x32: the x86-64 entry point (AUDIT_ARCH_X86_64) with __X32_SYSCALL_BIT in
+ * the number.  Unfiltered, the kernel answers getpid (x32 enabled) or
+ * ENOSYS (disabled); never EPERM or SIGSYS, so those come from the filter. */
+static void child_x32_unfiltered(void *arg)
+{
+    (void)arg;
+    long rc = syscall(SC_X32_BIT | SYS_getpid);
+    int e = errno;
+    CHILD_CHECK(rc == getpid() || (rc == -1 && e == ENOSYS),
+                "unfiltered x32 getpid: rc %ld, errno %d (%s)", rc, e, strerror(e));
+    if (rc == -1)
+        _exit(2); /* x32 disabled in this kernel */
+}
+
+static void child_x32_errno(void *arg)
 {
     (void)arg;
     child_restrict(GLINT_SECCOMP_ERRNO);
-    long rc = 20; /* i386 getpid */
-    __asm__ volatile("int $0x80" : "+a"(rc) : : "memory");
+    long rc = syscall(SC_X32_BIT | SYS_getpid);
+    int e = errno;
+    CHILD_CHECK(rc == -1 && e == EPERM, "x32 getpid under the ERRNO filter: rc %ld, errno %d", rc,
+                e);
+    rc = syscall(SC_X32_BIT | SYS_write, 1, "", 0); /* write(1) is allowed, but not as x32 */
+    e = errno;
+    CHILD_CHECK(rc == -1 && e == EPERM, "x32 write(1) under the ERRNO filter: rc %ld, errno %d",
+                rc, e);
+}
+
+static void child_x32_kill(void *arg)
+{
+    (void)arg;
+    child_restrict(GLINT_SECCOMP_KILL);
+    long rc = syscall(SC_X32_BIT | SYS_getpid);
+    CHILD_CHECK(0, "x32 getpid under the KILL filter returned %ld (errno %d)", rc, errno);
+}
+
+Test(seccomp, x32_abi_is_forbidden)
+{
+    int status = sc_run_child(child_x32_unfiltered, NULL);
+    cr_assert(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2),
+              "unfiltered x32 probe: status 0x%x: %s", status, sc_shm->message);
+    cr_log_info("seccomp: this kernel %s x32 system calls",
+                WEXITSTATUS(status) == 0 ? "runs" : "refuses (ENOSYS)");
+    sc_expect_exit0(sc_run_child(child_x32_errno, NULL));
+    sc_expect_sigsys(sc_run_child(child_x32_kill, NULL));
+}
+
+/* i386: int $0x80 with eax = 20 (i386 getpid). */
+static long sc_int80_getpid(void)
+{
+    long rc = 20;
+    __asm__ volatile("int $0x80" : "+a"(rc) : : "memory", "r8", "r9", "r10", "r11");
+    return rc;
+}
+
+/* Without the filter: exits 0 if the kernel runs i386 system calls (IA-32
+ * emulation); without it, int $0x80 is #GP and the child dies of SIGSEGV. */
+static void child_int80_unfiltered(void *arg)
+{
+    (void)arg;
+    long rc = sc_int80_getpid();
+    CHILD_CHECK(rc == getpid(), "unfiltered int $0x80 getpid returned %ld, want %d", rc,
+                (int)getpid());
+}
+
+/* The filter fails closed on another architecture: killed even in ERRNO
+ * mode, where an x86-64 call would just fail. */
+static void child_int80_errno(void *arg)
+{
+    (void)arg;
+    child_restrict(GLINT_SECCOMP_ERRNO);
+    long rc = sc_int80_getpid();
     CHILD_CHECK(0, "int $0x80 returned %ld under the filter", rc);
 }
 
-Test(seccomp, other_abi_is_killed)
+Test(seccomp, i386_abi_is_killed_or_absent)
 {
-    sc_expect_sigsys(sc_run_child(child_other_abi, NULL));
+    int probe = sc_run_child(child_int80_unfiltered, NULL);
+    int ia32;
+    if (WIFEXITED(probe) && WEXITSTATUS(probe) == 0)
+        ia32 = 1;
+    else if (WIFSIGNALED(probe) && WTERMSIG(probe) == SIGSEGV)
+        ia32 = 0;
+    else
+        cr_assert_fail("unfiltered int $0x80 probe: status 0x%x (want exit 0 or SIGSEGV): %s",
+                       probe, sc_shm->message);
+    int status = sc_run_child(child_int80_errno, NULL);
+    if (ia32) {
+        cr_log_info("seccomp: this kernel has IA-32 emulation: int $0x80 under the filter must "
+                    "die of SIGSYS");
+        sc_expect_sigsys(status);
+    } else {
+        cr_log_info("seccomp: this kernel has no IA-32 emulation (int $0x80 is #GP): int $0x80 "
+                    "under the filter must die of SIGSEGV, before reaching seccomp");
+        sc_expect_signal(status, SIGSEGV);
+    }
+}
+
+/* ---- the process backend's system calls ------------------------------------ */
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* PAGEMAP_SCAN (Linux 6.7), for headers that predate it. */
+struct sc_page_region {
+    uint64_t start, end, categories;
+};
+struct sc_pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+};
+#define SC_PAGEMAP_SCAN _IOWR('f', 16, struct sc_pm_scan_arg)
+#define SC_PAGE_IS_PRESENT (1ull << 3)
+_Static_assert(SC_PAGEMAP_SCAN == 0xC0606610u, "PAGEMAP_SCAN");
+
+/* Expects a raw system call's result to be refused by the filter. */
+#define CHILD_EPERM(expr)                                                                    \
+    do {                                                                                     \
+        errno = 0;                                                                           \
+        long rc_ = (expr);                                                                   \
+        int e_ = errno;                                                                      \
+        CHILD_CHECK(rc_ == -1 && e_ == EPERM, "%s: rc %ld, errno %d (%s), want EPERM", #expr,  \
+                    rc_, e_, strerror(e_));                                                  \
+    } while (0)
+
+#define CHILD_RC(expr, want)                                                                 \
+    do {                                                                                     \
+        errno = 0;                                                                           \
+        long rc_ = (expr);                                                                   \
+        int e_ = errno;                                                                      \
+        CHILD_CHECK(rc_ == (want), "%s: rc %ld, errno %d (%s), want %ld", #expr, rc_, e_,     \
+                    strerror(e_), (long)(want));                                             \
+    } while (0)
+
+/* Under the ERRNO filter, each of the process backend's calls passes with
+ * the arguments it uses and is refused (EPERM) with any other value of a
+ * pinned argument.  Every refused variant is one the kernel would accept
+ * (or answer with another errno), so EPERM can only come from the filter. */
+static void child_process_backend_calls(void *arg)
+{
+    (void)arg;
+    /* A child to signal and reap, as the process backend's stub: it
+     * blocks SIGUSR1 and SIGTERM, so neither ends it. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    pid_t parent = getpid();
+    pid_t kid = fork();
+    CHILD_CHECK(kid >= 0, "fork: %s", strerror(errno));
+    if (kid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* the check below closes the race with it */
+        if (getppid() != parent)
+            _exit(0);
+        for (;;)
+            pause();
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    int pidfd = (int)syscall(SYS_pidfd_open, kid, 0);
+    CHILD_CHECK(pidfd >= 0, "pidfd_open: %s", strerror(errno));
+
+    /* Two pages, the first touched: PAGEMAP_SCAN reports exactly it. */
+    char *mem = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHILD_CHECK(mem != MAP_FAILED, "mmap: %s", strerror(errno));
+    mem[0] = 1;
+    int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    CHILD_CHECK(pagemap >= 0, "open /proc/self/pagemap: %s", strerror(errno));
+    int spare = dup(pagemap);
+    CHILD_CHECK(spare >= 0, "dup: %s", strerror(errno));
+    pid_t self = getpid();
+
+    child_restrict(GLINT_SECCOMP_ERRNO);
+
+    /* ioctl PAGEMAP_SCAN: allowed; the same request with another size is not. */
+    struct sc_page_region vec[4];
+    memset(vec, 0, sizeof vec);
+    struct sc_pm_scan_arg a = {
+        .size = sizeof a, .start = (uint64_t)(uintptr_t)mem,
+        .end = (uint64_t)(uintptr_t)mem + 8192, .vec = (uint64_t)(uintptr_t)vec, .vec_len = 4,
+        .category_mask = SC_PAGE_IS_PRESENT, .return_mask = SC_PAGE_IS_PRESENT,
+    };
+    CHILD_RC(ioctl(pagemap, SC_PAGEMAP_SCAN, &a), 1);
+    CHILD_CHECK(vec[0].start == a.start && vec[0].end == a.start + 4096 &&
+                    vec[0].categories == SC_PAGE_IS_PRESENT,
+                "PAGEMAP_SCAN region [0x%llx, 0x%llx) categories 0x%llx",
+                (unsigned long long)vec[0].start, (unsigned long long)vec[0].end,
+                (unsigned long long)vec[0].categories);
+    CHILD_EPERM(ioctl(pagemap, _IOWR('f', 16, char[88]), &a));
+    CHILD_EPERM(ioctl(pagemap, _IOWR('f', 17, struct sc_pm_scan_arg), &a));
+
+    /* pidfd_send_signal: signals 0, SIGUSR1, SIGKILL; no siginfo; no flags. */
+    CHILD_RC(syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0), 0);
+    CHILD_RC(syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0), 0);
+    CHILD_EPERM(syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0));
+    CHILD_EPERM(syscall(SYS_pidfd_send_signal, pidfd, SIGSTOP, NULL, 0));
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = SIGUSR1;
+    info.si_code = SI_QUEUE; /* the kernel would accept this siginfo */
+    info.si_pid = self;
+    CHILD_EPERM(syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, &info, 0));
+    CHILD_EPERM(syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, (void *)(1ull << 32), 0));
+    CHILD_EPERM(syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 1u /* PIDFD_SIGNAL_THREAD */));
+
+    /* waitid: P_PIDFD only; WEXITED, WNOHANG, WNOWAIT only; no rusage. */
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    CHILD_RC(syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG | WNOWAIT, NULL), 0);
+    CHILD_CHECK(si.si_pid == 0, "waitid WNOHANG on a live child: si_pid %d", (int)si.si_pid);
+    CHILD_EPERM(syscall(SYS_waitid, P_PID, kid, &si, WEXITED | WNOHANG, NULL));
+    CHILD_EPERM(syscall(SYS_waitid, P_ALL, 0, &si, WEXITED | WNOHANG, NULL));
+    CHILD_EPERM(syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WSTOPPED | WNOHANG, NULL));
+    CHILD_EPERM(syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG | __WALL, NULL));
+    struct rusage ru;
+    CHILD_EPERM(syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG, &ru));
+
+    CHILD_RC(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0), 0);
+    memset(&si, 0, sizeof si);
+    CHILD_RC(syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED, NULL), 0);
+    CHILD_CHECK(si.si_pid == kid && si.si_code == CLD_KILLED && si.si_status == SIGKILL,
+                "waitid reaped pid %d code %d status %d, want %d killed by SIGKILL",
+                (int)si.si_pid, si.si_code, si.si_status, (int)kid);
+
+    /* Always allowed, used around them: close, clock_gettime, sched_yield, getpid. */
+    struct timespec ts;
+    CHILD_RC(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts), 0);
+    CHILD_RC(syscall(SYS_sched_yield), 0);
+    CHILD_RC(syscall(SYS_getpid), self);
+    CHILD_RC(close(pidfd), 0);
+    CHILD_RC(close(spare), 0);
+    CHILD_RC(close(pagemap), 0);
+    /* ...and what stays forbidden next to them. */
+    CHILD_EPERM(syscall(SYS_pidfd_open, self, 0));
+    CHILD_EPERM(syscall(SYS_kill, kid, SIGKILL));
+    CHILD_EPERM(syscall(SYS_wait4, -1, NULL, WNOHANG, NULL));
+}
+
+Test(seccomp, process_backend_calls_are_pinned)
+{
+    sc_expect_exit0(sc_run_child(child_process_backend_calls, NULL));
+}
+
+/* In KILL mode a refused variant kills the process. */
+static void child_pidfd_signal_kill(void *arg)
+{
+    (void)arg;
+    int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    CHILD_CHECK(pidfd >= 0, "pidfd_open: %s", strerror(errno));
+    child_restrict(GLINT_SECCOMP_KILL);
+    CHILD_RC(syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0), 0);
+    long rc = syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+    CHILD_CHECK(0, "pidfd_send_signal(SIGTERM) under the KILL filter returned %ld", rc);
+}
+
+Test(seccomp, process_backend_variant_kills_in_kill_mode)
+{
+    sc_expect_sigsys(sc_run_child(child_pidfd_signal_kill, NULL));
 }
 
 /* ---- the CLI ---------------------------------------------------------------- */

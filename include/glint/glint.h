@@ -514,17 +514,24 @@ void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st);
  * Allowed afterwards, everything else is forbidden:
  *   ioctl       only KVM_RUN, KVM_{GET,SET}_{REGS,SREGS,FPU,XSAVE,XCRS,MSRS,
  *               VCPU_EVENTS,DEBUGREGS}, KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG
- *               (calls and restores), and TCGETS (stdio asks it of a tty)
+ *               (KVM backend: calls and restores), PAGEMAP_SCAN (process
+ *               backend: restores), and TCGETS (stdio asks it of a tty)
  *   write, writev  only to fd 1 and 2 (the default print writes to stdout)
  *   futex, clock_gettime, clock_nanosleep, nanosleep, gettimeofday,
  *   sched_yield, getpid, gettid, rt_sigreturn, rt_sigprocmask, restart_syscall,
  *   sigaltstack
+ *   pread64     (process backend: reads /proc/PID/syscall before a restore)
  *   tgkill      only to this process and only with glint_interrupt_signal()
+ *   pidfd_send_signal  only signal SIGUSR1, SIGKILL or 0, no siginfo, no
+ *               flags (process backend: interrupt, kill or probe the child)
+ *   waitid      only P_PIDFD, options within WEXITED|WNOHANG|WNOWAIT, no
+ *               rusage (process backend: notice or reap a dead child)
  *   arch_prctl  only ARCH_{GET,SET}_{FS,GS} (selectors are reset before runs)
  *   mmap, mprotect, mremap  only without PROT_EXEC (mremap: any), munmap,
  *               madvise, brk (malloc), fstat, newfstatat (stdio), close
  *               (destroying a sandbox), exit, exit_group
- * A system call of another architecture ABI (x32, i386) is forbidden.
+ * A system call of another architecture ABI is forbidden: i386 (int $0x80)
+ * kills the process in either mode; x32 numbers match no rule above.
  * `flags` is GLINT_SECCOMP_KILL or GLINT_SECCOMP_ERRNO.  Returns GLINT_OK,
  * GLINT_E_INVALID for unknown flags or a non-x86-64 build, or
  * GLINT_E_HYPERVISOR if the kernel refused the filter (*err says why).

@@ -69,7 +69,7 @@ struct glint_pm_scan_arg {
 #define GLINT_PAGEMAP_SCAN _IOWR('f', 16, struct glint_pm_scan_arg)
 #define PM_SCAN_WP_MATCHING (1ull << 0)
 #define PM_SCAN_CHECK_WPASYNC (1ull << 1)
-#define PAGE_IS_WRITTEN (1ull << 3)
+#define PAGE_IS_WRITTEN (1ull << 1) /* uapi linux/fs.h: WPALLOWED 0, WRITTEN 1, FILE 2, PRESENT 3 */
 
 /* The stub program, linked in by stub_blob.S. */
 extern const unsigned char glint_stub_start[], glint_stub_end[];
