@@ -212,6 +212,9 @@ static glint_status handle_exception(glint_sandbox *sb, const struct hv_exit *ex
                                                : "instruction fetch from an unmapped page")
                            : (e & 2) ? ((e & 1) ? "write to a read-only page" : "write to an unmapped page")
                                      : ((e & 1) ? "read of a protected page" : "read of an unmapped page");
+        if (cr2 >> 47) /* the kernel half: Linux reports user accesses there as protection faults */
+            what = (e & 16) ? "instruction fetch from a kernel-half address"
+                   : (e & 2) ? "write to a kernel-half address" : "read of a kernel-half address";
         /* A fault in the guard page with RSP at or near it is the stack
          * growing into it; anything else there is an overrun from the heap. */
         if (cr2 >= l->guard_base && cr2 < l->stack_base && ex->rsp < l->stack_base + GLINT_PAGE_SIZE)
