@@ -205,7 +205,7 @@ $(BENCH): $(BENCH_C) $(wildcard bench/*.h) $(LIBGLINT_A) $(JAIL_STUB)
 
 bench: all $(BENCH)
 	@scripts/bench-deps.sh
-	$(BENCH) --json bench/results.json
+	$(BENCH) --json bench/results.json --markdown $(B)/bench/results.md
 
 bench-quick: all $(BENCH)
 	$(BENCH) --quick --json $(B)/bench/results-quick.json

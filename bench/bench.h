@@ -52,9 +52,10 @@ void samples_free(struct samples *s);
 /* Nearest-rank percentile q (0..1) of the samples (sorts them); 0 if none. */
 double samples_pct(struct samples *s, double q);
 
-#define RESULT_EXTRA_MAX 10
+#define RESULT_EXTRA_MAX 16
 struct result {
     char name[48];
+    char group[16];         /* "" for floors and peers; the glint backend ("kvm", "process") */
     int skipped;
     double p50_us, p90_us, p99_us;
     size_t n;
@@ -74,7 +75,20 @@ struct result *result_skip(const char *name, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void result_note(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void result_extra(struct result *r, const char *key, double val);
+/* The result `name` of the current group, else of the ungrouped ones
+ * (floors, peers); NULL if none. */
 struct result *result_find(const char *name);
+/* The same in group `group` (then ungrouped). */
+struct result *result_find_in(const char *group, const char *name);
+
+/* Groups: the glint metrics run once per backend, each in its own group
+ * (the backend's name).  New results join the current group ("" or NULL:
+ * ungrouped).  A group that cannot run is recorded as skipped with the
+ * reason; its counting method goes into the JSON with the group. */
+void results_set_group(const char *group);
+void results_skip_group(const char *group, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void results_group_counting(const char *group, const char *how);
 
 void results_print_table(void);
 void results_print_ratios(void);

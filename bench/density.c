@@ -2,14 +2,24 @@
  * density.c - how many live sandboxes fit, and what each costs the host.
  *
  *   density      N live sandboxes from one snapshot (10,000; 200 with
- *                --quick), each initialized (no guest code) and then called
- *                once: host memory per sandbox (MemAvailable delta / N,
- *                after the calls and before them), the creation rate, and
- *                the first call's time.  Beside kvm_vm_density.
+ *                --quick on KVM, 300 on the process backend), each
+ *                initialized (no guest code) and then called once: host
+ *                memory per sandbox (MemAvailable delta / N, after the
+ *                calls and before them), the creation rate, and the first
+ *                call's time.  Beside kvm_vm_density (KVM) or
+ *                floor_proc_memory (process backend).
  *   density_elf  N live sandboxes created from the ELF and initialized
  *                (2,000; 50 with --quick), as issue 3 measured them.
  *
- * Each sandbox holds file descriptors (VM and vCPU), and RLIMIT_NOFILE may
+ * Both run on the backend of the glint group (g_be); the workers are told
+ * it on their command line.  On the process backend each live sandbox is
+ * a process too: N is capped by RLIMIT_NPROC, pid_max and threads-max
+ * (with room to spare), and every worker stops creating when MemAvailable
+ * falls under 2 GiB, so that the machine survives.
+ *
+ * Each sandbox holds file descriptors (VM and vCPU; on the process
+ * backend the guest memfd, the control memfd, a pidfd, the pagemap and
+ * /proc/PID/syscall), and RLIMIT_NOFILE may
  * allow fewer than N in one process (its hard limit cannot be raised
  * without CAP_SYS_RESOURCE).  So `density` runs in worker processes
  * (glint-bench --density-worker GUEST), as many as the limit needs, each
@@ -21,6 +31,7 @@
  *
  * Worker protocol (lines; parent -> worker on stdin, worker -> parent on
  * stdout):
+ *   (started as glint-bench --density-worker GUEST BACKEND)
  *   worker: "ready CAPACITY FDS_PER_SANDBOX FD_LIMIT" | "error MESSAGE"
  *   parent: "create Q"
  *   worker: "t NS" per sandbox (create + register + init), then
@@ -53,8 +64,47 @@
  * copy-on-write fault calls every VM's notifier), so one process of
  * 10,000 would measure that instead. */
 #define PER_WORKER_MAX 2500
+/* Workers stop creating sandboxes below this much MemAvailable. */
+#define MEM_FLOOR_BYTES (2ull << 30)
 
 extern char **environ;
+
+/* The /proc/meminfo counters that say where a sandbox's memory goes (KiB). */
+#define MI_N 6
+static const char *const g_mi_names[MI_N] = {"Shmem", "AnonPages", "PageTables", "KernelStack",
+                                             "Slab", "Committed_AS"};
+struct meminfo_kib {
+    long long v[MI_N];
+};
+
+static void meminfo_read(struct meminfo_kib *m)
+{
+    for (int i = 0; i < MI_N; i++)
+        m->v[i] = -1;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return;
+    char line[128];
+    while (fgets(line, sizeof line, f))
+        for (int i = 0; i < MI_N; i++) {
+            size_t l = strlen(g_mi_names[i]);
+            if (strncmp(line, g_mi_names[i], l) == 0 && line[l] == ':')
+                m->v[i] = atoll(line + l + 1);
+        }
+    fclose(f);
+}
+
+/* "Shmem 120.0, AnonPages 3.1, ..." per sandbox into buf. */
+static void meminfo_delta(const struct meminfo_kib *a, const struct meminfo_kib *b, double n,
+                          char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < MI_N && o < len; i++)
+        if (a->v[i] >= 0 && b->v[i] >= 0)
+            o += (size_t)snprintf(buf + o, len - o, "%s%s %.1f", o ? ", " : "", g_mi_names[i],
+                                  (double)(b->v[i] - a->v[i]) / n);
+}
 
 /* ------------------------------------------------------------------------- */
 /* density_elf: in this process. */
@@ -62,6 +112,8 @@ extern char **environ;
 static void bench_density_elf(const glint_image *img)
 {
     size_t n = iters(2000, 50), live = 0;
+    glint_config cfg;
+    bench_config(&cfg);
     glint_sandbox **sbs = calloc(n, sizeof *sbs);
     if (!sbs) {
         result_skip("density_elf", "out of memory");
@@ -69,13 +121,19 @@ static void bench_density_elf(const glint_image *img)
     }
     char why[500] = "";
     struct samples s = {0};
+    struct meminfo_kib mi0, mi1;
     uint64_t mem0 = mem_available_settled(), t0 = now_ns();
+    meminfo_read(&mi0);
     for (; live < n; live++) {
         glint_error err;
         uint64_t t = now_ns();
-        glint_status st = glint_sandbox_create(img, NULL, &sbs[live], &err);
+        glint_status st = glint_sandbox_create(img, &cfg, &sbs[live], &err);
         if (st != GLINT_OK) {
             snprintf(why, sizeof why, "%s: %.300s", glint_status_name(st), err.message);
+            break;
+        }
+        if (bench_check_backend(sbs[live], why, sizeof why) < 0) {
+            glint_sandbox_destroy(sbs[live]);
             break;
         }
         st = glint_sandbox_init(sbs[live]);
@@ -88,6 +146,7 @@ static void bench_density_elf(const glint_image *img)
         samples_add(&s, (double)(now_ns() - t));
     }
     uint64_t t1 = now_ns(), mem1 = mem_available_settled();
+    meminfo_read(&mi1);
     for (size_t i = 0; i < live; i++)
         glint_sandbox_destroy(sbs[i]);
     free(sbs);
@@ -105,6 +164,16 @@ static void bench_density_elf(const glint_image *img)
     result_note(r, "%zu live sandboxes from the ELF (default config), initialized: %.0f KiB host "
                    "memory each (MemAvailable delta), %.0f/s; times are create+init", live, kib,
                 rate);
+    char mi[300];
+    meminfo_delta(&mi0, &mi1, (double)live, mi, sizeof mi);
+    if (mi[0])
+        result_note(r, "per sandbox, /proc/meminfo deltas (KiB): %s", mi);
+    const char *fname = g_be == GLINT_BACKEND_KVM ? "kvm_vm_density" : "floor_proc_memory";
+    const char *fkey = g_be == GLINT_BACKEND_KVM ? "host_kib_per_vm" : "host_kib_per_process";
+    const struct result *fl = result_find(fname);
+    for (size_t i = 0; fl && !fl->skipped && i < fl->nextra; i++)
+        if (strcmp(fl->extra[i].key, fkey) == 0 && fl->extra[i].val > 0)
+            result_note(r, "%.2fx %s's memory", kib / fl->extra[i].val, fname);
     if (g_opts.quick)
         result_note(r, "quick run: N is small, so the memory figure is rough");
     if (live < n)
@@ -135,6 +204,10 @@ static glint_sandbox *worker_sandbox(const glint_snapshot *snap, char *why, size
     if (st != GLINT_OK) {
         snprintf(why, len, "glint_sandbox_create_from_snapshot: %s: %.300s", glint_status_name(st),
                  err.message);
+        return NULL;
+    }
+    if (bench_check_backend(sb, why, len) < 0) {
+        glint_sandbox_destroy(sb);
         return NULL;
     }
     st = glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL);
@@ -172,7 +245,7 @@ static glint_snapshot *worker_setup(const char *guest, size_t *cap, int *per, ch
     }
     int vcpu;
     glint_config cfg;
-    glint_config_default(&cfg);
+    bench_config(&cfg);
     cfg.timeout_ms = 10000; /* first calls slow down as VMs pile up: do not lose the figure */
     glint_sandbox *sb = bench_make_sandbox(img, &cfg, &vcpu, why, len);
     glint_image_close(img);
@@ -205,6 +278,11 @@ static void worker_loop(glint_snapshot *snap, size_t quota)
     size_t live = 0, ok = 0;
     uint64_t init_exits = 0, t0 = now_ns();
     for (; sbs && live < quota; live++) {
+        if (live % 100 == 99 && mem_available() < MEM_FLOOR_BYTES) {
+            snprintf(why, sizeof why, "MemAvailable fell under %llu MiB: stopped to keep the "
+                     "machine alive", MEM_FLOOR_BYTES >> 20);
+            break;
+        }
         uint64_t t = now_ns();
         if (!(sbs[live] = worker_sandbox(snap, why, sizeof why)))
             break;
@@ -231,10 +309,17 @@ static void worker_loop(glint_snapshot *snap, size_t quota)
         ;
 }
 
-int density_worker_main(const char *guest)
+int density_worker_main(const char *guest, const char *backend)
 {
     raise_fd_limit();
     char why[500] = "";
+    glint_backend be;
+    glint_error err;
+    if (glint_backend_parse(backend, &be, &err) != GLINT_OK || be == GLINT_BACKEND_AUTO) {
+        printf("error bad backend '%.100s'\n", backend);
+        return 1;
+    }
+    g_be = be;
     size_t cap = 0, quota = 0;
     int per = 0;
     glint_snapshot *snap = worker_setup(guest, &cap, &per, why, sizeof why);
@@ -283,7 +368,8 @@ static int worker_start(struct worker *w, const char *guest, char *why, size_t l
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, to[0], 0);
     posix_spawn_file_actions_adddup2(&fa, from[1], 1);
-    char *argv[] = {exe, "--density-worker", (char *)guest, NULL};
+    char *argv[] = {exe, "--density-worker", (char *)guest, (char *)glint_backend_name(g_be),
+                    NULL};
     int e = posix_spawn(&w->pid, exe, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(to[0]), close(from[1]);
@@ -344,7 +430,9 @@ struct density_run {
     struct samples create, call;
     uint64_t create_ns, init_exits;
     uint64_t mem0, mem1, mem2;
+    struct meminfo_kib mi0, mi2;
     char why[600];
+    char limit_note[300]; /* N was capped by a process limit */
 };
 
 /* Starts as many workers as the fd limit needs for d->n sandboxes. */
@@ -429,9 +517,7 @@ static void density_report(struct density_run *d)
     double kib = d->mem0 > d->mem2 ? (double)(d->mem0 - d->mem2) / 1024.0 / live : 0;
     double kib0 = d->mem0 > d->mem1 ? (double)(d->mem0 - d->mem1) / 1024.0 / live : 0;
     double rate = live * 1e9 / (double)(d->create_ns ? d->create_ns : 1);
-    r->exits = (double)d->init_exits / live;
-    if (d->init_exits == 0)
-        r->guest_insns = 0; /* no KVM_RUN before the first call */
+    r->exits = (double)d->init_exits / live; /* guest insns: not measured here */
     result_extra(r, "live", live);
     result_extra(r, "host_kib_per_sandbox", kib);
     result_extra(r, "host_kib_before_first_call", kib0);
@@ -441,21 +527,88 @@ static void density_report(struct density_run *d)
     result_extra(r, "processes", (double)d->nw);
     result_note(r, "%zu live sandboxes from one snapshot, each called once: %.0f KiB host memory "
                    "each (MemAvailable delta; %.0f before the first call), %.0f/s; times are "
-                   "create+init (no guest code: %.0f exits); first call p50 %.1f us, p99 %.1f us",
+                   "create+init (%.0f exits before the first call; guest insns not measured); "
+                   "first call p50 %.1f us, p99 %.1f us",
                 d->live, kib, kib0, rate, r->exits, first_call, first_call99);
     result_note(r, "in %zu worker process(es) of at most %d (RLIMIT_NOFILE %llu: room for %zu "
                    "sandboxes of %d fds per process); config: default but a 10 s time limit",
                 d->nw, PER_WORKER_MAX, d->w[0].fd_limit, d->w[0].cap, d->w[0].fds_per);
-    const struct result *raw = result_find("kvm_vm_density");
+    char mi[300];
+    meminfo_delta(&d->mi0, &d->mi2, live, mi, sizeof mi);
+    if (mi[0])
+        result_note(r, "per sandbox, /proc/meminfo deltas (KiB): %s", mi);
+    if (d->mi0.v[0] >= 0 && d->mi2.v[0] >= 0)
+        result_extra(r, "shmem_kib", (double)(d->mi2.v[0] - d->mi0.v[0]) / live);
+    if (d->mi0.v[2] >= 0 && d->mi2.v[2] >= 0)
+        result_extra(r, "pagetables_kib", (double)(d->mi2.v[2] - d->mi0.v[2]) / live);
+    if (d->limit_note[0])
+        result_note(r, "%s", d->limit_note);
+    int kvm = g_be == GLINT_BACKEND_KVM;
+    const struct result *raw = result_find(kvm ? "kvm_vm_density" : "floor_proc_memory");
+    const char *key = kvm ? "host_kib_per_vm" : "host_kib_per_process";
     for (size_t i = 0; raw && !raw->skipped && i < raw->nextra; i++)
-        if (strcmp(raw->extra[i].key, "host_kib_per_vm") == 0 && raw->extra[i].val > 0) {
-            result_extra(r, "memory_vs_raw_vm", kib / raw->extra[i].val);
-            result_note(r, "%.2fx the minimal VM's memory", kib / raw->extra[i].val);
+        if (strcmp(raw->extra[i].key, key) == 0 && raw->extra[i].val > 0) {
+            result_extra(r, kvm ? "memory_vs_raw_vm" : "memory_vs_floor_process",
+                         kib / raw->extra[i].val);
+            result_note(r, "%.2fx the minimal %s's memory", kib / raw->extra[i].val,
+                        kvm ? "VM" : "jailed process");
         }
     if (g_opts.quick)
         result_note(r, "quick run: N is small, so the memory figure is rough");
     if (d->live < d->n || d->why[0])
         result_note(r, "stopped at %zu of %zu: %s", d->live, d->n, d->why);
+}
+
+static long read_long(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/* Processes (threads, in fact) there are now: /proc/loadavg's 4th field. */
+static long tasks_now(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    long running = -1, total = -1;
+    if (f) {
+        if (fscanf(f, "%*f %*f %*f %ld/%ld", &running, &total) != 2)
+            total = -1;
+        fclose(f);
+    }
+    return total;
+}
+
+/* The process backend: every sandbox is a process.  Caps d->n so that
+ * RLIMIT_NPROC, pid_max and threads-max keep 1,000 to spare. */
+static void cap_by_process_limits(struct density_run *d)
+{
+    struct rlimit rl;
+    long tasks = tasks_now(), room = -1;
+    const char *by = NULL;
+    long lim[3] = {getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                       ? (long)rl.rlim_cur : -1,
+                   read_long("/proc/sys/kernel/pid_max"),
+                   read_long("/proc/sys/kernel/threads-max")};
+    static const char *const names[3] = {"RLIMIT_NPROC", "pid_max", "threads-max"};
+    for (int i = 0; i < 3; i++) {
+        if (lim[i] < 0)
+            continue;
+        long r = lim[i] - (tasks > 0 ? tasks : 0) - 1000;
+        if (room < 0 || r < room)
+            room = r, by = names[i];
+    }
+    if (room >= 0 && (size_t)room < d->n) {
+        size_t was = d->n;
+        d->n = room > 0 ? (size_t)room : 0;
+        snprintf(d->limit_note, sizeof d->limit_note, "N capped from %zu to %zu by %s (%ld tasks "
+                 "running)", was, d->n, by, tasks);
+    }
 }
 
 static void bench_density_snapshot(const char *guest)
@@ -465,14 +618,23 @@ static void bench_density_snapshot(const char *guest)
         result_skip("density", "out of memory");
         return;
     }
-    d->n = iters(10000, 200);
+    d->n = g_be == GLINT_BACKEND_KVM ? iters(10000, 200) : iters(10000, 300);
+    if (g_be != GLINT_BACKEND_KVM)
+        cap_by_process_limits(d);
+    if (d->n == 0) {
+        result_skip("density", "not measured: %s", d->limit_note);
+        free(d);
+        return;
+    }
     if (start_workers(d, guest) == 0) {
         d->mem0 = mem_available_settled();
+        meminfo_read(&d->mi0);
         create_phase(d);
         d->mem1 = mem_available_settled();
         if (d->live)
             call_phase(d);
         d->mem2 = mem_available_settled();
+        meminfo_read(&d->mi2);
     }
     if (d->live == 0 || d->called < d->live) {
         samples_free(&d->create);

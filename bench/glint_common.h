@@ -19,8 +19,18 @@ struct bench_counts {
     int counted;
     struct glint_counts c;
     char why[400];
+    char how[160]; /* when counted: how, for the notes */
 };
 extern struct bench_counts g_counts;
+
+/* The backend the glint group runs on now: bench_glint runs every glint
+ * metric once per backend this host can use, each sandbox created with
+ * cfg.backend set to it and checked with glint_sandbox_backend. */
+extern glint_backend g_be;
+/* glint_config_default with backend = g_be. */
+void bench_config(glint_config *cfg);
+/* 0 when sb runs on g_be; -1 with why otherwise. */
+int bench_check_backend(const glint_sandbox *sb, char *why, size_t len);
 
 /* Touch(TOUCH_PAGES): the call before each timed restore. */
 #define TOUCH_PAGES 2
@@ -30,7 +40,8 @@ extern const glint_function g_host_ping_sig;
 glint_status bench_host_ping(glint_hostcall *hc, const glint_value *args, size_t nargs,
                              glint_value *ret, void *user);
 
-/* A sandbox of `img` (cfg may be NULL) with HostPing registered,
+/* A sandbox of `img` on g_be (cfg may be NULL: bench_config's; its
+ * backend is set to g_be either way) with HostPing registered,
  * initialized; its vCPU fd in *vcpu (-1 if not found).  NULL with a
  * one-line reason on failure. */
 glint_sandbox *bench_make_sandbox(const glint_image *img, const glint_config *cfg, int *vcpu,
@@ -71,7 +82,7 @@ void bench_snapshots(const glint_image *img, const char *guest);
  * (density.c); `guest` is the bench guest's path. */
 void bench_density(const glint_image *img, const char *guest);
 
-/* The density worker's main: glint-bench --density-worker GUEST. */
-int density_worker_main(const char *guest);
+/* The density worker's main: glint-bench --density-worker GUEST BACKEND. */
+int density_worker_main(const char *guest, const char *backend);
 
 #endif

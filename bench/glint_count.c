@@ -165,7 +165,7 @@ int glint_count_insns(const glint_image *img, struct glint_counts *out, char *wh
     guest_maps_read(&mb);
     size_t nvb = list_vcpu_fds(vb, 64);
     glint_config cfg;
-    glint_config_default(&cfg);
+    bench_config(&cfg); /* the KVM backend: the caller runs this pass only there */
     cfg.timeout_ms = 30000; /* every instruction traps: ~100x slower */
     glint_sandbox *sb = NULL;
     glint_error err;
@@ -176,7 +176,7 @@ int glint_count_insns(const glint_image *img, struct glint_counts *out, char *wh
     }
     uint8_t *mem = NULL;
     int rc = -1;
-    if (arm(&mb, vb, nvb, &mem, why, len) < 0)
+    if (bench_check_backend(sb, why, len) < 0 || arm(&mb, vb, nvb, &mem, why, len) < 0)
         goto out;
     if (glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL) != GLINT_OK ||
         glint_sandbox_init(sb) != GLINT_OK) {

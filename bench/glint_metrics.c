@@ -12,11 +12,20 @@
  *
  * and runs the snapshot and pool figures (glint_snap.c) and the density
  * figures (density.c).
- * exits come from glint_sandbox_exit_count(); insn_emulation from the
- * sandbox's vCPU stats fd, found among this process's fds; guest_insns from
- * a separate counting pass (glint_count.c).  Each metric that cannot run
- * says why (no KVM, no guest, a failing library).
+ *
+ * All of it runs once per backend (kvm, process) that glint_backend_probe
+ * accepts here, in the results group named after the backend; a backend
+ * that cannot run is recorded as skipped with the probe's message.  Every
+ * sandbox is created with cfg.backend set explicitly and checked with
+ * glint_sandbox_backend.
+ *
+ * exits come from glint_sandbox_exit_count(); insn_emulation (KVM) from
+ * the sandbox's vCPU stats fd, found among this process's fds; guest_insns
+ * from a separate counting pass: the trap flag on KVM (glint_count.c), perf
+ * on the sandbox process (procwatch.c).  Each metric that cannot run says
+ * why (no KVM, no guest, a failing library).
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +34,29 @@
 #include "glint/glint.h"
 #include "glint_common.h"
 #include "glint_count.h"
+#include "jailer.h"
 #include "kvmstats.h"
 #include "minivm.h"
-
-/* Every glint metric: each is skipped with the reason when glint cannot run. */
-static const char *const g_names[] = {
-    "call_empty", "call_host", "call_string", "call_bytes_1m", "sandbox_cold", "sandbox_info",
-    "snapshot", "restore", "call_with_restore", "sandbox_from_snapshot", "pooled_sandbox",
-    "density", "density_elf"};
-#define NNAMES (sizeof g_names / sizeof g_names[0])
+#include "procwatch.h"
 
 struct bench_counts g_counts;
+glint_backend g_be = GLINT_BACKEND_KVM;
+
+void bench_config(glint_config *cfg)
+{
+    glint_config_default(cfg);
+    cfg->backend = g_be;
+}
+
+int bench_check_backend(const glint_sandbox *sb, char *why, size_t len)
+{
+    glint_backend b = glint_sandbox_backend(sb);
+    if (b == g_be)
+        return 0;
+    snprintf(why, len, "the sandbox runs on the %s backend, not %s", glint_backend_name(b),
+             glint_backend_name(g_be));
+    return -1;
+}
 
 const glint_function g_host_ping_sig = {.name = "HostPing", .ret = GLINT_I32, .nparams = 0};
 
@@ -54,14 +75,24 @@ glint_sandbox *bench_make_sandbox(const glint_image *img, const glint_config *cf
     size_t nb = list_vcpu_fds(before, 64);
     glint_sandbox *sb = NULL;
     glint_error err;
+    glint_config c;
     memset(&err, 0, sizeof err);
-    glint_status st = glint_sandbox_create(img, cfg, &sb, &err);
+    if (cfg)
+        c = *cfg;
+    else
+        bench_config(&c);
+    c.backend = g_be;
+    glint_status st = glint_sandbox_create(img, &c, &sb, &err);
     if (st != GLINT_OK) {
         snprintf(why, len, "glint_sandbox_create: %s: %.300s", glint_status_name(st), err.message);
         return NULL;
     }
+    if (bench_check_backend(sb, why, len) < 0) {
+        glint_sandbox_destroy(sb);
+        return NULL;
+    }
     size_t na = list_vcpu_fds(after, 64);
-    *vcpu = new_vcpu_fd(before, nb, after, na);
+    *vcpu = g_be == GLINT_BACKEND_KVM ? new_vcpu_fd(before, nb, after, na) : -1;
     st = glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL);
     if (st == GLINT_OK)
         st = glint_sandbox_init(sb);
@@ -96,7 +127,7 @@ void bench_set_insns(struct result *r, long count)
         result_note(r, "guest insns: %s", g_counts.why);
     } else if (count >= 0) {
         r->guest_insns = (double)count;
-        result_note(r, "guest insns counted by the trap-flag pass");
+        result_note(r, "guest insns %s", g_counts.how);
     }
 }
 
@@ -110,7 +141,8 @@ struct result *bench_time_calls(glint_sandbox *sb, int vcpu, const struct call_s
     if (vcpu >= 0)
         vstats_open(&vs, vcpu);
     else
-        memset(&vs, 0, sizeof vs), snprintf(vs.why, sizeof vs.why, "vCPU fd not found");
+        memset(&vs, 0, sizeof vs), vs.fd = -1,
+            snprintf(vs.why, sizeof vs.why, "vCPU fd not found");
     int64_t emul0 = vstats_get(&vs, "insn_emulation");
     uint64_t exits0 = glint_sandbox_exit_count(sb);
     struct samples s = {0};
@@ -141,7 +173,7 @@ struct result *bench_time_calls(glint_sandbox *sb, int vcpu, const struct call_s
     int64_t emul = vstats_get(&vs, "insn_emulation");
     if (emul >= 0 && emul0 >= 0)
         r->insn_emulation = (double)(emul - emul0) / (double)r->n;
-    else
+    else if (g_be == GLINT_BACKEND_KVM)
         result_note(r, "insn_emulation: %s", vs.why);
     vstats_close(&vs);
     bench_set_insns(r, c->insns);
@@ -188,14 +220,97 @@ static void call_empty_interleaved(glint_sandbox *sb, struct result *r)
     samples_free(&exits);
 }
 
+/* The same on the process backend, against the floor of a fault delivered
+ * to a handler in this process (floor_proc_fault_handler): blocks of 500
+ * faults and 500 calls; the SIGSEGV handler is installed only around each
+ * block of faults. */
+static void call_empty_interleaved_proc(glint_sandbox *sb, struct result *r)
+{
+    char why[300];
+    if (!r)
+        return;
+    struct samples calls = {0}, faults = {0};
+    glint_value arg = glint_i32(42), res;
+    size_t blocks = iters(20, 4);
+    for (size_t b = 0; b < blocks; b++) {
+        if (jailer_fault_open(why, sizeof why) < 0) {
+            result_note(r, "not interleaved: %s", why);
+            break;
+        }
+        for (size_t i = 0; i < 500; i++) {
+            double ns = jailer_fault_once();
+            if (ns >= 0)
+                samples_add(&faults, ns);
+        }
+        jailer_fault_close();
+        for (size_t i = 0; i < 500; i++) {
+            uint64_t t0 = now_ns();
+            glint_status st = glint_sandbox_call(sb, "Echo", &arg, 1, &res);
+            if (st == GLINT_OK && check_i32(&res, &arg))
+                samples_add(&calls, (double)(now_ns() - t0));
+        }
+    }
+    if (calls.n && faults.n) {
+        double c = samples_pct(&calls, 0.5) / 1000.0, f = samples_pct(&faults, 0.5) / 1000.0;
+        result_extra(r, "interleaved_p50_us", c);
+        result_extra(r, "fault_interleaved_p50_us", f);
+        result_note(r, "interleaved with the fault-handler floor: %.3f us vs %.3f us (the "
+                       "sandbox process sleeps through each block of faults and the scheduler "
+                       "may then wake it on the other CPU, so this pass can come out faster)",
+                    c, f);
+    }
+    samples_free(&calls);
+    samples_free(&faults);
+}
+
+/* The CPU `pid` last ran on (/proc/PID/stat field 39), or -1. */
+static int last_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    int field = 2, cpu = -1;
+    for (char *t = p ? strtok(p + 1, " ") : NULL; t; t = strtok(NULL, " "))
+        if (++field == 39) {
+            cpu = atoi(t);
+            break;
+        }
+    return cpu;
+}
+
+/* The process backend: where the sandbox process ran against this thread
+ * (a call costs about twice as much when the two share a CPU: no side can
+ * spin while the other runs). */
+static void note_placement(struct result *r, pid_t pid)
+{
+    if (!r || pid <= 0)
+        return;
+    int mine = sched_getcpu(), its = last_cpu(pid);
+    if (mine < 0 || its < 0)
+        return;
+    result_extra(r, "same_cpu", mine == its);
+    result_note(r, "after the timed calls this thread was on CPU %d, the sandbox process last "
+                   "on CPU %d%s", mine, its, mine == its ? " (the same: no spinning)" : "");
+}
+
 static void bench_calls(const glint_image *img)
 {
     char why[500];
     int vcpu;
+    pid_t pb[PIDS_MAX];
+    size_t npb = g_be == GLINT_BACKEND_KVM ? 0 : pidfd_pids(pb, PIDS_MAX);
     glint_sandbox *sb = bench_make_sandbox(img, NULL, &vcpu, why, sizeof why);
+    pid_t child = sb && g_be != GLINT_BACKEND_KVM ? pidfd_new_pid(pb, npb) : -1;
     if (!sb) {
+        static const char *const names[] = {"call_empty", "call_host", "call_string"};
         for (size_t i = 0; i < 3; i++)
-            result_skip(g_names[i], "%s", why);
+            result_skip(names[i], "%s", why);
     } else {
         static const char str64[] =
             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -210,14 +325,17 @@ static void bench_calls(const glint_image *img)
         };
         for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
             struct result *r = bench_time_calls(sb, vcpu, &specs[i]);
-            if (i == 0)
+            note_placement(r, child);
+            if (i == 0 && g_be == GLINT_BACKEND_KVM)
                 call_empty_interleaved(sb, r);
+            else if (i == 0)
+                call_empty_interleaved_proc(sb, r);
         }
         glint_sandbox_destroy(sb);
     }
 
     glint_config cfg;
-    glint_config_default(&cfg);
+    bench_config(&cfg);
     cfg.input_size = cfg.output_size = 2u << 20;
     sb = bench_make_sandbox(img, &cfg, &vcpu, why, sizeof why);
     uint8_t *mib = malloc(1u << 20);
@@ -231,8 +349,10 @@ static void bench_calls(const glint_image *img)
                                  iters(20, 3), iters(300, 20), -1};
         struct result *r = bench_time_calls(sb, vcpu, &spec);
         if (r)
-            result_note(r, "input and output buffers of 2 MiB; not counted: each of the 1 MiB "
-                           "copies' iterations would trap");
+            result_note(r, "input and output buffers of 2 MiB; guest insns not counted: %s",
+                        g_be == GLINT_BACKEND_KVM
+                            ? "each of the 1 MiB copies' iterations would trap"
+                            : "the counting pass leaves EchoBytes out, as on KVM");
     }
     free(mib);
     glint_sandbox_destroy(sb);
@@ -243,12 +363,18 @@ int bench_cold_once(const char *guest, double v[4], uint64_t *exits, char *why, 
     glint_sandbox *sb = NULL;
     glint_error err;
     glint_value args[2] = {glint_i32(3), glint_i32(4)}, res;
+    glint_config cfg;
+    bench_config(&cfg);
     uint64_t t0 = now_ns();
-    glint_status st = glint_sandbox_create_file(guest, NULL, &sb, &err);
+    glint_status st = glint_sandbox_create_file(guest, &cfg, &sb, &err);
     uint64_t t1 = now_ns();
     if (st != GLINT_OK) {
         snprintf(why, len, "glint_sandbox_create_file: %s: %.300s", glint_status_name(st),
                  err.message);
+        return -1;
+    }
+    if (bench_check_backend(sb, why, len) < 0) {
+        glint_sandbox_destroy(sb);
         return -1;
     }
     st = glint_sandbox_init(sb);
@@ -345,48 +471,77 @@ static void bench_info(const char *guest)
     result_note(r, "open + validate the ELF, format %zu signatures, close; no VM", nfn);
 }
 
-void bench_glint(void)
+/* The counting pass for g_be: fills g_counts. */
+static void count_insns(const glint_image *img)
 {
-    char why[500];
-    glint_error err;
-    memset(&err, 0, sizeof err);
-    const char *guest = artifact_glint_guest(why, sizeof why);
-    if (!guest) {
-        for (size_t i = 0; i < NNAMES; i++)
-            result_skip(g_names[i], "cannot build the bench guest: %s", why);
-        return;
+    memset(&g_counts, 0, sizeof g_counts);
+    char failed[400];
+    if (g_be == GLINT_BACKEND_KVM) {
+        g_counts.counted = glint_count_insns(img, &g_counts.c, failed, sizeof failed) == 0;
+        snprintf(g_counts.how, sizeof g_counts.how, "counted by the trap-flag pass");
+        if (!g_counts.counted) {
+            char how[300];
+            if (floors_insn_counting(3, how, sizeof how) == 0)
+                snprintf(g_counts.why, sizeof g_counts.why,
+                         "cannot be counted on this host: %.300s", how);
+            else
+                snprintf(g_counts.why, sizeof g_counts.why, "the counting pass failed: %.300s",
+                         failed);
+        }
+    } else {
+        g_counts.counted = proc_count_insns(img, &g_counts.c, failed, sizeof failed) == 0;
+        snprintf(g_counts.how, sizeof g_counts.how,
+                 "counted by perf: user-mode instructions of the sandbox process (guest and "
+                 "stub handler)");
+        if (!g_counts.counted)
+            snprintf(g_counts.why, sizeof g_counts.why, "not measured: %.360s", failed);
     }
-    if (glint_probe(&err) != GLINT_OK) {
-        bench_info(guest); /* needs no KVM */
-        for (size_t i = 0; i < NNAMES; i++)
-            if (strcmp(g_names[i], "sandbox_info") != 0)
-                result_skip(g_names[i], "glint_probe: %.300s", err.message);
-        return;
-    }
-    glint_image *img = NULL;
-    glint_status st = glint_image_open_file(guest, &img, &err);
-    if (st != GLINT_OK) {
-        for (size_t i = 0; i < NNAMES; i++)
-            result_skip(g_names[i], "glint_image_open_file(%.100s): %s: %.300s", guest,
-                        glint_status_name(st), err.message);
-        return;
-    }
-    g_counts.counted = glint_count_insns(img, &g_counts.c, g_counts.why, sizeof g_counts.why) == 0;
-    if (!g_counts.counted) {
-        char how[300], failed[400];
-        snprintf(failed, sizeof failed, "%s", g_counts.why);
-        if (floors_insn_counting(3, how, sizeof how) == 0)
-            snprintf(g_counts.why, sizeof g_counts.why, "cannot be counted on this host: %.300s",
-                     how);
-        else
-            snprintf(g_counts.why, sizeof g_counts.why, "the counting pass failed: %.300s",
-                     failed);
+    if (!g_counts.counted)
         memset(&g_counts.c, 0xff, sizeof g_counts.c); /* all -1 */
-    }
+    results_group_counting(glint_backend_name(g_be),
+                           g_counts.counted ? g_counts.how : g_counts.why);
+}
+
+/* Every glint metric on g_be. */
+static void bench_backend(const glint_image *img, const char *guest)
+{
+    printf("glint: %s backend ...\n", glint_backend_name(g_be));
+    count_insns(img);
     bench_calls(img);
     bench_cold(guest);
     bench_info(guest);
     bench_snapshots(img, guest);
     bench_density(img, guest);
+}
+
+void bench_glint(void)
+{
+    static const glint_backend backends[] = {GLINT_BACKEND_KVM, GLINT_BACKEND_PROCESS};
+    char why[500];
+    glint_error err;
+    memset(&err, 0, sizeof err);
+    const char *guest = artifact_glint_guest(why, sizeof why);
+    glint_image *img = NULL;
+    glint_status st = GLINT_OK;
+    if (guest)
+        st = glint_image_open_file(guest, &img, &err);
+    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
+        const char *name = glint_backend_name(backends[b]);
+        results_set_group(name);
+        memset(&err, 0, sizeof err);
+        if (!guest) {
+            results_skip_group(name, "cannot build the bench guest: %s", why);
+        } else if (st != GLINT_OK) {
+            results_skip_group(name, "glint_image_open_file(%.100s): %s: %.300s", guest,
+                               glint_status_name(st), err.message);
+        } else if (glint_backend_probe(backends[b], &err) != GLINT_OK) {
+            results_skip_group(name, "glint_backend_probe: %.500s", err.message);
+            printf("glint: %s backend skipped: %s\n", name, err.message);
+        } else {
+            g_be = backends[b];
+            bench_backend(img, guest);
+        }
+    }
+    results_set_group(NULL);
     glint_image_close(img);
 }

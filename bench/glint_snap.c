@@ -5,7 +5,9 @@
  *                          sandbox + glint_snapshot_free
  *   restore                glint_sandbox_restore after Touch(TOUCH_PAGES),
  *                          a call that changes a few pages; runs no guest
- *                          code (0 exits, counted by glint and by KVM)
+ *                          code (0 exits, counted by glint and by KVM; on
+ *                          the process backend, the sandbox process is
+ *                          watched: perf or its schedstat)
  *   call_with_restore      Echo(42) with auto-restore on: call + restore
  *   sandbox_from_snapshot  create from the snapshot, register HostPing,
  *                          init (no guest code), Add(3, 4), destroy; parts
@@ -22,6 +24,7 @@
 #include "glint_common.h"
 #include "glint_count.h"
 #include "kvmstats.h"
+#include "procwatch.h"
 
 /* The pool (src/host/pool.c) may not be in this libglint yet: measured
  * when its source is there, unless -DBENCH_POOL=0 says otherwise. */
@@ -92,8 +95,11 @@ static long pages_changed(glint_sandbox *sb, const glint_snapshot *snap, const u
     return n;
 }
 
-/* Touch (untimed), then restore (timed), n times. */
-static void bench_restore(glint_sandbox *sb, int vcpu, const glint_snapshot *snap, long changed)
+/* Touch (untimed), then restore (timed), n times.  On the process
+ * backend, pw (watched separately, see watch_restores) says whether the
+ * sandbox process ran during restores. */
+static void bench_restore(glint_sandbox *sb, int vcpu, const glint_snapshot *snap, long changed,
+                          const struct proc_watch *pw)
 {
     glint_value arg = glint_i32(TOUCH_PAGES), res;
     struct samples s = {0};
@@ -102,7 +108,11 @@ static void bench_restore(glint_sandbox *sb, int vcpu, const glint_snapshot *sna
     uint64_t exits = 0;
     int64_t kvm_exits = 0, emul = 0;
     struct vstats vs;
-    vstats_open(&vs, vcpu);
+    if (vcpu >= 0)
+        vstats_open(&vs, vcpu);
+    else
+        memset(&vs, 0, sizeof vs), vs.fd = -1,
+            snprintf(vs.why, sizeof vs.why, "no vCPU fd found");
     for (size_t i = 0; i < warm + n && !why[0]; i++) {
         glint_status st = glint_sandbox_call(sb, "Touch", &arg, 1, &res);
         if (st != GLINT_OK || !check_i32(&res, &arg)) {
@@ -133,26 +143,61 @@ static void bench_restore(glint_sandbox *sb, int vcpu, const glint_snapshot *sna
     }
     struct result *r = result_add("restore", &s);
     r->exits = (double)exits / (double)r->n;
-    int kvm_ok = vs.ok && vstats_get(&vs, "exits") >= 0;
-    if (kvm_ok) {
-        r->insn_emulation = (double)emul / (double)r->n;
-        result_extra(r, "kvm_exits", (double)kvm_exits / (double)r->n);
-    }
-    if (exits == 0 && (!kvm_ok || kvm_exits == 0))
-        r->guest_insns = 0; /* no KVM_RUN: no guest instruction */
     result_note(r, "after Touch(%d), which changes %ld pages (memory diff)", TOUCH_PAGES, changed);
-    if (!kvm_ok)
-        result_note(r, "KVM's vCPU exit counter not readable");
-    else
-        result_note(r, "%.3f exits per restore in KVM's own vCPU stats%s",
-                    (double)kvm_exits / (double)r->n, kvm_exits ? "" : ", so no guest code ran");
-    result_note(r, "registers are handed to KVM for the next KVM_RUN (call_with_restore "
-                   "includes that)");
+    if (g_be == GLINT_BACKEND_KVM) {
+        int kvm_ok = vs.ok && vstats_get(&vs, "exits") >= 0;
+        if (kvm_ok) {
+            r->insn_emulation = (double)emul / (double)r->n;
+            result_extra(r, "kvm_exits", (double)kvm_exits / (double)r->n);
+        }
+        /* Measured by KVM's own count: no exit means no KVM_RUN entered
+         * the guest.  Without that counter nothing is known. */
+        if (kvm_ok && kvm_exits == 0 && exits == 0)
+            r->guest_insns = 0;
+        if (!kvm_ok)
+            result_note(r, "guest insns not measured: KVM's vCPU exit counter not readable (%s)",
+                        vs.why[0] ? vs.why : "no stats fd");
+        else
+            result_note(r, "%.3f exits per restore in KVM's own vCPU stats%s",
+                        (double)kvm_exits / (double)r->n,
+                        kvm_exits ? " (guest insns not measured)" : ", so no guest code ran");
+        result_note(r, "registers are handed to KVM for the next KVM_RUN (call_with_restore "
+                       "includes that)");
+    } else {
+        char note[600];
+        double gi = proc_watch_insns(pw, "a restore", note, sizeof note);
+        if (gi >= 0 && exits == 0)
+            r->guest_insns = gi;
+        result_note(r, "%s (a separate pass: Touch, wait until the process sleeps, restore)",
+                    note);
+        result_note(r, "registers are set at the next resume (call_with_restore includes that)");
+    }
     if (changed >= 0)
         result_extra(r, "pages_changed", (double)changed);
     vstats_close(&vs);
     if (why[0])
         result_note(r, "stopped early: %s", why);
+}
+
+/* The process backend: `n` more Touch + restore, each restore watched
+ * (the process asleep before it): did the sandbox process run? */
+static void watch_restores(glint_sandbox *sb, const glint_snapshot *snap, struct proc_watch *w,
+                           size_t n)
+{
+    glint_value arg = glint_i32(TOUCH_PAGES), res;
+    for (size_t i = 0; i < n && !w->why[0]; i++) {
+        if (glint_sandbox_call(sb, "Touch", &arg, 1, &res) != GLINT_OK) {
+            snprintf(w->why, sizeof w->why, "Touch: %.250s", glint_sandbox_error(sb)->message);
+            break;
+        }
+        if (proc_watch_begin(w) < 0)
+            break;
+        glint_status st = glint_sandbox_restore(sb, snap);
+        proc_watch_end(w);
+        if (st != GLINT_OK)
+            snprintf(w->why, sizeof w->why, "glint_sandbox_restore: %.250s",
+                     glint_sandbox_error(sb)->message);
+    }
 }
 
 static void bench_call_restore(glint_sandbox *sb, int vcpu, const glint_snapshot *snap)
@@ -188,6 +233,10 @@ static int from_snapshot_once(const glint_snapshot *snap, double v[4], uint64_t 
                  err.message);
         return -1;
     }
+    if (bench_check_backend(sb, why, len) < 0) {
+        glint_sandbox_destroy(sb);
+        return -1;
+    }
     st = glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL);
     if (st == GLINT_OK)
         st = glint_sandbox_init(sb);
@@ -205,6 +254,103 @@ static int from_snapshot_once(const glint_snapshot *snap, double v[4], uint64_t 
     v[0] = (double)(t1 - t0), v[1] = (double)(t2 - t1), v[2] = (double)(t3 - t2);
     v[3] = (double)(t4 - t3);
     return why[0] ? -1 : 0;
+}
+
+/* Adds w's figures to the aggregate a (several sandboxes, one each). */
+static void watch_merge(struct proc_watch *a, const struct proc_watch *w)
+{
+    if (a->why[0])
+        return;
+    if (w->why[0]) {
+        snprintf(a->why, sizeof a->why, "%s", w->why);
+        return;
+    }
+    a->n += w->n, a->ran_ns += w->ran_ns, a->slices += w->slices;
+    if (w->insns < 0 && a->insns >= 0)
+        snprintf(a->perf_why, sizeof a->perf_why, "%s", w->perf_why);
+    a->insns = a->insns >= 0 && w->insns >= 0 ? a->insns + w->insns : -1;
+}
+
+/* Does initializing a sandbox from the snapshot run guest code?  A
+ * separate pass of `n` sandboxes (create, register + init watched, Add,
+ * destroy).  KVM: the vCPU's own exit counter over the init (no exit: the
+ * guest was never entered).  Process: the sandbox process, asleep before
+ * the init, watched (procwatch.h).  The guest instructions per init, or
+ * -1; how, or why not, in note. */
+static double init_insns(const glint_snapshot *snap, size_t n, char *note, size_t len)
+{
+    char why[400] = "";
+    int64_t kvm_exits = 0;
+    size_t done = 0;
+    struct proc_watch agg;
+    memset(&agg, 0, sizeof agg);
+    for (size_t i = 0; i < n && !why[0]; i++) {
+        int vb[64], va[64];
+        pid_t pb[PIDS_MAX];
+        size_t nvb = g_be == GLINT_BACKEND_KVM ? list_vcpu_fds(vb, 64) : 0;
+        size_t npb = g_be == GLINT_BACKEND_KVM ? 0 : pidfd_pids(pb, PIDS_MAX);
+        glint_sandbox *sb = NULL;
+        glint_error err;
+        glint_status st = glint_sandbox_create_from_snapshot(snap, &sb, &err);
+        if (st != GLINT_OK) {
+            snprintf(why, sizeof why, "glint_sandbox_create_from_snapshot: %.300s", err.message);
+            break;
+        }
+        if (bench_check_backend(sb, why, sizeof why) < 0) {
+            glint_sandbox_destroy(sb);
+            break;
+        }
+        struct vstats vs;
+        struct proc_watch w;
+        memset(&vs, 0, sizeof vs), vs.fd = -1;
+        int64_t e0 = -1, e1 = -1;
+        if (g_be == GLINT_BACKEND_KVM) {
+            int vcpu = new_vcpu_fd(vb, nvb, va, list_vcpu_fds(va, 64));
+            if (vcpu >= 0)
+                vstats_open(&vs, vcpu);
+            e0 = vstats_get(&vs, "exits");
+        } else {
+            proc_watch_init(&w, pidfd_new_pid(pb, npb));
+            proc_watch_begin(&w);
+        }
+        st = glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL);
+        if (st == GLINT_OK)
+            st = glint_sandbox_init(sb);
+        if (g_be == GLINT_BACKEND_KVM) {
+            e1 = vstats_get(&vs, "exits");
+            if (e0 < 0 || e1 < 0)
+                snprintf(why, sizeof why, "KVM's vCPU exit counter not readable (%s)",
+                         vs.why[0] ? vs.why : "vCPU fd not found");
+            else
+                kvm_exits += e1 - e0;
+            vstats_close(&vs);
+        } else {
+            proc_watch_end(&w);
+            proc_watch_close(&w);
+            watch_merge(&agg, &w);
+        }
+        if (st != GLINT_OK)
+            snprintf(why, sizeof why, "init: %.300s", glint_sandbox_error(sb)->message);
+        glint_sandbox_destroy(sb);
+        done += !why[0];
+    }
+    if (g_be != GLINT_BACKEND_KVM) {
+        if (why[0] && !agg.why[0])
+            snprintf(agg.why, sizeof agg.why, "%s", why);
+        return proc_watch_insns(&agg, "an init", note, len);
+    }
+    if (why[0] || done == 0) {
+        snprintf(note, len, "guest insns of an init not measured: %s", why[0] ? why : "no sample");
+        return -1;
+    }
+    if (kvm_exits) {
+        snprintf(note, len, "guest insns of an init not measured: KVM counted %.3f exits per "
+                 "init, so guest code ran", (double)kvm_exits / (double)done);
+        return -1;
+    }
+    snprintf(note, len, "guest insns of an init: 0, measured: KVM's vCPU stats counted no exit "
+             "during the init of %zu sandboxes, so no KVM_RUN entered a guest", done);
+    return 0;
 }
 
 /* Samples alternate with sandbox_cold's (from the guest file), so that the
@@ -251,11 +397,14 @@ static void bench_from_snapshot(const glint_snapshot *snap, const char *guest)
     result_extra(r, "init_exits", (double)init_exits / (double)r->n);
     result_note(r, "create from the snapshot, register HostPing + init, Add(3,4), destroy; "
                    "%.0f exits before the call", (double)init_exits / (double)r->n);
-    if (init_exits == 0)
-        result_extra(r, "init_guest_insns", 0); /* no exit before the call: no KVM_RUN */
+    char note[600];
+    double gi = init_insns(snap, iters(20, 5), note, sizeof note);
+    if (gi >= 0)
+        result_extra(r, "init_guest_insns", gi);
+    result_note(r, "%s", note);
     bench_set_insns(r, g_counts.c.add);
-    if (g_counts.counted && init_exits == 0)
-        result_note(r, "init 0 (no KVM_RUN) + Add %ld", g_counts.c.add);
+    if (g_counts.counted)
+        result_note(r, "guest insns: Add %ld (the call only)", g_counts.c.add);
     if (why[0])
         result_note(r, "stopped early: %s", why);
     for (int p = 0; p < 4; p++) {
@@ -288,6 +437,10 @@ static int pooled_once(glint_pool *pool, uint64_t *ns, uint64_t *exits, char *wh
     glint_status st = glint_pool_acquire(pool, &sb, &err);
     if (st != GLINT_OK) {
         snprintf(why, len, "glint_pool_acquire: %s: %.300s", glint_status_name(st), err.message);
+        return -1;
+    }
+    if (bench_check_backend(sb, why, len) < 0) {
+        glint_pool_release(pool, sb);
         return -1;
     }
     uint64_t e0 = glint_sandbox_exit_count(sb);
@@ -325,6 +478,7 @@ static void bench_pool(const glint_snapshot *snap)
     glint_pool_config_default(&pc);
     glint_host_function host = {g_host_ping_sig, bench_host_ping, NULL};
     pc.max_idle = 4, pc.prefill = 2, pc.idle_timeout_ms = 0, pc.host = &host, pc.nhost = 1;
+    pc.backend = g_be;
     glint_pool *pool = NULL;
     glint_error err;
     glint_status st = glint_pool_create(snap, &pc, &pool, &err);
@@ -362,7 +516,10 @@ static void bench_pool(const glint_snapshot *snap)
                 (unsigned long long)(st1.created - st0.created),
                 (unsigned long long)(st1.reused - st0.reused));
     result_extra(r, "vms_created", (double)(st1.created - st0.created));
-    pooled_targets(r);
+    if (g_be == GLINT_BACKEND_KVM)
+        pooled_targets(r);
+    else
+        result_note(r, "target against floor_proc_fault_handler (the process backend's exit floor)");
     if (why[0])
         result_note(r, "stopped early: %s", why);
 }
@@ -380,6 +537,8 @@ void bench_snapshots(const glint_image *img, const char *guest)
     int vcpu;
     struct guest_maps before, after;
     guest_maps_read(&before);
+    pid_t pb[PIDS_MAX];
+    size_t npb = pidfd_pids(pb, PIDS_MAX);
     glint_sandbox *sb = bench_make_sandbox(img, NULL, &vcpu, why, sizeof why);
     if (!sb) {
         for (size_t i = 0; i < NSNAP; i++)
@@ -400,7 +559,16 @@ void bench_snapshots(const glint_image *img, const char *guest)
         return;
     }
     long changed = mem ? pages_changed(sb, snap, mem, len) : -1;
-    bench_restore(sb, vcpu, snap, changed);
+    struct proc_watch pw;
+    memset(&pw, 0, sizeof pw);
+    if (g_be != GLINT_BACKEND_KVM) {
+        /* After pages_changed's first restore, which may start a new process. */
+        glint_sandbox_restore(sb, snap);
+        proc_watch_init(&pw, pidfd_new_pid(pb, npb));
+        watch_restores(sb, snap, &pw, iters(200, 50));
+        proc_watch_close(&pw);
+    }
+    bench_restore(sb, vcpu, snap, changed, &pw);
     bench_call_restore(sb, vcpu, snap);
     glint_sandbox_destroy(sb);
     bench_from_snapshot(snap, guest);

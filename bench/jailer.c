@@ -193,6 +193,53 @@ static void floor_fault_handler(void)
                 out_sig, out_trap, ud2_sig, ud2_trap, up50 / 1000.0, umin / 1000.0);
 }
 
+static struct {
+    void *alt;
+    stack_t old_ss;
+    struct sigaction old_segv;
+    int open;
+} g_fo;
+
+int jailer_fault_open(char *why, size_t len)
+{
+    if (g_fo.open)
+        return 0;
+    size_t alt_size = 65536;
+    if (!g_fo.alt && !(g_fo.alt = malloc(alt_size))) {
+        snprintf(why, len, "out of memory");
+        return -1;
+    }
+    stack_t ss = {.ss_sp = g_fo.alt, .ss_size = alt_size, .ss_flags = 0};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigfillset(&sa.sa_mask);
+    if (sigaltstack(&ss, &g_fo.old_ss) < 0) {
+        snprintf(why, len, "sigaltstack: %s", strerror(errno));
+        return -1;
+    }
+    sigaction(SIGSEGV, &sa, &g_fo.old_segv);
+    g_fo.open = 1;
+    return 0;
+}
+
+double jailer_fault_once(void)
+{
+    sig_atomic_t before = g_faults;
+    double ns = time_fault(0);
+    return g_faults == before + 1 ? ns : -1;
+}
+
+void jailer_fault_close(void)
+{
+    if (!g_fo.open)
+        return;
+    sigaction(SIGSEGV, &g_fo.old_segv, NULL);
+    sigaltstack(&g_fo.old_ss, NULL);
+    g_fo.open = 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* The jailed stub. */
 

@@ -19,6 +19,7 @@
 #ifndef BENCH_JAILER_H
 #define BENCH_JAILER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define JAIL_CTL_FD 3          /* the control memfd, in the stub */
@@ -51,6 +52,16 @@ struct jail_ctl {
  * floor_proc_fault_handler, floor_proc_exit_roundtrip,
  * floor_proc_ptrace_roundtrip, floor_proc_create, floor_proc_memory. */
 void bench_proc_floors(void);
+
+/* floor_proc_fault_handler one fault at a time, for figures that alternate
+ * with it (call_empty on the process backend): open installs the SIGSEGV
+ * handler on an alternate stack (0, or -1 with why), once times one `out`
+ * round trip in ns (-1 if the fault did not reach the handler), close puts
+ * the previous handler and stack back.  Keep other code that may fault
+ * out of the open..close window. */
+int jailer_fault_open(char *why, size_t len);
+double jailer_fault_once(void);
+void jailer_fault_close(void);
 #endif
 
 #endif

@@ -4,8 +4,10 @@
  *   glint-bench [--quick] [--json FILE] [--only GROUP]
  *
  * Groups run in order: floors (the bench's own minimal VM and jailed
- * process), peers (child processes), glint (the public API).  Prints a
- * table; writes JSON if asked.
+ * process), peers (child processes), glint (the public API, once per
+ * backend this host can use: kvm, process).  Prints a table and the
+ * targets (met / NOT MET / not judged, never a failure); writes JSON if
+ * asked.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -68,8 +70,8 @@ static int wanted(const char *group)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--density-worker") == 0)
-        return density_worker_main(argv[2]); /* internal: see density.c */
+    if (argc == 4 && strcmp(argv[1], "--density-worker") == 0)
+        return density_worker_main(argv[2], argv[3]); /* internal: see density.c */
     if (parse_args(argc, argv) < 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
         bench_peers();
     }
     if (wanted("glint")) {
-        printf("glint: the public API ...\n");
+        printf("glint: the public API, on each backend ...\n");
         bench_glint();
     }
     results_print_table();

@@ -9,7 +9,7 @@
 
 #include "bench.h"
 
-#define RESULTS_MAX 96
+#define RESULTS_MAX 192
 
 static struct result g_results[RESULTS_MAX];
 static size_t g_nresults;
@@ -57,12 +57,62 @@ double samples_pct(struct samples *s, double q)
     return pct(s->v, s->n, q);
 }
 
+/* Groups (one per glint backend), in the order they were first named. */
+#define GROUPS_MAX 4
+static struct group {
+    char name[16];
+    int skipped;
+    char why[640];      /* skip reason */
+    char counting[400]; /* how guest instructions were counted, or why not */
+} g_groups[GROUPS_MAX];
+static size_t g_ngroups;
+static char g_cur_group[16];
+
+static struct group *group_get(const char *name)
+{
+    for (size_t i = 0; i < g_ngroups; i++)
+        if (strcmp(g_groups[i].name, name) == 0)
+            return &g_groups[i];
+    if (g_ngroups == GROUPS_MAX || !name[0])
+        return NULL;
+    struct group *g = &g_groups[g_ngroups++];
+    snprintf(g->name, sizeof g->name, "%s", name);
+    return g;
+}
+
+void results_set_group(const char *group)
+{
+    snprintf(g_cur_group, sizeof g_cur_group, "%s", group ? group : "");
+    if (g_cur_group[0])
+        group_get(g_cur_group);
+}
+
+void results_skip_group(const char *group, const char *fmt, ...)
+{
+    struct group *g = group_get(group);
+    if (!g)
+        return;
+    g->skipped = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->why, sizeof g->why, fmt, ap);
+    va_end(ap);
+}
+
+void results_group_counting(const char *group, const char *how)
+{
+    struct group *g = group_get(group);
+    if (g)
+        snprintf(g->counting, sizeof g->counting, "%s", how);
+}
+
 static struct result *new_result(const char *name)
 {
     static struct result overflow;
     struct result *r = g_nresults < RESULTS_MAX ? &g_results[g_nresults++] : &overflow;
     memset(r, 0, sizeof *r);
     snprintf(r->name, sizeof r->name, "%s", name);
+    snprintf(r->group, sizeof r->group, "%s", g_cur_group);
     r->guest_insns = r->exits = r->insn_emulation = -1;
     return r;
 }
@@ -115,12 +165,23 @@ void result_extra(struct result *r, const char *key, double val)
     r->extra[r->nextra++].val = val;
 }
 
-struct result *result_find(const char *name)
+static struct result *find_exact(const char *group, const char *name)
 {
     for (size_t i = 0; i < g_nresults; i++)
-        if (strcmp(g_results[i].name, name) == 0)
+        if (strcmp(g_results[i].group, group) == 0 && strcmp(g_results[i].name, name) == 0)
             return &g_results[i];
     return NULL;
+}
+
+struct result *result_find_in(const char *group, const char *name)
+{
+    struct result *r = group && group[0] ? find_exact(group, name) : NULL;
+    return r ? r : find_exact("", name);
+}
+
+struct result *result_find(const char *name)
+{
+    return result_find_in(g_cur_group, name);
 }
 
 /* A number in a field of 10: "-" when not applicable. */
@@ -140,25 +201,41 @@ static void fmt_num(char *buf, size_t len, double v, int decimals)
         snprintf(buf, len, "%.6f", v);
 }
 
+static void print_row(const struct result *r)
+{
+    if (r->skipped) {
+        printf("%-32s %11s  skipped: %s\n", r->name, "-", r->note);
+        return;
+    }
+    char a[32], b[32], c[32], gi[32], ex[32], em[32];
+    fmt_num(a, sizeof a, r->p50_us, 3);
+    fmt_num(b, sizeof b, r->p90_us, 3);
+    fmt_num(c, sizeof c, r->p99_us, 3);
+    fmt_num(gi, sizeof gi, r->guest_insns, 0);
+    fmt_num(ex, sizeof ex, r->exits, 1);
+    fmt_num(em, sizeof em, r->insn_emulation, 1);
+    printf("%-32s %11s %11s %11s %7zu %9s %7s %7s  %s\n", r->name, a, b, c, r->n, gi, ex, em,
+           r->note);
+}
+
 void results_print_table(void)
 {
     printf("\n%-32s %11s %11s %11s %7s %9s %7s %7s  %s\n", "metric", "p50 us", "p90 us", "p99 us",
            "n", "g.insns", "exits", "emul", "notes");
-    for (size_t i = 0; i < g_nresults; i++) {
-        const struct result *r = &g_results[i];
-        if (r->skipped) {
-            printf("%-32s %11s  skipped: %s\n", r->name, "-", r->note);
+    for (size_t i = 0; i < g_nresults; i++)
+        if (!g_results[i].group[0])
+            print_row(&g_results[i]);
+    for (size_t k = 0; k < g_ngroups; k++) {
+        const struct group *g = &g_groups[k];
+        if (g->skipped) {
+            printf("\nglint, %s backend: skipped: %s\n", g->name, g->why);
             continue;
         }
-        char a[32], b[32], c[32], gi[32], ex[32], em[32];
-        fmt_num(a, sizeof a, r->p50_us, 3);
-        fmt_num(b, sizeof b, r->p90_us, 3);
-        fmt_num(c, sizeof c, r->p99_us, 3);
-        fmt_num(gi, sizeof gi, r->guest_insns, 0);
-        fmt_num(ex, sizeof ex, r->exits, 1);
-        fmt_num(em, sizeof em, r->insn_emulation, 1);
-        printf("%-32s %11s %11s %11s %7zu %9s %7s %7s  %s\n", r->name, a, b, c, r->n, gi, ex, em,
-               r->note);
+        printf("\nglint, %s backend (every sandbox checked with glint_sandbox_backend); guest "
+               "instructions: %s\n", g->name, g->counting[0] ? g->counting : "not probed");
+        for (size_t i = 0; i < g_nresults; i++)
+            if (strcmp(g_results[i].group, g->name) == 0)
+                print_row(&g_results[i]);
     }
 }
 
@@ -230,8 +307,10 @@ static void json_result(FILE *f, const struct result *r)
 }
 
 /*
- * The ratios that matter, each glint figure over its floor and glint over
- * each peer (below 1: glint is faster), and the targets of the issues.
+ * The ratios that matter, each glint figure over its backend's floor and
+ * glint over each peer (below 1: glint is faster), and the targets.  Each
+ * table belongs to a group: the floors' own ratios (""), and per glint
+ * backend ("kvm", "process"), whose names resolve in that group first.
  * An entry divides metric a's value by metric b's (b NULL: a's value
  * alone); a value is the p50, or the named extra, or "guest_insns" or
  * "exits".  op and bound give the target, if any: "<=", "<" or ">=".
@@ -244,7 +323,15 @@ struct ratio_def {
     const char *label; /* NULL: "a[.key_a] / b[.key_b]" */
 };
 
-static const struct ratio_def g_ratios[] = {
+/* The jailed-process floors against each other and the peers (jailer.c). */
+static const struct ratio_def g_ratios_floors[] = {
+    {"floor_proc_exit_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"floor_proc_ptrace_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"floor_proc_create", NULL, "peer_posix_spawn", NULL, NULL, 0, 0, NULL},
+};
+
+/* glint on KVM against the minimal VM (floors.c). */
+static const struct ratio_def g_ratios_kvm[] = {
     {"call_empty", NULL, "kvm_exit_roundtrip", NULL, NULL, 0, 0, NULL},
     {"call_empty", "interleaved_p50_us", "call_empty", "exit_interleaved_p50_us", "<=",
      1.3, 0, "call_empty / kvm_exit_roundtrip, interleaved"},
@@ -272,6 +359,42 @@ static const struct ratio_def g_ratios[] = {
     {"density", NULL, "kvm_vm_density", NULL, NULL, 0, 0, NULL},
     {"density_elf", "host_kib_per_sandbox", "kvm_vm_density", "host_kib_per_vm", NULL, 0, 0,
      NULL},
+};
+
+/* glint on the process backend against the minimal jailer (jailer.c). */
+static const struct ratio_def g_ratios_process[] = {
+    {"call_empty", NULL, "floor_proc_fault_handler", NULL, "<=", 1.3, 0, NULL},
+    {"call_empty", "interleaved_p50_us", "call_empty", "fault_interleaved_p50_us", NULL, 0, 0,
+     "call_empty / floor_proc_fault_handler, interleaved"},
+    {"call_empty", "guest_insns", NULL, NULL, "<", 150, 0, NULL},
+    {"call_empty", NULL, "floor_proc_exit_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"call_host", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"call_string", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"call_bytes_1m", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"sandbox_cold", NULL, "floor_proc_create", NULL, "<=", 1.2, 0, NULL},
+    {"sandbox_cold", NULL, "peer_posix_spawn", NULL, "<", 1, 0, NULL},
+    {"sandbox_cold", "init_guest_insns", NULL, NULL, "<", 1000, 0, NULL},
+    {"restore", NULL, "floor_proc_fault_handler", NULL, "<=", 3, 0, NULL},
+    {"restore", "guest_insns", NULL, NULL, "<=", 0, 0, NULL},
+    {"call_with_restore", NULL, "call_empty", NULL, NULL, 0, 0, NULL},
+    {"call_with_restore", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"sandbox_from_snapshot", NULL, "sandbox_cold", NULL, NULL, 0, 0, NULL},
+    {"sandbox_from_snapshot", NULL, "sandbox_from_snapshot", "cold_interleaved_p50_us", "<", 1, 0,
+     "sandbox_from_snapshot / sandbox_cold, interleaved"},
+    {"sandbox_from_snapshot", "init_guest_insns", NULL, NULL, "<=", 0, 0, NULL},
+    {"sandbox_from_snapshot", NULL, "floor_proc_create", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "floor_proc_fault_handler", NULL, "<=", 5, 0, NULL},
+    {"floor_proc_create", NULL, "pooled_sandbox", NULL, NULL, 0, 0, NULL},
+    {"density", "live", NULL, NULL, ">=", 10000, 1, NULL},
+    {"density", "host_kib_per_sandbox", "floor_proc_memory", "host_kib_per_process", "<=", 1.5, 1,
+     NULL},
+    {"density", NULL, "floor_proc_memory", NULL, NULL, 0, 0, NULL},
+    {"density_elf", "host_kib_per_sandbox", "floor_proc_memory", "host_kib_per_process", NULL, 0,
+     0, NULL},
+};
+
+/* glint (either backend) against the peers. */
+static const struct ratio_def g_ratios_peers[] = {
     {"sandbox_cold", NULL, "peer_posix_spawn", NULL, NULL, 0, 0, NULL},
     {"sandbox_cold", NULL, "peer_fork_zygote", NULL, NULL, 0, 0, NULL},
     {"sandbox_cold", NULL, "peer_bwrap", NULL, NULL, 0, 0, NULL},
@@ -286,13 +409,19 @@ static const struct ratio_def g_ratios[] = {
     {"pooled_sandbox", NULL, "peer_qemu_microvm", NULL, NULL, 0, 0, NULL},
     {"call_empty", NULL, "peer_fork_zygote", NULL, NULL, 0, 0, NULL},
     {"call_empty", NULL, "peer_node_wasm_instance", NULL, NULL, 0, 0, NULL},
-    /* The jailed-process floors against each other (jailer.c). */
-    {"floor_proc_exit_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
-    {"floor_proc_ptrace_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
-    {"floor_proc_create", NULL, "peer_posix_spawn", NULL, NULL, 0, 0, NULL},
-    {"call_empty", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
 };
-#define NRATIOS (sizeof g_ratios / sizeof g_ratios[0])
+
+struct ratio_table {
+    const char *backend; /* NULL: the floors' table */
+    const struct ratio_def *defs;
+    size_t n;
+};
+#define TABLE(be, t) {be, t, sizeof t / sizeof t[0]}
+static const struct ratio_table g_tables[] = {
+    TABLE(NULL, g_ratios_floors), TABLE("kvm", g_ratios_kvm), TABLE("kvm", g_ratios_peers),
+    TABLE("process", g_ratios_process), TABLE("process", g_ratios_peers),
+};
+#define NTABLES (sizeof g_tables / sizeof g_tables[0])
 
 static double value_of(const struct result *r, const char *key)
 {
@@ -308,28 +437,53 @@ static double value_of(const struct result *r, const char *key)
     return -1;
 }
 
-/* Entry i's value, or -1 when a side is missing, skipped or not known. */
-static double ratio(size_t i)
+/* "call_empty.guest_insns" into buf. */
+static void side_name(const char *m, const char *key, char *buf, size_t len)
 {
-    const struct ratio_def *d = &g_ratios[i];
-    const struct result *x = result_find(d->a), *y = d->b ? result_find(d->b) : NULL;
-    if (!x || x->skipped || (d->b && (!y || y->skipped)))
+    snprintf(buf, len, "%s%s%s", m, key ? "." : "", key ? key : "");
+}
+
+/* Entry d's value in group `grp`, or -1 when a side is missing, skipped or
+ * not known (then why, if not NULL, says which). */
+static double ratio(const char *grp, const struct ratio_def *d, char *why, size_t len)
+{
+    const struct result *x = result_find_in(grp, d->a);
+    const struct result *y = d->b ? result_find_in(grp, d->b) : NULL;
+    char side[120];
+    if (why && len)
+        why[0] = 0;
+    if (!x || x->skipped || (d->b && (!y || y->skipped))) {
+        const struct result *bad = !x || x->skipped ? x : y;
+        if (why)
+            snprintf(why, len, "%s %s", bad ? bad->name : !x ? d->a : d->b,
+                     bad ? "skipped" : "not run");
         return -1;
+    }
     double a = value_of(x, d->key_a);
+    if (a < 0) {
+        side_name(d->a, d->key_a, side, sizeof side);
+        if (why)
+            snprintf(why, len, "%s not measured (see its note)", side);
+        return -1;
+    }
     if (!d->b)
         return a;
     double b = value_of(y, d->key_b);
-    return a < 0 || b <= 0 ? -1 : a / b;
+    if (b <= 0) {
+        side_name(d->b, d->key_b, side, sizeof side);
+        if (why)
+            snprintf(why, len, "%s not measured (see its note)", side);
+        return -1;
+    }
+    return a / b;
 }
 
 /* "call_empty / kvm_exit_roundtrip", "density.live", ... */
-static void ratio_label(size_t i, char *buf, size_t len)
+static void ratio_label(const struct ratio_def *d, char *buf, size_t len)
 {
-    const struct ratio_def *d = &g_ratios[i];
     char a[100], b[100];
-    snprintf(a, sizeof a, "%s%s%s", d->a, d->key_a ? "." : "", d->key_a ? d->key_a : "");
-    snprintf(b, sizeof b, "%s%s%s", d->b ? d->b : "", d->key_b ? "." : "",
-             d->key_b ? d->key_b : "");
+    side_name(d->a, d->key_a, a, sizeof a);
+    side_name(d->b ? d->b : "", d->key_b, b, sizeof b);
     if (d->label)
         snprintf(buf, len, "%s", d->label);
     else if (d->b)
@@ -340,10 +494,9 @@ static void ratio_label(size_t i, char *buf, size_t len)
 
 enum verdict { NO_TARGET, MET, MISSED, NOT_JUDGED };
 
-/* How entry i's value `v` (-1: unknown) stands against its target. */
-static enum verdict judge(size_t i, double v)
+/* How entry d's value `v` (-1: unknown) stands against its target. */
+static enum verdict judge(const struct ratio_def *d, double v)
 {
-    const struct ratio_def *d = &g_ratios[i];
     if (!d->op)
         return NO_TARGET;
     if (v < 0 || (d->full_only && g_opts.quick))
@@ -354,71 +507,193 @@ static enum verdict judge(size_t i, double v)
     return ok ? MET : MISSED;
 }
 
-/* "target <= 1.3: met" into buf ("" without a target). */
-static void target_text(size_t i, double v, char *buf, size_t len)
+/* Why entry d was not judged, into buf. */
+static void not_judged_why(const char *grp, const struct ratio_def *d, double v, char *buf,
+                           size_t len)
 {
-    static const char *const words[] = {"", "met", "MISSED", "not judged"};
-    const struct ratio_def *d = &g_ratios[i];
-    enum verdict vd = judge(i, v);
+    if (v >= 0 && d->full_only && g_opts.quick)
+        snprintf(buf, len, "quick run: N is small");
+    else
+        ratio(grp, d, buf, len);
+}
+
+/* "target <= 1.3: met" into buf ("" without a target). */
+static void target_text(const char *grp, const struct ratio_def *d, double v, char *buf,
+                        size_t len)
+{
+    static const char *const words[] = {"", "met", "NOT MET", "not judged"};
+    enum verdict vd = judge(d, v);
     if (vd == NO_TARGET) {
         buf[0] = 0;
         return;
     }
-    const char *why = vd != NOT_JUDGED ? "" : v < 0 ? " (not measured)" : " (quick run: small N)";
-    snprintf(buf, len, "target %s %g: %s%s", d->op, d->bound, words[vd], why);
+    char why[200] = "";
+    if (vd == NOT_JUDGED)
+        not_judged_why(grp, d, v, why, sizeof why);
+    snprintf(buf, len, "target %s %g: %s%s%s%s", d->op, d->bound, words[vd], why[0] ? " (" : "",
+             why, why[0] ? ")" : "");
 }
 
 /* The value as text: "1.008x" for ratios, the plain number otherwise. */
-static void value_text(size_t i, double v, char *buf, size_t len)
+static void value_text(const struct ratio_def *d, double v, char *buf, size_t len)
 {
     if (v < 0)
         snprintf(buf, len, "n/a");
-    else if (g_ratios[i].b)
+    else if (d->b)
         snprintf(buf, len, "%.3fx", v);
     else
         snprintf(buf, len, "%.0f", v);
 }
 
+static const struct group *group_of(const char *backend)
+{
+    for (size_t i = 0; i < g_ngroups; i++)
+        if (strcmp(g_groups[i].name, backend) == 0)
+            return &g_groups[i];
+    return NULL;
+}
+
+/* Tables of a group: 0 for the floors' (backend NULL), else the
+ * backend's, when it ran. */
+static int table_shown(const struct ratio_table *t)
+{
+    if (!t->backend)
+        return 1;
+    const struct group *g = group_of(t->backend);
+    return g && !g->skipped;
+}
+
+static size_t count_targets(const char *backend)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < NTABLES; t++)
+        if (g_tables[t].backend && strcmp(g_tables[t].backend, backend) == 0)
+            for (size_t i = 0; i < g_tables[t].n; i++)
+                n += g_tables[t].defs[i].op != NULL;
+    return n;
+}
+
 void results_print_ratios(void)
 {
-    printf("\nratios of p50s and targets (glint over floor; glint over peer: below 1 = glint "
-           "faster)\n");
-    for (size_t i = 0; i < NRATIOS; i++) {
-        char label[160], val[32], tgt[96];
-        ratio_label(i, label, sizeof label);
-        double r = ratio(i);
-        value_text(i, r, val, sizeof val);
-        target_text(i, r, tgt, sizeof tgt);
-        printf("  %-62s %10s  %s\n", label, val, tgt);
+    printf("\nratios of p50s and targets (glint over its backend's floor; glint over peer: "
+           "below 1 = glint faster)\n");
+    const char *last = "-";
+    for (size_t t = 0; t < NTABLES; t++) {
+        const struct ratio_table *tb = &g_tables[t];
+        const char *grp = tb->backend ? tb->backend : "";
+        if (strcmp(grp, last) != 0) {
+            last = grp;
+            const struct group *g = tb->backend ? group_of(tb->backend) : NULL;
+            if (!tb->backend)
+                printf(" floors:\n");
+            else if (!g)
+                printf(" %s backend: not run; its %zu targets not judged\n", grp,
+                       count_targets(grp));
+            else if (g->skipped)
+                printf(" %s backend: skipped (%s); its %zu targets not judged\n", grp, g->why,
+                       count_targets(grp));
+            else
+                printf(" %s backend:\n", grp);
+        }
+        if (!table_shown(tb))
+            continue;
+        for (size_t i = 0; i < tb->n; i++) {
+            char label[160], val[32], tgt[320];
+            ratio_label(&tb->defs[i], label, sizeof label);
+            double r = ratio(grp, &tb->defs[i], NULL, 0);
+            value_text(&tb->defs[i], r, val, sizeof val);
+            target_text(grp, &tb->defs[i], r, tgt, sizeof tgt);
+            printf("  %-62s %10s  %s\n", label, val, tgt);
+        }
+    }
+}
+
+/* The group objects of "ratios" (targets 0) or "targets" (1). */
+static void json_ratio_groups(FILE *f, int targets)
+{
+    const char *names[1 + GROUPS_MAX];
+    size_t nn = 0;
+    if (!targets)
+        names[nn++] = "";
+    for (size_t k = 0; k < g_ngroups; k++)
+        names[nn++] = g_groups[k].name;
+    for (size_t k = 0; k < nn; k++) {
+        const char *grp = names[k];
+        fprintf(f, "%s\n    \"%s\": {", k ? "," : "", grp[0] ? grp : "floors");
+        const struct group *g = grp[0] ? group_of(grp) : NULL;
+        if (g && g->skipped) {
+            fputs("\"skipped\": ", f);
+            json_str(f, g->why);
+            fputs("}", f);
+            continue;
+        }
+        int first = 1;
+        for (size_t t = 0; t < NTABLES; t++) {
+            const struct ratio_table *tb = &g_tables[t];
+            if (strcmp(tb->backend ? tb->backend : "", grp) != 0)
+                continue;
+            for (size_t i = 0; i < tb->n; i++) {
+                const struct ratio_def *d = &tb->defs[i];
+                char label[160], why[200];
+                ratio_label(d, label, sizeof label);
+                double r = ratio(grp, d, why, sizeof why);
+                if (!targets) {
+                    if (r < 0 || !d->b)
+                        continue;
+                    fprintf(f, "%s\"%s\": %.4g", first ? "" : ", ", label, r);
+                    first = 0;
+                    continue;
+                }
+                enum verdict vd = judge(d, r);
+                if (vd == NO_TARGET)
+                    continue;
+                fprintf(f, "%s\n      \"%s\": {\"value\": ", first ? "" : ",", label);
+                json_num(f, r);
+                fprintf(f, ", \"target\": \"%s %g\", \"met\": %s", d->op, d->bound,
+                        vd == MET ? "true" : vd == MISSED ? "false" : "null");
+                if (vd == NOT_JUDGED) {
+                    not_judged_why(grp, d, r, why, sizeof why);
+                    fputs(", \"not_judged\": ", f);
+                    json_str(f, why);
+                }
+                fputs("}", f);
+                first = 0;
+            }
+        }
+        fputs(targets && !first ? "\n    }" : "}", f);
     }
 }
 
 static void json_ratios(FILE *f)
 {
     fputs(",\n  \"ratios\": {", f);
-    int first = 1;
-    for (size_t i = 0; i < NRATIOS; i++) {
-        char label[160];
-        ratio_label(i, label, sizeof label);
-        double r = ratio(i);
-        if (r < 0 || !g_ratios[i].b)
+    json_ratio_groups(f, 0);
+    fputs("\n  },\n  \"targets\": {", f);
+    json_ratio_groups(f, 1);
+    fputs("\n  }", f);
+}
+
+/* "glint": {"kvm": {"skipped": ...}, "process": {"insn_counting": ..., metrics}} */
+static void json_groups(FILE *f)
+{
+    fputs(",\n  \"glint\": {", f);
+    for (size_t k = 0; k < g_ngroups; k++) {
+        const struct group *g = &g_groups[k];
+        fprintf(f, "%s\n  \"%s\": {", k ? "," : "", g->name);
+        if (g->skipped) {
+            fputs("\"skipped\": ", f);
+            json_str(f, g->why);
+            fputs("}", f);
             continue;
-        fprintf(f, "%s\"%s\": %.4g", first ? "" : ", ", label, r);
-        first = 0;
-    }
-    fputs("},\n  \"targets\": {", f);
-    first = 1;
-    for (size_t i = 0; i < NRATIOS; i++) {
-        enum verdict vd = judge(i, ratio(i));
-        if (vd == NO_TARGET)
-            continue;
-        char label[160];
-        ratio_label(i, label, sizeof label);
-        fprintf(f, "%s\n    \"%s\": {\"value\": ", first ? "" : ",", label);
-        json_num(f, ratio(i));
-        fprintf(f, ", \"target\": \"%s %g\", \"met\": %s}", g_ratios[i].op, g_ratios[i].bound,
-                vd == MET ? "true" : vd == MISSED ? "false" : "null");
-        first = 0;
+        }
+        fputs("\"insn_counting\": ", f);
+        json_str(f, g->counting[0] ? g->counting : "not probed");
+        for (size_t i = 0; i < g_nresults; i++)
+            if (strcmp(g_results[i].group, g->name) == 0) {
+                fputs(",\n  ", f);
+                json_result(f, &g_results[i]);
+            }
+        fputs("\n  }", f);
     }
     fputs("\n  }", f);
 }
@@ -433,9 +708,12 @@ int results_write_json(const char *path)
     fputs("{\n  \"machine\": ", f);
     machine_json(f);
     for (size_t i = 0; i < g_nresults; i++) {
+        if (g_results[i].group[0])
+            continue;
         fputs(",\n", f);
         json_result(f, &g_results[i]);
     }
+    json_groups(f);
     json_ratios(f);
     fputs("\n}\n", f);
     int bad = ferror(f);
@@ -446,7 +724,38 @@ int results_write_json(const char *path)
     return 0;
 }
 
-/* The table and the ratios in Markdown, for docs/benchmarks.md. */
+/* Text for a Markdown table cell: '|' escaped. */
+static void md_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+static void md_row(FILE *f, const struct result *r)
+{
+    if (r->skipped) {
+        fprintf(f, "| %s | | | | | | | | skipped: ", r->name);
+        md_text(f, r->note);
+        fputs(" |\n", f);
+        return;
+    }
+    char a[32], b[32], c[32], gi[32], ex[32], em[32];
+    fmt_num(a, sizeof a, r->p50_us, 3);
+    fmt_num(b, sizeof b, r->p90_us, 3);
+    fmt_num(c, sizeof c, r->p99_us, 3);
+    fmt_num(gi, sizeof gi, r->guest_insns, 0);
+    fmt_num(ex, sizeof ex, r->exits, 1);
+    fmt_num(em, sizeof em, r->insn_emulation, 1);
+    fprintf(f, "| %s | %s | %s | %s | %zu | %s | %s | %s | ", r->name, a, b, c, r->n, gi, ex, em);
+    md_text(f, r->note);
+    fputs(" |\n", f);
+}
+
+/* The table and the ratios in Markdown, for docs/benchmarks.md: the floors
+ * and peers, then one section per glint backend. */
 int results_write_markdown(const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -456,30 +765,47 @@ int results_write_markdown(const char *path)
     }
     fputs("| metric | p50 µs | p90 µs | p99 µs | n | guest insns | exits | insn_emulation | notes |\n"
           "|---|---:|---:|---:|---:|---:|---:|---:|---|\n", f);
-    for (size_t i = 0; i < g_nresults; i++) {
-        const struct result *r = &g_results[i];
-        if (r->skipped) {
-            fprintf(f, "| %s | | | | | | | | skipped: %s |\n", r->name, r->note);
+    for (size_t i = 0; i < g_nresults; i++)
+        if (!g_results[i].group[0])
+            md_row(f, &g_results[i]);
+    for (size_t k = 0; k < g_ngroups; k++) {
+        const struct group *g = &g_groups[k];
+        fprintf(f, "| **glint, %s backend** | | | | | | | | %s", g->name,
+                g->skipped ? "skipped: " : "guest instructions: ");
+        md_text(f, g->skipped ? g->why : g->counting[0] ? g->counting : "not probed");
+        fputs(" |\n", f);
+        if (g->skipped)
             continue;
-        }
-        char a[32], b[32], c[32], gi[32], ex[32], em[32];
-        fmt_num(a, sizeof a, r->p50_us, 3);
-        fmt_num(b, sizeof b, r->p90_us, 3);
-        fmt_num(c, sizeof c, r->p99_us, 3);
-        fmt_num(gi, sizeof gi, r->guest_insns, 0);
-        fmt_num(ex, sizeof ex, r->exits, 1);
-        fmt_num(em, sizeof em, r->insn_emulation, 1);
-        fprintf(f, "| %s | %s | %s | %s | %zu | %s | %s | %s | %s |\n", r->name, a, b, c, r->n,
-                gi, ex, em, r->note);
+        for (size_t i = 0; i < g_nresults; i++)
+            if (strcmp(g_results[i].group, g->name) == 0)
+                md_row(f, &g_results[i]);
     }
     fputs("\n| ratio of p50s, or value | value | target |\n|---|---:|---|\n", f);
-    for (size_t i = 0; i < NRATIOS; i++) {
-        char label[160], val[32], tgt[96];
-        ratio_label(i, label, sizeof label);
-        double x = ratio(i);
-        value_text(i, x, val, sizeof val);
-        target_text(i, x, tgt, sizeof tgt);
-        fprintf(f, "| %s | %s | %s |\n", label, val, tgt + (tgt[0] ? 7 : 0));
+    const char *last = "-";
+    for (size_t t = 0; t < NTABLES; t++) {
+        const struct ratio_table *tb = &g_tables[t];
+        const char *grp = tb->backend ? tb->backend : "";
+        if (strcmp(grp, last) != 0) {
+            last = grp;
+            const struct group *g = tb->backend ? group_of(grp) : NULL;
+            if (!tb->backend)
+                fputs("| **floors** | | |\n", f);
+            else if (!g || g->skipped)
+                fprintf(f, "| **%s backend** | | %s; its %zu targets not judged |\n", grp,
+                        g ? "skipped" : "not run", count_targets(grp));
+            else
+                fprintf(f, "| **%s backend** | | |\n", grp);
+        }
+        if (!table_shown(tb))
+            continue;
+        for (size_t i = 0; i < tb->n; i++) {
+            char label[160], val[32], tgt[320];
+            ratio_label(&tb->defs[i], label, sizeof label);
+            double x = ratio(grp, &tb->defs[i], NULL, 0);
+            value_text(&tb->defs[i], x, val, sizeof val);
+            target_text(grp, &tb->defs[i], x, tgt, sizeof tgt);
+            fprintf(f, "| %s | %s | %s |\n", label, val, tgt + (tgt[0] ? 7 : 0));
+        }
     }
     return fclose(f);
 }
