@@ -27,7 +27,7 @@
 /* The guests' time limits: long enough for a Dirty call (~1 ms alone) on a
  * loaded machine; the spin case of the poisoned test costs SPIN_TIMEOUT_MS. */
 #define SNAP_TIMEOUT_MS 5000
-#define SPIN_TIMEOUT_MS 250
+#define SPIN_TIMEOUT_MS 2000 /* process backend: a respawned child faults every page in again */
 
 /* ---- the pool's host function ------------------------------------------- */
 
