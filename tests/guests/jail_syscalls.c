@@ -1,0 +1,132 @@
+/*
+ * jail_syscalls: every way into the kernel a ring-3 guest has, for the
+ * process backend's seccomp jail (tests/test_jail.c).  Each function tries
+ * one system-call entry and returns rax if it ever comes back (it must not:
+ * the jail refuses every one and the call fails).
+ *   Syscall()     syscall, rax = 39 (getpid)
+ *   Int80()       int $0x80, eax = 20 (i386 getpid)
+ *   Sysenter()    sysenter, eax = 20
+ *   Vsyscall()    call 0xffffffffff600000 (the vsyscall gettimeofday)
+ *   X32()         syscall, rax = 0x40000000 | 39 (x32 getpid)
+ *   Compat32()    lret to the 32-bit code segment 0x23, then int $0x80 (eax = 20)
+ *   GateGetpid()  call the stub's syscall gate 0x7e0000000000 with rax = 39
+ *   GateFutex()   the same gate with rax = 202 (futex) on address 0x1234
+ *   Where(string) -> uint64  the address of a site: "lret" (Compat32's far return)
+ */
+#include <glint/guest.h>
+#include <stdint.h>
+#include <string.h>
+
+#define STUB_GATE 0x7e0000000000ull
+
+static void Syscall(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(39ull) : "rcx", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(Syscall, GLINT_U64);
+
+static void Int80(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(20ull) : "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(Int80, GLINT_U64);
+
+static void Sysenter(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    /* If it ever returned, it would not be here: the kernel resumes a
+     * sysenter at its own landing pad.  It must not be allowed at all. */
+    __asm__ volatile("sysenter\n\tud2"
+                     : "=a"(r) : "a"(20ull) : "rbx", "rcx", "rdx", "rsi", "rdi", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(Sysenter, GLINT_U64);
+
+static void Vsyscall(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    __asm__ volatile("xorl %%edi, %%edi\n\t"
+                     "xorl %%esi, %%esi\n\t"
+                     "movq $0xffffffffff600000, %%rax\n\t"
+                     "call *%%rax"
+                     : "=a"(r)
+                     :
+                     : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(Vsyscall, GLINT_U64);
+
+static void X32(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(0x40000000ull | 39) : "rcx", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(X32, GLINT_U64);
+
+static void Compat32(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    __asm__ volatile("pushq $0x23\n\t"
+                     "leaq 1f(%%rip), %%rcx\n\t"
+                     "pushq %%rcx\n\t"
+                     "movl $20, %%eax\n\t"
+                     ".globl jail_lret_site\n"
+                     "jail_lret_site: lretq\n\t"
+                     ".code32\n"
+                     "1:  int $0x80\n\t"
+                     "ud2\n\t"
+                     ".code64"
+                     : "=a"(r)
+                     :
+                     : "rcx", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(Compat32, GLINT_U64);
+
+static void GateGetpid(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    __asm__ volatile("movabsq %1, %%rcx\n\t"
+                     "call *%%rcx"
+                     : "=a"(r)
+                     : "i"(STUB_GATE), "a"(39ull)
+                     : "rcx", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(GateGetpid, GLINT_U64);
+
+static void GateFutex(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    register uint64_t r10 __asm__("r10") = 0; /* no timeout */
+    __asm__ volatile("movabsq %[gate], %%rcx\n\t"
+                     "call *%%rcx"
+                     : "=a"(r), "+r"(r10)
+                     : [gate] "i"(STUB_GATE), "a"(202ull), "D"(0x1234ull), "S"(0ull /* FUTEX_WAIT */),
+                       "d"(0ull)
+                     : "rcx", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(GateFutex, GLINT_U64);
+
+extern const char jail_lret_site[];
+
+static void Where(const glint_args *a)
+{
+    const char *n = glint_arg_string(a, 0, NULL);
+    glint_return_u64(!strcmp(n, "lret") ? (uint64_t)(uintptr_t)jail_lret_site : 0);
+}
+GLINT_FUNCTION(Where, GLINT_U64, GLINT_STRING);

@@ -1,0 +1,730 @@
+/*
+ * test_jail.c - the process backend's jail, checked from outside the child
+ * through /proc/PID (the pid comes from the test hook
+ * glint_debug_guest_pid): its seccomp mode, privileges, capabilities, file
+ * descriptors and memory map; that the guest cannot reach host memory or
+ * the kernel by any system-call entry; that a guest scribbling over the
+ * stub's control page, or a child killed from outside, fails only its own
+ * call and a restore brings the sandbox back; and that no child process or
+ * file descriptor outlives its sandbox or the host process.
+ *
+ * Every test is for the process backend only (a visible skip on KVM).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guests/jail.h"
+#include "helpers.h"
+#include "proc_abi.h" /* struct proc_ctl: what the host reads from a scribbled control page */
+#include "sandbox.h"  /* glint_debug_guest_pid (test hook); struct glint_sandbox */
+
+#define JAIL_GUEST TEST_GUEST("jail")
+#define SYSCALLS_GUEST TEST_GUEST("jail_syscalls")
+
+#define STUB_BASE PROC_STUB_BASE
+#define CTL_ADDR PROC_CTL_ADDR
+#define CTL_SIZE PROC_CTL_SIZE
+_Static_assert(JAIL_CTL_ADDR == PROC_CTL_ADDR && JAIL_CTL_WORDS * 8 == PROC_CTL_SIZE &&
+                   JAIL_CTL_HOST_WAITING == offsetof(struct proc_ctl, host_waiting),
+               "tests/guests/jail.h is out of date");
+#define VSYSCALL_ADDR 0xffffffffff600000ull
+
+#define SKIP_UNLESS_PROCESS()                                                         \
+    do {                                                                              \
+        SKIP_IF_NO_KVM();                                                             \
+        if (th_backend() != GLINT_BACKEND_PROCESS)                                    \
+            cr_skip_test("process backend only");                                     \
+    } while (0)
+
+/* ---- /proc helpers ------------------------------------------------------- */
+
+/* Reads /proc/<pid>/<what> into buf (NUL-terminated); bytes read or -1. */
+static ssize_t proc_read(int pid, const char *what, char *buf, size_t size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, what);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == size - 1)
+            break;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
+/* The value of "Name:" in /proc/<pid>/status (leading blanks skipped), in
+ * out; false if the process or the field is not there. */
+static bool status_field(int pid, const char *name, char *out, size_t size)
+{
+    char buf[8192];
+    if (proc_read(pid, "status", buf, sizeof buf) <= 0)
+        return false;
+    size_t len = strlen(name);
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strncmp(line, name, len) == 0 && line[len] == ':') {
+            const char *v = line + len + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            snprintf(out, size, "%s", v);
+            return true;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
+static bool proc_exists(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", pid);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks); 0 if gone. */
+static unsigned long long proc_starttime(int pid)
+{
+    char buf[1024];
+    if (proc_read(pid, "stat", buf, sizeof buf) <= 0)
+        return 0;
+    char *p = strrchr(buf, ')'); /* after the command name, which may hold blanks */
+    if (!p)
+        return 0;
+    p += 2; /* field 3 */
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p, ' ');
+        if (p)
+            p++;
+    }
+    return p ? strtoull(p, NULL, 10) : 0;
+}
+
+/* The state letter of /proc/<pid>/stat; 0 if gone. */
+static char proc_state(int pid)
+{
+    char buf[1024];
+    if (proc_read(pid, "stat", buf, sizeof buf) <= 0)
+        return 0;
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Asserts everything test 1 asserts about the child's status. */
+static void expect_jailed(int pid)
+{
+    static const struct {
+        const char *name, *want;
+    } fields[] = {
+        {"Seccomp", "2"},
+        {"NoNewPrivs", "1"},
+        {"CapInh", "0000000000000000"},
+        {"CapPrm", "0000000000000000"},
+        {"CapEff", "0000000000000000"},
+        {"CapBnd", "0000000000000000"},
+        {"CapAmb", "0000000000000000"},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        char v[128];
+        cr_assert(status_field(pid, fields[i].name, v, sizeof v), "/proc/%d/status has no %s", pid,
+                  fields[i].name);
+        cr_assert_str_eq(v, fields[i].want, "/proc/%d/status: %s: %s, want %s", pid, fields[i].name, v,
+                         fields[i].want);
+    }
+}
+
+/* The guest pid of a live sandbox; asserts it is a process other than us. */
+static int guest_pid(glint_sandbox *sb)
+{
+    int pid = glint_debug_guest_pid(sb);
+    cr_assert_gt(pid, 0, "guest pid %d", pid);
+    cr_assert_neq(pid, getpid());
+    cr_assert(proc_exists(pid), "/proc/%d does not exist", pid);
+    return pid;
+}
+
+/* Does this process hold /proc/<pid>/pagemap open (dirty tracking is on for
+ * that child, so it holds a userfaultfd)? */
+static bool host_has_pagemap_of(int pid)
+{
+    char want[64];
+    snprintf(want, sizeof want, "/proc/%d/pagemap", pid);
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    bool found = false;
+    for (struct dirent *e = readdir(d); e && !found; e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], link[512];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n > 0) {
+            link[n] = '\0';
+            found = strcmp(link, want) == 0;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Children of this process, all threads (/proc/self/task/ * /children). */
+static int count_children(void)
+{
+    glob_t gl;
+    int n = 0;
+    if (glob("/proc/self/task/*/children", 0, NULL, &gl) != 0)
+        return -1;
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+        FILE *f = fopen(gl.gl_pathv[i], "r");
+        if (!f)
+            continue; /* a thread that just ended */
+        int pid;
+        while (fscanf(f, "%d", &pid) == 1)
+            n++;
+        fclose(f);
+    }
+    globfree(&gl);
+    return n;
+}
+
+static glint_config jail_config(uint32_t timeout_ms)
+{
+    glint_config cfg;
+    glint_config_default(&cfg);
+    cfg.timeout_ms = timeout_ms;
+    cfg.backend = GLINT_BACKEND_PROCESS;
+    return cfg;
+}
+
+static void expect_add_works(glint_sandbox *sb)
+{
+    glint_value args[2] = {glint_i32(20), glint_i32(22)}, r;
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Add", args, 2, &r));
+    cr_assert_eq(r.type, GLINT_I32);
+    cr_assert_eq(r.v.i32, 42, "Add(20, 22) = %d", r.v.i32);
+}
+
+/* ---- 1: status ----------------------------------------------------------- */
+
+Test(jail, status_seccomp_nnp_no_caps, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    int pid = guest_pid(sb);
+    expect_jailed(pid);
+    char v[128];
+    cr_assert(status_field(pid, "Seccomp_filters", v, sizeof v));
+    cr_assert_str_eq(v, "1", "Seccomp_filters: %s", v);
+    /* Still so after calls. */
+    expect_add_works(sb);
+    cr_assert_eq(glint_debug_guest_pid(sb), pid);
+    expect_jailed(pid);
+    glint_sandbox_destroy(sb);
+    cr_assert(!proc_exists(pid), "/proc/%d still there after destroy", pid);
+}
+
+/* ---- 2: file descriptors ------------------------------------------------- */
+
+Test(jail, fds_only_userfaultfd, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    expect_add_works(sb);
+    int pid = guest_pid(sb);
+    bool tracking = host_has_pagemap_of(pid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR *d = opendir(path);
+    cr_assert_not_null(d, "cannot open %s: %s", path, strerror(errno));
+    int n = 0;
+    for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        char fdpath[600], link[512];
+        snprintf(fdpath, sizeof fdpath, "%s/%s", path, e->d_name);
+        ssize_t len = readlink(fdpath, link, sizeof link - 1);
+        cr_assert_gt(len, 0, "readlink %s: %s", fdpath, strerror(errno));
+        link[len] = '\0';
+        cr_log_info("child fd %s -> %s", e->d_name, link);
+        cr_assert_str_eq(link, "anon_inode:[userfaultfd]", "the jailed child holds fd %s -> %s",
+                         e->d_name, link);
+        n++;
+    }
+    closedir(d);
+    cr_assert_eq(n, tracking ? 1 : 0, "the child holds %d fds (dirty tracking %s)", n,
+                 tracking ? "on: want exactly the userfaultfd" : "off: want none");
+    glint_sandbox_destroy(sb);
+}
+
+/* ---- 3: memory map ------------------------------------------------------- */
+
+Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    expect_add_works(sb);
+    int pid = guest_pid(sb);
+    uint64_t mem_size = sb->lay.mem_size;
+    cr_assert_gt(mem_size, 0);
+    static char buf[1 << 16];
+    ssize_t len = proc_read(pid, "maps", buf, sizeof buf);
+    cr_assert_gt(len, 0, "cannot read /proc/%d/maps", pid);
+    cr_assert_lt((size_t)len, sizeof buf - 1, "maps too long");
+    int guest = 0, stub = 0, stub_text = 0, ctl = 0, vsyscall = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long long start, end, off;
+        char perms[8], dev[16];
+        unsigned long inode;
+        int name_at = 0;
+        cr_assert_eq(sscanf(line, "%llx-%llx %7s %llx %15s %lu %n", &start, &end, perms, &off, dev,
+                            &inode, &name_at),
+                     6, "unparsed maps line: %s", line);
+        const char *name = name_at ? line + name_at : "";
+        cr_log_info("child map: %s", line);
+        cr_assert(!(strchr(perms, 'w') && strchr(perms, 'x')), "writable and executable: %s", line);
+        cr_assert(!HAS_ANY(name, "[stack", "[vdso]", "[vvar", "[heap]", "libc", "ld-linux",
+                           "glint-tests"),
+                  "host mapping in the child: %s", line);
+        if (end <= mem_size) {
+            cr_assert_str_eq(name, "/memfd:glint-guest (deleted)", "guest-range mapping: %s", line);
+            cr_assert_eq(off, start, "guest memory at its guest address: %s", line);
+            cr_assert_eq(perms[3], 's', "guest memory not shared with the host: %s", line);
+            guest++;
+        } else if (start >= STUB_BASE && end <= CTL_ADDR) {
+            /* The stub's text from its memfd; its .bss (stacks) anonymous. */
+            if (name[0]) {
+                cr_assert_str_eq(name, "/memfd:glint-stub (deleted)", "stub-range mapping: %s", line);
+                cr_assert(!strchr(perms, 'w'), "writable stub text: %s", line);
+                stub_text += strchr(perms, 'x') != NULL;
+            } else {
+                cr_assert_str_eq(perms, "rw-p", "anonymous stub-range mapping: %s", line);
+            }
+            stub++;
+        } else if (start == CTL_ADDR) {
+            cr_assert_eq(end, CTL_ADDR + CTL_SIZE, "control page: %s", line);
+            cr_assert_str_eq(name, "/memfd:glint-ctl (deleted)", "control page: %s", line);
+            cr_assert_str_eq(perms, "rw-s", "control page: %s", line);
+            ctl++;
+        } else if (start == VSYSCALL_ADDR) {
+            cr_assert_str_eq(name, "[vsyscall]", "%s", line);
+            vsyscall++;
+        } else {
+            cr_assert_fail("unexpected mapping in the jailed child: %s", line);
+        }
+    }
+    cr_assert_gt(guest, 0, "no guest memory mapped");
+    cr_assert_gt(stub, 0, "no stub mapped");
+    cr_assert_eq(stub_text, 1, "%d executable stub mappings", stub_text);
+    cr_assert_eq(ctl, 1, "control page mapped %d times", ctl);
+    cr_assert_leq(vsyscall, 1);
+    glint_sandbox_destroy(sb);
+}
+
+/* ---- 4: host memory is out of reach ------------------------------------- */
+
+static volatile uint64_t g_host_secret = 0x5ec7e75ec7e75ec7ull;
+
+static void expect_host_address_refused(const char *fn, const glint_value *args, size_t nargs)
+{
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    glint_value r;
+    glint_status s = glint_sandbox_call(sb, fn, args, nargs, &r);
+    const glint_error *e = glint_sandbox_error(sb);
+    cr_log_info("%s(host address 0x%llx) -> %s: %s", fn, (unsigned long long)args[0].v.u64,
+                glint_status_name(s), e->message);
+    /* Nothing is mapped there in the child: an access outside guest memory,
+     * reported with the address the guest used. */
+    cr_assert_eq(s, GLINT_E_OUT_OF_BOUNDS, "%s at a host address: %s: %s", fn,
+                 glint_status_name(s), e->message);
+    cr_assert_eq(e->address, args[0].v.u64, "fault address 0x%llx: %s",
+                 (unsigned long long)e->address, e->message);
+    cr_assert(HAS_ANY(e->message, "outside guest memory"), "%s", e->message);
+    cr_assert(HAS_ANY(e->message, "unmapped page"), "%s", e->message);
+    cr_assert(glint_sandbox_poisoned(sb));
+    cr_assert_eq(g_host_secret, 0x5ec7e75ec7e75ec7ull, "host value changed: 0x%llx",
+                 (unsigned long long)g_host_secret);
+    glint_sandbox_destroy(sb);
+}
+
+Test(jail, host_address_unreachable, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    uint64_t addr = (uint64_t)(uintptr_t)&g_host_secret;
+    glint_value rd = glint_u64(addr);
+    expect_host_address_refused("ReadAt", &rd, 1);
+    glint_value wr[2] = {glint_u64(addr), glint_u64(0xbad)};
+    expect_host_address_refused("WriteAt", wr, 2);
+    /* The host's heap and stack too. */
+    uint64_t *heap = malloc(64);
+    cr_assert_not_null(heap);
+    *heap = 77;
+    wr[0] = glint_u64((uint64_t)(uintptr_t)heap);
+    expect_host_address_refused("WriteAt", wr, 2);
+    cr_assert_eq(*heap, 77);
+    free(heap);
+    volatile uint64_t local = 99;
+    wr[0] = glint_u64((uint64_t)(uintptr_t)&local);
+    expect_host_address_refused("WriteAt", wr, 2);
+    cr_assert_eq(local, 99);
+    th_expect_fresh_sandbox_works();
+}
+
+/* ---- 5: every system-call entry is refused ------------------------------ */
+
+struct entry {
+    const char *fn;
+    const char *want[3]; /* the message names what was tried: one of these */
+    /* The kernel may answer by sending the guest somewhere else (sysenter
+     * without IA-32 emulation returns to a landing pad the child does not
+     * map): a fetch outside guest memory is then the refusal. */
+    bool may_land_outside;
+};
+
+static void expect_syscall_refused(const struct entry *t)
+{
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(SYSCALLS_GUEST, &cfg);
+    int pid = guest_pid(sb);
+    unsigned long long started = proc_starttime(pid);
+    expect_jailed(pid);
+    pid_t me = getpid();
+
+    glint_value r = {0};
+    glint_status s = glint_sandbox_call(sb, t->fn, NULL, 0, &r);
+    const glint_error *e = glint_sandbox_error(sb);
+    fprintf(stderr, "jail: %s -> %s (vector %u, rip 0x%llx): %s\n", t->fn, glint_status_name(s),
+            e->vector, (unsigned long long)e->rip, e->message);
+    cr_assert_neq(s, GLINT_OK, "%s: the system call returned 0x%llx", t->fn,
+                  (unsigned long long)r.v.u64);
+    if (t->may_land_outside && s == GLINT_E_OUT_OF_BOUNDS) {
+        cr_assert(HAS_ANY(e->message, "instruction fetch from an unmapped page"),
+                  "%s: %s", t->fn, e->message);
+        cr_assert_eq(e->rip, e->address, "%s: %s", t->fn, e->message);
+        cr_assert(e->rip >= sb->lay.mem_size && !(e->rip >= STUB_BASE && e->rip < PROC_STUB_END),
+                  "%s: landed at 0x%llx", t->fn, (unsigned long long)e->rip);
+    } else {
+        cr_assert_eq(s, GLINT_E_EXCEPTION, "%s: %s: %s", t->fn, glint_status_name(s),
+                     e->message);
+        cr_assert(HAS_ANY(e->message, t->want[0], t->want[1] ? t->want[1] : t->want[0],
+                          t->want[2] ? t->want[2] : t->want[0]),
+                  "%s: message does not name what was tried: %s", t->fn, e->message);
+    }
+    cr_assert(glint_sandbox_poisoned(sb), "%s: not poisoned", t->fn);
+    EXPECT_STATUS(sb, glint_sandbox_call(sb, t->fn, NULL, 0, &r), GLINT_E_POISONED);
+
+    /* The child: the same jailed process, or gone; never anything else. */
+    int after = glint_debug_guest_pid(sb);
+    if (after == pid) {
+        cr_assert_eq(proc_starttime(pid), started, "%s: pid %d is another process now", t->fn, pid);
+        expect_jailed(pid);
+    } else {
+        cr_assert_eq(after, -1, "%s: guest pid %d -> %d", t->fn, pid, after);
+        cr_assert(!proc_exists(pid), "%s: the child %d is gone for glint but not reaped", t->fn, pid);
+    }
+    /* The host: the same process, still working. */
+    cr_assert_eq(getpid(), me);
+    glint_sandbox_destroy(sb);
+    cr_assert(!proc_exists(pid), "%s: child %d outlives its sandbox", t->fn, pid);
+    th_expect_fresh_sandbox_works();
+}
+
+#define SYSCALL_TEST_OPT(name, fn, outside, ...)                                      \
+    Test(jail, name, .timeout = VM_TEST_TIMEOUT)                                      \
+    {                                                                                 \
+        SKIP_UNLESS_PROCESS();                                                        \
+        static const struct entry t = {fn, {__VA_ARGS__}, outside};                   \
+        expect_syscall_refused(&t);                                                   \
+    }
+#define SYSCALL_TEST(name, fn, ...) SYSCALL_TEST_OPT(name, fn, false, __VA_ARGS__)
+
+SYSCALL_TEST(syscall_refused, "Syscall", "x86-64 system call 39")
+SYSCALL_TEST(int80_refused, "Int80", "32-bit (i386) system call 20", "int $0x80")
+SYSCALL_TEST_OPT(sysenter_refused, "Sysenter", true, "32-bit (i386) system call 20", "sysenter")
+SYSCALL_TEST(vsyscall_refused, "Vsyscall", "system call 96", "vsyscall")
+SYSCALL_TEST(x32_refused, "X32", "x32 system call 39")
+SYSCALL_TEST(compat32_int80_refused, "Compat32", "32-bit (i386) system call 20", "compatibility mode")
+SYSCALL_TEST(gate_getpid_refused, "GateGetpid", "x86-64 system call 39")
+SYSCALL_TEST(gate_futex_refused, "GateFutex", "x86-64 system call 202")
+
+/* ---- 6: a scribbled control page fails only its own call ---------------- */
+
+/* The guest owns the control page as much as the stub does, so a scribble
+ * over it must be contained: the call ends with what the guest itself did
+ * (`natural`), or with GLINT_E_UNEXPECTED_EXIT where the host read the
+ * scribbled words as a report; never a hang, a host crash or any other
+ * status.  Then the sandbox still works (if the call succeeded) and a
+ * restore brings back a working, jailed child. */
+static void expect_scribble_contained(const char *fn, uint64_t seed, glint_status natural,
+                                      uint32_t timeout_ms)
+{
+    glint_config cfg = jail_config(timeout_ms);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    expect_add_works(sb);
+    int pid = guest_pid(sb);
+
+    glint_value arg = glint_u64(seed);
+    double t0 = th_now_ms();
+    glint_status s = glint_sandbox_call(sb, fn, &arg, 1, NULL);
+    double ms = th_now_ms() - t0;
+    const glint_error *e = glint_sandbox_error(sb);
+    fprintf(stderr, "jail: %s(%llu) -> %s after %.0f ms: %s\n", fn, (unsigned long long)seed,
+            glint_status_name(s), ms, e->message);
+    cr_assert(s == natural || s == GLINT_E_UNEXPECTED_EXIT, "%s(%llu): %s, want %s or %s: %s", fn,
+              (unsigned long long)seed, glint_status_name(s), glint_status_name(natural),
+              glint_status_name(GLINT_E_UNEXPECTED_EXIT), e->message);
+    cr_assert_lt(ms, timeout_ms + 2000.0, "%s(%llu) took %.0f ms", fn, (unsigned long long)seed, ms);
+    if (s == GLINT_OK) {
+        cr_assert(!glint_sandbox_poisoned(sb));
+        cr_assert_eq(glint_debug_guest_pid(sb), pid);
+        expect_add_works(sb);
+    } else {
+        cr_assert(glint_sandbox_poisoned(sb), "%s(%llu) failed but did not poison", fn,
+                  (unsigned long long)seed);
+        int after = glint_debug_guest_pid(sb);
+        cr_assert(after == pid || after == -1, "guest pid %d -> %d", pid, after);
+    }
+
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    cr_assert(!glint_sandbox_poisoned(sb));
+    int fresh = guest_pid(sb);
+    expect_jailed(fresh);
+    expect_add_works(sb);
+    expect_add_works(sb);
+    glint_snapshot_free(snap);
+    glint_sandbox_destroy(sb);
+    cr_assert(!proc_exists(pid), "old child %d still there", pid);
+    cr_assert(!proc_exists(fresh), "child %d still there after destroy", fresh);
+}
+
+Test(jail, scribbled_ctl_then_return, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    for (uint64_t seed = 1; seed <= 8; seed++)
+        expect_scribble_contained("Scribble", seed, GLINT_OK, 5000);
+    th_expect_fresh_sandbox_works();
+}
+
+Test(jail, scribbled_ctl_then_fault, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    for (uint64_t seed = 1; seed <= 8; seed++)
+        expect_scribble_contained("ScribbleFault", seed, GLINT_E_EXCEPTION, 5000);
+    th_expect_fresh_sandbox_works();
+}
+
+/* The host asleep on the page's futex word while the guest scribbles. */
+Test(jail, scribbled_ctl_while_host_sleeps, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        expect_scribble_contained("ScribbleQuiet", seed, GLINT_OK, 5000);
+        expect_scribble_contained("ScribbleQuietFault", seed, GLINT_E_EXCEPTION, 5000);
+    }
+    th_expect_fresh_sandbox_works();
+}
+
+/* A scribble and then an endless loop: the time limit still ends it. */
+Test(jail, scribbled_ctl_then_spin, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    for (uint64_t seed = 1; seed <= 3; seed++)
+        expect_scribble_contained("ScribbleSpin", seed, GLINT_E_TIMEOUT, 300);
+    th_expect_fresh_sandbox_works();
+}
+
+/* ---- 7: a child killed from outside -------------------------------------- */
+
+struct spin_call {
+    glint_sandbox *sb;
+    glint_status status;
+    double ms;
+};
+
+static void *spin_main(void *p)
+{
+    struct spin_call *c = p;
+    double t0 = th_now_ms();
+    c->status = glint_sandbox_call(c->sb, "Spin", NULL, 0, NULL);
+    c->ms = th_now_ms() - t0;
+    return NULL;
+}
+
+static void expect_killed_then_restored(glint_sandbox *sb, glint_snapshot *snap, int pid,
+                                        glint_status s)
+{
+    const glint_error *e = glint_sandbox_error(sb);
+    fprintf(stderr, "jail: killed child -> %s: %s\n", glint_status_name(s), e->message);
+    cr_assert_eq(s, GLINT_E_HYPERVISOR, "%s: %s", glint_status_name(s), e->message);
+    cr_assert(HAS_ANY(e->message, "SIGKILL"), "message does not name the signal: %s", e->message);
+    cr_assert(HAS_ANY(e->message, "signal 9"), "message does not name the signal: %s", e->message);
+    cr_assert(glint_sandbox_poisoned(sb));
+    EXPECT_STATUS(sb, glint_sandbox_call(sb, "Add", (glint_value[]){glint_i32(1), glint_i32(2)}, 2, NULL),
+                  GLINT_E_POISONED);
+    cr_assert_eq(glint_debug_guest_pid(sb), -1, "the killed child still counts");
+    cr_assert(!proc_exists(pid), "the killed child %d is not reaped (state %c)", pid, proc_state(pid));
+
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    int fresh = guest_pid(sb);
+    cr_assert_neq(fresh, pid);
+    expect_jailed(fresh);
+    expect_add_works(sb);
+    glint_sandbox_destroy(sb);
+    cr_assert(!proc_exists(fresh), "child %d still there after destroy (state %c)", fresh,
+              proc_state(fresh));
+}
+
+Test(jail, child_killed_while_spinning, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(8000);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    int pid = guest_pid(sb);
+    unsigned long long started = proc_starttime(pid);
+
+    struct spin_call c = {.sb = sb};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, spin_main, &c), 0);
+    /* Wait until the child burns CPU in the guest (state R), then kill it. */
+    for (int i = 0; i < 200 && proc_state(pid) != 'R'; i++)
+        th_sleep_ms(5);
+    th_sleep_ms(50);
+    cr_assert_eq(proc_starttime(pid), started);
+    double t0 = th_now_ms();
+    cr_assert_eq(kill(pid, SIGKILL), 0, "kill(%d): %s", pid, strerror(errno));
+    pthread_join(t, NULL);
+    double ms = th_now_ms() - t0;
+    cr_assert_lt(ms, 2000, "the call took %.0f ms to notice the kill", ms);
+    expect_killed_then_restored(sb, snap, pid, c.status);
+    glint_snapshot_free(snap);
+}
+
+Test(jail, child_killed_between_calls, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(8000);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    expect_add_works(sb);
+    int pid = guest_pid(sb);
+    cr_assert_eq(kill(pid, SIGKILL), 0, "kill(%d): %s", pid, strerror(errno));
+    glint_value args[2] = {glint_i32(1), glint_i32(2)};
+    glint_status s = glint_sandbox_call(sb, "Add", args, 2, NULL);
+    expect_killed_then_restored(sb, snap, pid, s);
+    glint_snapshot_free(snap);
+}
+
+/* ---- 8: the host exiting leaves no process behind ------------------------ */
+
+Test(jail, host_exit_kills_children, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t host = fork();
+    cr_assert_geq(host, 0, "fork: %s", strerror(errno));
+    if (host == 0) {
+        /* A host process: 3 live sandboxes, then exit without destroying them. */
+        close(fds[0]);
+        int pids[3] = {-1, -1, -1};
+        for (int i = 0; i < 3; i++) {
+            glint_config cfg = jail_config(5000);
+            glint_sandbox *sb = NULL;
+            if (glint_sandbox_create_file(JAIL_GUEST, &cfg, &sb, NULL) != GLINT_OK ||
+                glint_sandbox_init(sb) != GLINT_OK)
+                _exit(2);
+            pids[i] = glint_debug_guest_pid(sb);
+        }
+        if (write(fds[1], pids, sizeof pids) != (ssize_t)sizeof pids)
+            _exit(3);
+        _exit(0);
+    }
+    close(fds[1]);
+    int pids[3] = {0, 0, 0};
+    ssize_t n = read(fds[0], pids, sizeof pids);
+    close(fds[0]);
+    int st = 0;
+    cr_assert_eq(waitpid(host, &st, 0), host); /* the host process only, not its children */
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the host process ended with status 0x%x", st);
+    cr_assert_eq(n, (ssize_t)sizeof pids, "read %zd bytes of pids", n);
+    for (int i = 0; i < 3; i++)
+        cr_assert_gt(pids[i], 0, "pid %d: %d", i, pids[i]);
+    double t0 = th_now_ms();
+    int left = 3;
+    while (left && th_now_ms() - t0 < 2000) {
+        left = 0;
+        for (int i = 0; i < 3; i++)
+            left += proc_exists(pids[i]);
+        if (left)
+            th_sleep_ms(10);
+    }
+    for (int i = 0; i < 3; i++)
+        cr_assert(!proc_exists(pids[i]), "sandbox process %d outlived its host by 2 s (state %c)",
+                  pids[i], proc_state(pids[i]));
+    cr_log_info("all 3 sandbox processes gone %.0f ms after the host", th_now_ms() - t0);
+}
+
+/* ---- 9: destroy leaves nothing behind ------------------------------------ */
+
+Test(jail, destroy_leaves_no_process_or_fd, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    /* Warm up: the spawner thread and the stub memfd exist for good. */
+    th_expect_fresh_sandbox_works();
+    int fds0 = th_count_fds(), kids0 = count_children();
+    cr_assert_geq(kids0, 0);
+    enum { N = 50 };
+    glint_sandbox *sbs[N];
+    int pids[N];
+    glint_config cfg = jail_config(5000);
+    for (int i = 0; i < N; i++) {
+        sbs[i] = th_start(JAIL_GUEST, &cfg);
+        pids[i] = guest_pid(sbs[i]);
+        for (int j = 0; j < i; j++)
+            cr_assert_neq(pids[i], pids[j]);
+    }
+    cr_assert_eq(count_children(), kids0 + N, "%d children with %d sandboxes alive (%d before)",
+                 count_children(), N, kids0);
+    for (int i = 0; i < N; i++) {
+        if (i % 2)
+            expect_add_works(sbs[i]);
+        glint_sandbox_destroy(sbs[i]);
+        cr_assert(!proc_exists(pids[i]), "child %d still there after destroy (state %c)", pids[i],
+                  proc_state(pids[i]));
+    }
+    int fds1 = th_count_fds(), kids1 = count_children();
+    cr_assert_eq(kids1, kids0, "%d children after destroying %d sandboxes, %d before", kids1, N, kids0);
+    cr_assert_eq(fds1, fds0, "%d fds after destroying %d sandboxes, %d before", fds1, N, fds0);
+}
