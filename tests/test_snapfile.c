@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "sandbox.h"  /* glint_debug_cpu_matches (test hook) */
 #include "snapshot.h" /* internal: where a loaded snapshot's memory lives */
 
 #define GOLDEN_REL   "tests/golden/basic.snap"
@@ -370,6 +371,117 @@ static void expect_same_result(struct result *a, struct result *b, const char *f
     }
     free(a->data);
     free(b->data);
+}
+
+/* ---------------------------------------------------------------------------
+ * A snapshot file's CPU state is backend-neutral (x86_64-user-v1): a file
+ * saved on one backend runs on the other, exactly (the state a sandbox
+ * starts from equals the file's).  A snapshot taken in memory holds its
+ * backend's own state and runs only there.
+ */
+static const glint_backend every_backend[] = {GLINT_BACKEND_KVM, GLINT_BACKEND_PROCESS};
+
+static void skip_unless_both_backends(void)
+{
+    glint_error err;
+    for (size_t i = 0; i < 2; i++)
+        if (glint_backend_probe(every_backend[i], &err) != GLINT_OK)
+            cr_skip_test("needs both backends; %s is not usable here: %s",
+                         glint_backend_name(every_backend[i]), err.message);
+}
+
+static glint_sandbox *from_snap_on(const glint_snapshot *snap, glint_backend b)
+{
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    glint_status s = glint_sandbox_create_from_snapshot_on(snap, b, &sb, &err);
+    cr_assert_eq(s, GLINT_OK, "create from snapshot on %s: %s: %s", glint_backend_name(b),
+                 glint_status_name(s), err.message);
+    cr_assert_eq(glint_sandbox_backend(sb), b);
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    return sb;
+}
+
+Test(snapfile, a_file_runs_on_either_backend, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    skip_unless_both_backends();
+    char *dir = make_dir();
+    for (size_t i = 0; i < 2; i++) {
+        glint_backend from = every_backend[i], other = every_backend[1 - i];
+        glint_config cfg = small_config();
+        cfg.backend = from;
+        glint_sandbox *orig = start_counted(TEST_GUEST("basic"), &cfg, 3);
+        cr_assert_eq(glint_sandbox_backend(orig), from);
+        glint_snapshot *snap = take(orig);
+        cr_assert_eq(glint_snapshot_backend(snap), from);
+
+        /* In memory: its own backend only. */
+        glint_sandbox *no = NULL;
+        glint_error err;
+        glint_status s = glint_sandbox_create_from_snapshot_on(snap, other, &no, &err);
+        cr_assert_eq(s, GLINT_E_INCOMPATIBLE, "taken on %s, created on %s: %s: %s",
+                     glint_backend_name(from), glint_backend_name(other), glint_status_name(s),
+                     err.message);
+        cr_assert_null(no);
+        cr_assert(strstr(err.message, "save it to a file"), "%s", err.message);
+
+        char name[64];
+        snprintf(name, sizeof name, "from-%s.snap", glint_backend_name(from));
+        char *path = path_in(dir, name);
+        save(snap, path);
+        glint_snapshot *loaded = load(path);
+        for (size_t k = 0; k < 2; k++) {
+            glint_backend to = every_backend[k];
+            glint_sandbox *sb = from_snap_on(loaded, to);
+            char why[512];
+            cr_assert(glint_debug_cpu_matches(sb, loaded, why, sizeof why),
+                      "saved on %s, run on %s: %s", glint_backend_name(from),
+                      glint_backend_name(to), why);
+            cr_assert_eq(counter(sb), 4, "saved on %s, run on %s", glint_backend_name(from),
+                         glint_backend_name(to));
+            cr_assert_eq(add(sb, 20, 22), 42);
+            EXPECT_OK(sb, glint_sandbox_restore(sb, loaded));
+            cr_assert_eq(counter(sb), 4);
+            /* A guest failure, then a full restore to the file's state. */
+            EXPECT_STATUS(sb, glint_sandbox_call(sb, "NoSuch", NULL, 0, NULL), GLINT_E_NO_FUNCTION);
+            EXPECT_OK(sb, glint_sandbox_restore(sb, loaded));
+            cr_assert_eq(counter(sb), 4);
+            glint_sandbox_destroy(sb);
+
+            /* A pool on either backend. */
+            glint_pool_config pc;
+            glint_pool_config_default(&pc);
+            pc.backend = to;
+            glint_pool *pool = NULL;
+            glint_status ps = glint_pool_create(loaded, &pc, &pool, &err);
+            cr_assert_eq(ps, GLINT_OK, "pool on %s: %s", glint_backend_name(to), err.message);
+            glint_sandbox *p = NULL;
+            cr_assert_eq(glint_pool_acquire(pool, &p, &err), GLINT_OK, "%s", err.message);
+            cr_assert_eq(glint_sandbox_backend(p), to);
+            cr_assert_eq(counter(p), 4);
+            glint_pool_release(pool, p);
+            glint_pool_destroy(pool);
+        }
+        /* Saved again from the other backend: the same bytes. */
+        glint_sandbox *there = from_snap_on(loaded, other);
+        glint_snapshot *again = take(there);
+        char *path2 = path_in(dir, "again.snap");
+        save(again, path2);
+        struct blob x = slurp(path), y = slurp(path2);
+        cr_assert_eq(x.len, y.len);
+        cr_assert(memcmp(x.p, y.p, x.len) == 0,
+                  "saved on %s, loaded, taken again on %s: the files differ",
+                  glint_backend_name(from), glint_backend_name(other));
+        free(x.p), free(y.p), free(path2);
+        glint_snapshot_free(again);
+        glint_sandbox_destroy(there);
+        glint_snapshot_free(loaded);
+        glint_snapshot_free(snap);
+        glint_sandbox_destroy(orig);
+        free(path);
+    }
+    rm_dir(dir);
 }
 
 Test(snapfile, roundtrip_types_same_results, .timeout = VM_TEST_TIMEOUT)
@@ -1120,9 +1232,48 @@ Test(snapfile_corrupt, vcpu_state, .timeout = VM_TEST_TIMEOUT)
     struct base b = make_base();
     uint64_t cpu = rd64(b.f.p + SEC_OFF(S_CPU));
     uint8_t *f = copy_of(&b);
-    f[cpu] ^= 0xff; /* the backend's own magic */
+    f[cpu] ^= 0xff; /* the format's magic */
     expect_bad(&b, f, false, "checksum", "vCPU state, checksum not fixed");
-    expect_bad(&b, f, true, "vCPU state", "vCPU state magic");
+    expect_bad(&b, f, true, "vCPU state has format", "vCPU state magic");
+    free(f);
+    /* Only what a ring-3 glint guest can have (struct ucpu, src/host/ucpu.h:
+     * magic, version, 16 registers, RIP at 8 + 16 * 8, RFLAGS, FS and GS
+     * base, the FXSAVE image, XSTATE_BV). */
+    enum { U_RIP = 8 + 16 * 8, U_RFLAGS = U_RIP + 8, U_FS = U_RFLAGS + 8, U_GS = U_FS + 8,
+           U_FX = U_GS + 8, U_BV = U_FX + 512 };
+    struct {
+        unsigned off, size;
+        uint64_t value;
+        const char *needle;
+    } cases[] = {
+        {4, 4, 2, "vCPU state has format"},                          /* version */
+        {U_RFLAGS, 8, 0x3202, "RFLAGS 0x3202"},                      /* IOPL 3 */
+        {U_RFLAGS, 8, 0x20002, "RFLAGS 0x20002"},                    /* VM86 */
+        {U_RFLAGS, 8, 0x0, "RFLAGS 0x0"},                            /* bit 1 clear */
+        {U_RFLAGS, 8, 0x80002, "RFLAGS 0x80002"},                    /* VIF */
+        {U_RIP, 8, 0xffffffff81000000ull, "kernel address"},
+        {U_RIP, 8, 0x0000800000000000ull, "non-canonical"},
+        {U_FS, 8, 0xffff888000000000ull, "kernel address"},
+        {U_GS, 8, 0x8000000000000000ull, "kernel address"},
+        {U_FX + 24, 4, 0xffffffffu, "MXCSR 0xffffffff"},
+        {U_FX + 470, 1, 1, "reserved FXSAVE bytes (byte 470)"},
+        {U_BV, 8, 0xe7, "XSAVE components 0xe7"},                    /* AVX-512 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        f = copy_of(&b);
+        for (unsigned k = 0; k < cases[i].size; k++)
+            f[cpu + cases[i].off + k] = (uint8_t)(cases[i].value >> (8 * k));
+        char what[64];
+        snprintf(what, sizeof what, "vCPU state byte %u = 0x%llx", cases[i].off,
+                 (unsigned long long)cases[i].value);
+        expect_bad(&b, f, true, cases[i].needle, what);
+        free(f);
+    }
+    /* The KVM backend's own format, which older glint wrote. */
+    f = copy_of(&b);
+    memset(f + SF_CPU_FMT, 0, 32);
+    memcpy(f + SF_CPU_FMT, "kvm-x86_64-v1", 13);
+    expect_bad(&b, f, true, "take the snapshot again", "the old KVM format");
     free(f);
     free_base(&b);
 }

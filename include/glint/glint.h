@@ -398,6 +398,24 @@ glint_status glint_sandbox_set_auto_restore(glint_sandbox *sb, const glint_snaps
 glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *snap, glint_sandbox **out,
                                                 glint_error *err);
 
+/*
+ * The same, on a chosen backend.  GLINT_BACKEND_AUTO is, for a snapshot
+ * taken of a sandbox, that sandbox's backend; for one loaded from a file,
+ * the one GLINT_BACKEND_AUTO selects for a new guest (GLINT_BACKEND, else
+ * kvm if usable, else process).  A snapshot
+ * file holds CPU state in a backend-neutral form, so a loaded snapshot runs
+ * on any backend this host can use; a snapshot taken of a sandbox runs only
+ * on that sandbox's backend (GLINT_E_INCOMPATIBLE otherwise).  A backend
+ * this host cannot use gives GLINT_E_NO_KVM.
+ */
+glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *snap, glint_backend backend,
+                                                   glint_sandbox **out, glint_error *err);
+
+/* The backend sandboxes made from `snap` run on by default: a taken
+ * snapshot's own; for a loaded one, what GLINT_BACKEND_AUTO selected when
+ * it was loaded. */
+glint_backend glint_snapshot_backend(const glint_snapshot *snap);
+
 /* Drops a reference.  NULL is allowed. */
 void glint_snapshot_free(glint_snapshot *snap);
 /* Adds a reference; returns snap. */
@@ -458,7 +476,8 @@ typedef struct glint_pool_config {
     size_t nhost;
     size_t min_idle;          /* kept ready in the background while in use (<= max_idle) */
     int backend;              /* glint_backend: AUTO (default) takes the snapshot's; another
-                                 value must be the snapshot's (else GLINT_E_INCOMPATIBLE) */
+                                 must be one the snapshot runs on (any, for a snapshot loaded
+                                 from a file; else GLINT_E_INCOMPATIBLE) */
 } glint_pool_config;
 
 /* Defaults: max_idle 16, prefill 0, min_idle 0, idle_timeout_ms 30000, no

@@ -5,8 +5,8 @@
  *
  * `--backend auto|kvm|process` sets glint_config.backend (options.c); auto
  * lets libglint choose: GLINT_BACKEND if set, else kvm if it works here,
- * else process.  A snapshot file fixes its backend (its vCPU state format):
- * --backend naming another one is a usage error.
+ * else process.  A snapshot file's CPU state is backend-neutral, so the same
+ * choice applies to it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,58 +65,10 @@ int cli_cmd_info_host(const struct cli_opts *o)
     return ok ? CLI_EXIT_OK : CLI_EXIT_NO_BACKEND;
 }
 
-/* The snapshot's backend if known: from its sandbox, else from its
- * configuration; AUTO when neither says. */
-static glint_backend snapshot_backend(const glint_snapshot *snap, const glint_sandbox *sb)
-{
-    if (sb)
-        return glint_sandbox_backend(sb);
-    glint_config cfg;
-    glint_config_default(&cfg);
-    glint_snapshot_config(snap, &cfg);
-    return cfg.backend == GLINT_BACKEND_KVM || cfg.backend == GLINT_BACKEND_PROCESS
-               ? (glint_backend)cfg.backend
-               : GLINT_BACKEND_AUTO;
-}
-
-static int check_backend(const struct cli_opts *o, const char *path, glint_backend fixed)
-{
-    if (o->cfg.backend == GLINT_BACKEND_AUTO || fixed == GLINT_BACKEND_AUTO ||
-        (int)fixed == o->cfg.backend)
-        return -1;
-    const char *want = glint_backend_name((glint_backend)o->cfg.backend);
-    cli_error("%s: --backend %s cannot be used with this snapshot file: it was taken on the %s "
-              "backend, whose vCPU state it holds (glint snapshot --backend %s ...)", path, want,
-              glint_backend_name(fixed), want);
-    return CLI_EXIT_USAGE;
-}
-
-int cli_check_snapshot_backend(const struct cli_opts *o, const char *path,
-                               const glint_snapshot *snap, const glint_sandbox *sb)
-{
-    return check_backend(o, path, snapshot_backend(snap, sb));
-}
-
 int cli_create_failed(const struct cli_opts *o, const char *path, const glint_snapshot *snap,
                       glint_status s, const glint_error *err)
 {
-    if (snap) {
-        glint_backend fixed = snapshot_backend(snap, NULL);
-        if (s == GLINT_E_NO_KVM) {
-            int rc = check_backend(o, path, fixed);
-            if (rc >= 0)
-                return rc;
-            if (fixed != GLINT_BACKEND_AUTO)
-                cli_error("%s: the snapshot file is of the %s backend, which this host cannot "
-                          "use: %s", path, glint_backend_name(fixed), err->message);
-            else
-                cli_error("%s: this host cannot use the snapshot file's backend: %s", path,
-                          err->message);
-        } else {
-            cli_error("%s: %s", path, err->message);
-        }
-        return cli_exit_code(s);
-    }
+    (void)snap; /* a snapshot file's backend is chosen as a guest ELF's */
     if (s != GLINT_E_NO_KVM) {
         cli_error("%s: %s", path, err->message);
         return cli_exit_code(s);

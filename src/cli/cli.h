@@ -115,20 +115,12 @@ int cli_cmd_snapshot(const struct cli_opts *o);
 int cli_cmd_info_host(const struct cli_opts *o);
 /*
  * Reports that creating the sandbox for `path` failed with status `s`
- * (*err), naming the backend when this host cannot use it (exit 6).  With
- * a snapshot (`snap` not NULL) the backend is the snapshot's.  Returns the
- * exit code.
+ * (*err), naming the backend when this host cannot use it (exit 6).  `snap`
+ * (the snapshot file's, or NULL) changes nothing: a file runs on either
+ * backend.  Returns the exit code.
  */
 int cli_create_failed(const struct cli_opts *o, const char *path, const glint_snapshot *snap,
                       glint_status s, const glint_error *err);
-/*
- * A snapshot file fixes its backend: --backend naming another one is a
- * usage error.  The backend is that of `sb` if not NULL, else the one
- * glint_snapshot_config reports for `snap` (not checked if it says auto).
- * -1 if fine, else an exit code after the one-line error.
- */
-int cli_check_snapshot_backend(const struct cli_opts *o, const char *path,
-                               const glint_snapshot *snap, const glint_sandbox *sb);
 
 /* ---- guard.c ---- */
 /*

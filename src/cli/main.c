@@ -75,10 +75,10 @@ static void print_help(void)
            "SIZE is a number of bytes, or a number followed by K, M or G (x1024).\n"
            "The guest can call only the host function print (to standard output),\n"
            "plus GetWeekday with --weekday.\n"
-           "A snapshot file fixes the sizes, the time limit, the backend and the host\n"
-           "functions when it is taken: with one, --timeout, --heap, --stack, --input\n"
-           "and --output are refused, --backend must name the snapshot's backend (or\n"
-           "auto), and a snapshot taken with --weekday needs --weekday again.\n",
+           "A snapshot file fixes the sizes, the time limit and the host functions when\n"
+           "it is taken: with one, --timeout, --heap, --stack, --input and --output are\n"
+           "refused, and a snapshot taken with --weekday needs --weekday again.  Its CPU\n"
+           "state is backend-neutral: it runs on either backend (--backend chooses).\n",
            d.timeout_ms, size_text(d.heap_size, heap, sizeof heap),
            size_text(d.stack_size, stack, sizeof stack), size_text(d.input_size, in, sizeof in),
            size_text(d.output_size, out, sizeof out));
@@ -103,8 +103,8 @@ static void print_help(void)
            "     including a snapshot file that cannot be written)\n"
            "  2  usage error: bad option, unknown function, argument that does not parse\n"
            "     or does not fit the signature, an option a snapshot file fixes (such as\n"
-           "     another --backend), a host function a snapshot file expects that glint\n"
-           "     cannot provide, a bad GLINT_BACKEND\n"
+           "     --timeout), a host function a snapshot file expects that glint cannot\n"
+           "     provide, a bad GLINT_BACKEND\n"
            "  3  invalid guest image or snapshot file: unreadable, not ELF, wrong\n"
            "     architecture, ABI mismatch or missing note, malformed; a snapshot file\n"
            "     that is corrupt, truncated, or for another ABI, format or CPU\n"
@@ -113,7 +113,7 @@ static void print_help(void)
            "     error returned by the guest function\n"
            "  5  time limit hit, or call cancelled (SIGINT, SIGTERM)\n"
            "  6  no backend this host can use for what was asked (e.g. --backend kvm\n"
-           "     without /dev/kvm, or a snapshot file of the kvm backend there)\n"
+           "     without /dev/kvm)\n"
            "Every failure prints one line on standard error: \"glint: <what and where>\".\n");
 }
 

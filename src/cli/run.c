@@ -226,19 +226,14 @@ static int call_in_sandbox(const struct call *c)
     glint_sandbox *sb = NULL;
     glint_error err;
     glint_status s = c->src.img ? glint_sandbox_create(c->src.img, &c->o->cfg, &sb, &err)
-                                : glint_sandbox_create_from_snapshot(c->src.snap, &sb, &err);
+                                : glint_sandbox_create_from_snapshot_on(
+                                      c->src.snap, (glint_backend)c->o->cfg.backend, &sb, &err);
     if (s != GLINT_OK) {
         cli_guard_stop();
         return cli_create_failed(c->o, c->path, c->src.snap, s, &err);
     }
-    int rc = c->src.snap ? cli_check_snapshot_backend(c->o, c->path, NULL, sb) : -1;
-    if (rc >= 0) {
-        cli_guard_stop();
-        glint_sandbox_destroy(sb);
-        return rc;
-    }
     cli_guard_set(sb);
-    rc = cli_seccomp_start(c->o);
+    int rc = cli_seccomp_start(c->o);
     if (rc >= 0) {
         cli_guard_set(NULL);
         cli_guard_stop();

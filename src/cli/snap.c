@@ -2,11 +2,11 @@
  * snap.c - `glint snapshot GUEST.elf -o FILE`, and snapshot files given to
  * `glint call` and `glint info` in place of a guest ELF.
  *
- * A snapshot fixes the memory layout, the time limit, the backend and the
- * set of host functions when it is taken.  So with a snapshot file the size
- * options and --timeout are refused, --backend must name the snapshot's
- * backend (or auto), and every host function it expects must be one glint
- * can give: print (always there) or GetWeekday (with --weekday).
+ * A snapshot fixes the memory layout, the time limit and the set of host
+ * functions when it is taken.  So with a snapshot file the size options and
+ * --timeout are refused, and every host function it expects must be one
+ * glint can give: print (always there) or GetWeekday (with --weekday).  Its
+ * CPU state is backend-neutral: --backend chooses, as for a guest ELF.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,14 +96,8 @@ int cli_open_snapshot(const struct cli_opts *o, const char *path, bool for_call,
         return cli_exit_code(s);
     }
     size_t n = for_call ? glint_snapshot_host_count(*out) : 0;
-    int rc = for_call ? cli_check_snapshot_backend(o, path, *out, NULL) : -1;
-    if (rc >= 0) {
-        glint_snapshot_free(*out);
-        *out = NULL;
-        return rc;
-    }
     for (size_t i = 0; i < n; i++) {
-        rc = check_host(o, path, glint_snapshot_host_function(*out, i));
+        int rc = check_host(o, path, glint_snapshot_host_function(*out, i));
         if (rc >= 0) {
             glint_snapshot_free(*out);
             *out = NULL;

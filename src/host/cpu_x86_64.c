@@ -175,7 +175,11 @@ void x86_setup(uint8_t *mem, const struct glint_layout *lay, const struct glint_
     write_idt_and_stubs(mem);
     write_tss(mem);
     write_page_tables(mem, lay, regions, nregions);
+    x86_boot_state(lay, entry, st);
+}
 
+void x86_boot_state(const struct glint_layout *lay, uint64_t entry, struct x86_state *st)
+{
     memset(st, 0, sizeof *st);
     st->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
     st->cr3 = GLINT_PML4_GPA;

@@ -49,6 +49,10 @@ struct x86_state {
 void x86_setup(uint8_t *mem, const struct glint_layout *lay, const struct glint_region *regions,
                size_t nregions, uint64_t entry, struct x86_state *st);
 
+/* Only the register state of x86_setup: glint's control state (the same
+ * for every guest) and RIP = entry, RSP = lay->stack_top. */
+void x86_boot_state(const struct glint_layout *lay, uint64_t entry, struct x86_state *st);
+
 /* Name of an exception vector ("page fault", ...); "vector N" if unknown. */
 const char *x86_vector_name(unsigned vector);
 

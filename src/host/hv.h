@@ -22,6 +22,7 @@
 
 #include "cpu_x86_64.h"
 #include "glint/glint.h"
+#include "ucpu.h"
 
 struct hv;
 
@@ -94,6 +95,13 @@ struct hv_ops {
     void (*cpu_state_set_rip)(void *state, uint64_t rip);
     /* Validates a state read from a file; 0 with a reason if unusable. */
     int (*cpu_state_check)(const void *state, char *why, size_t why_size);
+    /* Snapshot files hold the neutral form (ucpu.h).  export: what ring-3
+     * code sees of `state`; import: a complete state for this backend, the
+     * rest being glint's own set-up for layout `lay`.  Import fails where
+     * this host cannot hold the state (AVX state on a host without AVX). */
+    void (*cpu_export)(const void *state, struct ucpu *u);
+    glint_status (*cpu_import)(const struct ucpu *u, const struct glint_layout *lay, void *state,
+                               glint_error *err);
     /* Sets a bit per 4 KiB page the guest wrote since the last call, and
      * re-arms tracking. */
     glint_status (*dirty_pages)(struct hv *hv, uint64_t *bitmap, glint_error *err);

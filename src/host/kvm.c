@@ -42,6 +42,9 @@ static const uint32_t k_msrs[] = {
     0xc0000103,                             /* TSC_AUX */
 };
 #define NMSRS (sizeof k_msrs / sizeof k_msrs[0])
+/* IA32_APIC_BASE of vCPU 0 after KVM_CREATE_VCPU: xAPIC at 0xfee00000,
+ * enabled, bootstrap processor. */
+#define KVM_APIC_BASE_BSP 0xfee00900ull
 
 #define CPU_MAGIC 0x4b565843u /* "CXVK" */
 #define CPU_VERSION 1u
@@ -166,6 +169,28 @@ static void to_kvm_segment(struct kvm_segment *k, const struct x86_segment *s)
     k->unusable = !s->present;
 }
 
+/* glint's control state (st) into sregs; what KVM owns (APIC base) stays. */
+static void boot_sregs(struct kvm_sregs *sregs, const struct x86_state *st)
+{
+    to_kvm_segment(&sregs->cs, &st->cs);
+    to_kvm_segment(&sregs->ds, &st->ds);
+    to_kvm_segment(&sregs->es, &st->es);
+    to_kvm_segment(&sregs->fs, &st->fs);
+    to_kvm_segment(&sregs->gs, &st->gs);
+    to_kvm_segment(&sregs->ss, &st->ss);
+    to_kvm_segment(&sregs->tr, &st->tr);
+    to_kvm_segment(&sregs->ldt, &st->ldt);
+    sregs->tr.unusable = 0;
+    sregs->gdt.base = st->gdt.base;
+    sregs->gdt.limit = st->gdt.limit;
+    sregs->idt.base = st->idt.base;
+    sregs->idt.limit = st->idt.limit;
+    sregs->cr0 = st->cr0;
+    sregs->cr3 = st->cr3;
+    sregs->cr4 = st->cr4 | (g_kvm.avx ? X86_CR4_OSXSAVE : 0);
+    sregs->efer = st->efer;
+}
+
 static glint_status set_state(struct hv *hv, const struct x86_state *st, glint_error *err)
 {
     if (xioctl(hv->vcpu_fd, KVM_SET_CPUID2, g_kvm.cpuid) < 0)
@@ -174,23 +199,7 @@ static glint_status set_state(struct hv *hv, const struct x86_state *st, glint_e
     struct kvm_sregs sregs;
     if (xioctl(hv->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
         return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_SREGS: %s", strerror(errno));
-    to_kvm_segment(&sregs.cs, &st->cs);
-    to_kvm_segment(&sregs.ds, &st->ds);
-    to_kvm_segment(&sregs.es, &st->es);
-    to_kvm_segment(&sregs.fs, &st->fs);
-    to_kvm_segment(&sregs.gs, &st->gs);
-    to_kvm_segment(&sregs.ss, &st->ss);
-    to_kvm_segment(&sregs.tr, &st->tr);
-    to_kvm_segment(&sregs.ldt, &st->ldt);
-    sregs.tr.unusable = 0;
-    sregs.gdt.base = st->gdt.base;
-    sregs.gdt.limit = st->gdt.limit;
-    sregs.idt.base = st->idt.base;
-    sregs.idt.limit = st->idt.limit;
-    sregs.cr0 = st->cr0;
-    sregs.cr3 = st->cr3;
-    sregs.cr4 = st->cr4 | (g_kvm.avx ? X86_CR4_OSXSAVE : 0);
-    sregs.efer = st->efer;
+    boot_sregs(&sregs, st);
     if (xioctl(hv->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
         return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_SREGS: %s", strerror(errno));
 
@@ -490,6 +499,76 @@ static int kvm_state_check(const void *state, char *why, size_t why_size)
     return 1;
 }
 
+/* Snapshot files: the neutral state (ucpu.h) and back. */
+static void kvm_cpu_export(const void *state, struct ucpu *u)
+{
+    const struct cpu_state *c = state;
+    const struct kvm_regs *r = &c->regs;
+    memset(u, 0, sizeof *u);
+    u->magic = UCPU_MAGIC;
+    u->version = UCPU_VERSION;
+    u->r8 = r->r8, u->r9 = r->r9, u->r10 = r->r10, u->r11 = r->r11;
+    u->r12 = r->r12, u->r13 = r->r13, u->r14 = r->r14, u->r15 = r->r15;
+    u->rdi = r->rdi, u->rsi = r->rsi, u->rbp = r->rbp, u->rbx = r->rbx;
+    u->rdx = r->rdx, u->rax = r->rax, u->rcx = r->rcx, u->rsp = r->rsp;
+    u->rip = r->rip, u->rflags = r->rflags;
+    u->fs_base = c->sregs.fs.base;
+    u->gs_base = c->sregs.gs.base;
+    const uint8_t *x = (const uint8_t *)c->xsave.region;
+    memcpy(u->fx, x, 464); /* 464..511 are the OS's, not the guest's */
+    uint64_t bv;
+    memcpy(&bv, x + 512, 8);
+    u->xstate_bv = bv & (c->xcrs.nr_xcrs ? 7 : 3);
+    if (u->xstate_bv & 4)
+        memcpy(u->ymmh, x + 576, 256);
+}
+
+static glint_status kvm_cpu_import(const struct ucpu *u, const struct glint_layout *lay,
+                                   void *state, glint_error *err)
+{
+    glint_status s = kvm_probe(err);
+    if (s != GLINT_OK)
+        return s;
+    if ((u->xstate_bv & 4) && !g_kvm.avx)
+        return glint_fail(err, GLINT_E_INCOMPATIBLE,
+                          "the snapshot holds AVX register state, which KVM does not offer on this host");
+    struct cpu_state *c = state;
+    memset(c, 0, sizeof *c);
+    c->magic = CPU_MAGIC;
+    c->version = CPU_VERSION;
+    struct kvm_regs *r = &c->regs;
+    r->r8 = u->r8, r->r9 = u->r9, r->r10 = u->r10, r->r11 = u->r11;
+    r->r12 = u->r12, r->r13 = u->r13, r->r14 = u->r14, r->r15 = u->r15;
+    r->rdi = u->rdi, r->rsi = u->rsi, r->rbp = u->rbp, r->rbx = u->rbx;
+    r->rdx = u->rdx, r->rax = u->rax, r->rcx = u->rcx, r->rsp = u->rsp;
+    r->rip = u->rip, r->rflags = u->rflags;
+    /* glint's own control state, as x86_setup gives every guest. */
+    struct x86_state st;
+    x86_boot_state(lay, u->rip, &st);
+    boot_sregs(&c->sregs, &st);
+    c->sregs.fs.base = u->fs_base;
+    c->sregs.gs.base = u->gs_base;
+    c->sregs.apic_base = KVM_APIC_BASE_BSP; /* what KVM gives vCPU 0 */
+    /* Nothing pending; debug registers at their reset values; MSRs as a
+     * fresh vCPU has them (ring 3 cannot change any). */
+    c->events.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+    c->dregs.dr6 = 0xffff0ff0;
+    c->dregs.dr7 = 0x400;
+    c->nmsrs = 0;
+    if (g_kvm.avx) {
+        c->xcrs.nr_xcrs = 1;
+        c->xcrs.xcrs[0].xcr = 0;
+        c->xcrs.xcrs[0].value = 7;
+    }
+    uint8_t *x = (uint8_t *)c->xsave.region;
+    memcpy(x, u->fx, 512);
+    uint64_t bv = u->xstate_bv & (g_kvm.avx ? 7 : 3);
+    memcpy(x + 512, &bv, 8);
+    if (bv & 4)
+        memcpy(x + 576, u->ymmh, 256);
+    return GLINT_OK;
+}
+
 static glint_status kvm_save_cpu(struct hv *hv, void *state, glint_error *err)
 {
     struct cpu_state *c = state;
@@ -634,8 +713,10 @@ static int kvm_debug_cpu_matches(struct hv *hv, const void *state, char *why, si
                       why_size) ||
               differs(&now->dregs, &want->dregs, sizeof now->dregs, "debug registers", why, why_size) ||
               differs(&now->xcrs, &want->xcrs, sizeof now->xcrs, "XCR0", why, why_size) ||
-              differs(&now->nmsrs, &want->nmsrs, sizeof now->nmsrs, "MSR count", why, why_size) ||
-              differs(now->msrs, want->msrs, sizeof now->msrs, "MSRs", why, why_size) ||
+              /* An imported state (nmsrs 0) leaves the vCPU's MSRs as they are. */
+              (want->nmsrs &&
+               (differs(&now->nmsrs, &want->nmsrs, sizeof now->nmsrs, "MSR count", why, why_size) ||
+                differs(now->msrs, want->msrs, sizeof now->msrs, "MSRs", why, why_size))) ||
               /* x87 and SSE state and XMM0-15; then the upper halves of YMM0-15 */
               differs(now->xsave.region, want->xsave.region, 416, "FPU/SSE state", why, why_size) ||
               differs((const uint8_t *)now->xsave.region + 576, (const uint8_t *)want->xsave.region + 576,
@@ -675,6 +756,8 @@ const struct hv_ops hv_kvm_ops = {
     .cpu_state_rip = kvm_state_rip,
     .cpu_state_set_rip = kvm_state_set_rip,
     .cpu_state_check = kvm_state_check,
+    .cpu_export = kvm_cpu_export,
+    .cpu_import = kvm_cpu_import,
     .dirty_pages = kvm_dirty_pages,
     .debug_cpu_matches = kvm_debug_cpu_matches,
     .describe = kvm_describe,

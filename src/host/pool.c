@@ -52,6 +52,7 @@ struct doomed {
 
 struct glint_pool {
     struct glint_snapshot *snap; /* a reference */
+    glint_backend backend;       /* what its sandboxes run on (never AUTO) */
     size_t max_idle, min_idle;
     uint64_t idle_timeout_ns;    /* 0: keep idle sandboxes */
     size_t nhost;
@@ -103,7 +104,7 @@ static glint_status register_all(glint_sandbox *sb, const glint_host_function *h
 static glint_status make_sandbox(glint_pool *pool, glint_sandbox **out, glint_error *err)
 {
     glint_sandbox *sb = NULL;
-    glint_status s = glint_sandbox_create_from_snapshot(pool->snap, &sb, err);
+    glint_status s = glint_sandbox_create_from_snapshot_on(pool->snap, pool->backend, &sb, err);
     if (s != GLINT_OK)
         return s;
     s = register_all(sb, pool->host, pool->nhost, err);
@@ -399,15 +400,14 @@ API glint_status glint_pool_create(const glint_snapshot *snap, const glint_pool_
     const struct glint_snapshot *isnap = (const struct glint_snapshot *)snap;
     if (cfg->backend < GLINT_BACKEND_AUTO || cfg->backend > GLINT_BACKEND_PROCESS)
         return glint_fail(err, GLINT_E_INVALID, "pool: backend %d is not auto, kvm or process", cfg->backend);
-    if (cfg->backend != GLINT_BACKEND_AUTO && cfg->backend != (int)isnap->be->id)
-        return glint_fail(err, GLINT_E_INCOMPATIBLE,
-                          "pool: the configuration asks for the %s backend, but the snapshot is of the "
-                          "%s backend", glint_backend_name((glint_backend)cfg->backend), isnap->be->name);
-    if ((s = isnap->be->probe(err)))
-        return s;
+    const struct hv_ops *be;
+    glint_error e;
+    if ((s = glint_snapshot_backend_for(isnap, cfg->backend, &be, &e)) || (s = be->probe(&e)))
+        return glint_fail(err, s, "pool: %s", e.message);
     glint_pool *pool = pool_alloc(snap, cfg);
     if (!pool)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a pool");
+    pool->backend = be->id;
     pthread_mutex_init(&pool->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

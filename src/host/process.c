@@ -49,6 +49,7 @@
 #include "hv.h"
 #include "layout.h"
 #include "proc_abi.h"
+#include "ucpu.h"
 
 #ifndef HWCAP2_FSGSBASE
 #define HWCAP2_FSGSBASE (1 << 1)
@@ -75,23 +76,7 @@ struct glint_pm_scan_arg {
 extern const unsigned char glint_stub_start[], glint_stub_end[];
 
 /* ------------------------------------------------------------------------- */
-/* Neutral CPU state: what ring-3 code can see.  Also the snapshot format. */
-
-#define UCPU_MAGIC 0x55504355u /* "UCPU" */
-#define UCPU_VERSION 1u
-struct ucpu {
-    uint32_t magic, version;
-    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, rflags;
-    uint64_t fs_base, gs_base;
-    uint8_t fx[512];    /* FXSAVE image; bytes 464..511 zero */
-    uint64_t xstate_bv; /* bits 0-2: x87, SSE, AVX */
-    uint8_t ymmh[256];  /* upper halves of YMM0-15 */
-};
-
-#define RFLAGS_FIXED 0x2ull
-/* What ring-3 code can set through POPF: CF PF AF ZF SF TF DF OF AC ID, RF. */
-#define RFLAGS_USER 0x254fd5ull
+/* The guest's CPU state is a struct ucpu (ucpu.h): what ring-3 code can see. */
 
 /* ------------------------------------------------------------------------- */
 
@@ -136,7 +121,6 @@ static struct {
     int ncpu;
     int fsgsbase;
     int uffd;         /* userfaultfd write-protect + PAGEMAP_SCAN work here */
-    uint32_t mxcsr_mask;
     char describe[200];
 } g = {.once = PTHREAD_ONCE_INIT, .stub_fd = -1};
 
@@ -436,16 +420,6 @@ _Static_assert(offsetof(struct proc_ctl, to_child) == 0x40, "stub.c: gate_wait's
 static glint_status spawn_child(struct hv *hv, glint_error *err);
 static void kill_child(struct hv *hv);
 
-static uint32_t host_mxcsr_mask(void)
-{
-    uint8_t area[512] __attribute__((aligned(16)));
-    memset(area, 0, sizeof area);
-    __asm__ volatile("fxsave %0" : "=m"(area));
-    uint32_t mask;
-    memcpy(&mask, area + 28, 4);
-    return mask ? mask : 0xffbf;
-}
-
 /*
  * Can ring-3 code use RDFSBASE/WRFSBASE here?  AT_HWCAP2 says what the
  * kernel advertises, but a guest kernel (PVM) can leave CR4.FSGSBASE set
@@ -488,7 +462,6 @@ static void process_init_once(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     g.ncpu = n > 0 ? (int)n : 1;
     g.fsgsbase = fsgsbase_works();
-    g.mxcsr_mask = host_mxcsr_mask();
     g.uffd = 1; /* the probe finds out */
     (void)pthread_atfork(NULL, NULL, spawner_after_fork);
 
@@ -813,17 +786,6 @@ static void process_destroy(struct hv *hv)
     free(hv);
 }
 
-static void default_fp(struct ucpu *u)
-{
-    memset(u->fx, 0, sizeof u->fx);
-    uint16_t fcw = 0x37f;
-    uint32_t mxcsr = 0x1f80;
-    memcpy(u->fx + 0, &fcw, 2);
-    memcpy(u->fx + 24, &mxcsr, 4);
-    u->xstate_bv = 3;
-    memset(u->ymmh, 0, sizeof u->ymmh);
-}
-
 static glint_status process_create(struct hv **out, const struct hv_setup *st, glint_error *err)
 {
     *out = NULL;
@@ -854,7 +816,7 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
         hv->cpu.rflags = RFLAGS_FIXED;
         hv->cpu.fs_base = st->st->fs.base;
         hv->cpu.gs_base = st->st->gs.base;
-        default_fp(&hv->cpu);
+        ucpu_default_fp(&hv->cpu);
         hv->pending = PROC_SET_GREGS | PROC_SET_FP | PROC_SET_FSGS;
         hv->in_guest_state = 1;
     }
@@ -1193,41 +1155,7 @@ static glint_status process_save_cpu(struct hv *hv, void *state, glint_error *er
 
 static int process_state_check(const void *state, char *why, size_t why_size)
 {
-    const struct ucpu *u = state;
-    if (u->magic != UCPU_MAGIC || u->version != UCPU_VERSION) {
-        snprintf(why, why_size, "vCPU state has format %08x/%u, expected %08x/%u", u->magic, u->version,
-                 UCPU_MAGIC, UCPU_VERSION);
-        return 0;
-    }
-    if ((u->rflags & ~RFLAGS_USER) != RFLAGS_FIXED) {
-        snprintf(why, why_size, "vCPU state has RFLAGS 0x%llx: only the flags ring-3 code can set "
-                 "(IOPL 0, no VM, VIF or NT) are allowed", (unsigned long long)u->rflags);
-        return 0;
-    }
-    uint64_t canon = 0x00007fffffffffffull;
-    if (u->rip > canon || u->fs_base > canon || u->gs_base > canon) {
-        snprintf(why, why_size, "vCPU state has a non-canonical or kernel address (rip 0x%llx, fs 0x%llx, "
-                 "gs 0x%llx)", (unsigned long long)u->rip, (unsigned long long)u->fs_base,
-                 (unsigned long long)u->gs_base);
-        return 0;
-    }
-    uint32_t mxcsr;
-    memcpy(&mxcsr, u->fx + 24, 4);
-    if (mxcsr & ~(g.mxcsr_mask ? g.mxcsr_mask : 0xffbfu)) {
-        snprintf(why, why_size, "vCPU state has MXCSR 0x%x with reserved bits set", mxcsr);
-        return 0;
-    }
-    for (int i = 464; i < 512; i++)
-        if (u->fx[i]) {
-            snprintf(why, why_size, "vCPU state has data in the reserved FXSAVE bytes");
-            return 0;
-        }
-    if (u->xstate_bv & ~7ull) {
-        snprintf(why, why_size, "vCPU state has XSAVE components 0x%llx (only x87, SSE, AVX)",
-                 (unsigned long long)u->xstate_bv);
-        return 0;
-    }
-    return 1;
+    return ucpu_check(state, why, why_size);
 }
 
 static glint_status process_restore_cpu(struct hv *hv, const void *state, int full, glint_error *err)
@@ -1252,6 +1180,20 @@ static glint_status process_restore_cpu(struct hv *hv, const void *state, int fu
     hv->cpu = *u;
     hv->pending = PROC_SET_GREGS | PROC_SET_FP | PROC_SET_FSGS;
     hv->in_guest_state = 1;
+    return GLINT_OK;
+}
+
+static void process_cpu_export(const void *state, struct ucpu *u)
+{
+    *u = *(const struct ucpu *)state;
+}
+
+static glint_status process_cpu_import(const struct ucpu *u, const struct glint_layout *lay,
+                                       void *state, glint_error *err)
+{
+    (void)lay;
+    (void)err;
+    *(struct ucpu *)state = *u;
     return GLINT_OK;
 }
 
@@ -1399,7 +1341,7 @@ const struct hv_ops hv_process_ops = {
     .name = "process",
     .id = GLINT_BACKEND_PROCESS,
     .shared_memory = 1,
-    .cpu_state_format = "x86_64-user-v1",
+    .cpu_state_format = UCPU_FORMAT,
     .cpu_state_size = sizeof(struct ucpu),
     .probe = process_probe,
     .create = process_create,
@@ -1413,6 +1355,8 @@ const struct hv_ops hv_process_ops = {
     .cpu_state_rip = process_state_rip,
     .cpu_state_set_rip = process_state_set_rip,
     .cpu_state_check = process_state_check,
+    .cpu_export = process_cpu_export,
+    .cpu_import = process_cpu_import,
     .dirty_pages = process_dirty_pages,
     .debug_cpu_matches = process_debug_cpu_matches,
     .describe = process_describe,

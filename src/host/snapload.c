@@ -34,7 +34,6 @@ struct loader {
     int fd;
     uint64_t size;          /* of the file */
     struct sf_hdr h;
-    const struct hv_ops *be; /* the backend whose CPU state format the file has */
     uint8_t *meta;          /* copy of [0, memory offset) */
     uint8_t *map;           /* the whole file, read-only, shared */
     uint64_t *bitmap;       /* decoded page map */
@@ -134,11 +133,12 @@ static glint_status check_identity(struct loader *L, const uint8_t *h)
     if (!text_ok(h + H_CPU_FMT, CPU_FMT_LEN))
         return bad(L, "the vCPU state format field at offset 0x%x is not a zero-padded string",
                    H_CPU_FMT);
-    L->be = hv_ops_for_format(d->cpu_fmt);
-    if (!L->be)
-        return bad(L, "vCPU state format '%s'; this glint knows '%s' (kvm backend) and '%s' "
-                   "(process backend)", d->cpu_fmt, hv_kvm_ops.cpu_state_format,
-                   hv_process_ops.cpu_state_format);
+    if (strcmp(d->cpu_fmt, "kvm-x86_64-v1") == 0)
+        return bad(L, "vCPU state format '%s' (the KVM backend's own, written by an older glint); "
+                   "this glint reads the backend-neutral '%s' only: take the snapshot again",
+                   d->cpu_fmt, UCPU_FORMAT);
+    if (strcmp(d->cpu_fmt, UCPU_FORMAT) != 0)
+        return bad(L, "vCPU state format '%s'; this glint reads '%s' only", d->cpu_fmt, UCPU_FORMAT);
     if (d->page != PAGE)
         return bad(L, "page size %u; glint uses %llu", d->page, U(PAGE));
     return GLINT_OK;
@@ -149,9 +149,9 @@ static glint_status check_identity(struct loader *L, const uint8_t *h)
 static glint_status check_sections(struct loader *L)
 {
     const struct sf_sec *s = L->h.sec;
-    if (s[SEC_CPU].size != L->be->cpu_state_size)
+    if (s[SEC_CPU].size != sizeof(struct ucpu))
         return bad(L, "vCPU state of %llu bytes; format %s has %zu", U(s[SEC_CPU].size),
-                   L->be->cpu_state_format, L->be->cpu_state_size);
+                   UCPU_FORMAT, sizeof(struct ucpu));
     if (s[SEC_FUNCS].count > GLINT_IMAGE_MAX_FUNCS)
         return bad(L, "function table has %llu entries, at most %u", U(s[SEC_FUNCS].count),
                    GLINT_IMAGE_MAX_FUNCS);
@@ -163,7 +163,7 @@ static glint_status check_sections(struct loader *L)
         return bad(L, "memory image of %llu bytes; it must be a multiple of %llu bytes, "
                       "at most %llu", U(mem), U(PAGE), U(GLINT_MEMORY_MAX));
     struct sf_sec want[NSEC];
-    glint_sf_size_sections(want, L->be->cpu_state_size, s[SEC_FUNCS].count, s[SEC_HOST].count, mem);
+    glint_sf_size_sections(want, sizeof(struct ucpu), s[SEC_FUNCS].count, s[SEC_HOST].count, mem);
     for (int i = 0; i < NSEC; i++)
         if (s[i].size != want[i].size || s[i].count != want[i].count)
             return bad(L, "%s: %llu bytes for %llu entries; expected %llu bytes for %llu",
@@ -353,6 +353,30 @@ static glint_status check_memory(struct loader *L)
     return GLINT_OK;
 }
 
+/*
+ * The neutral state, kept, and imported for the snapshot's default backend:
+ * the one GLINT_BACKEND_AUTO selects, or the process backend where that
+ * cannot take it (AVX state on a KVM without AVX) or none is usable
+ * (sandboxes from it then fail to create, as any sandbox would here).
+ * Another backend gets its state when a sandbox first needs it.
+ */
+static glint_status import_cpu(struct loader *L, struct glint_snapshot *snap, const struct ucpu *u)
+{
+    const struct hv_ops *be = NULL;
+    glint_error e;
+    if (hv_select(GLINT_BACKEND_AUTO, &be, NULL) != GLINT_OK ||
+        be->cpu_import(u, &L->h.lay, snap->cpu, &e) != GLINT_OK) {
+        be = &hv_process_ops;
+        if (be->cpu_import(u, &L->h.lay, snap->cpu, &e) != GLINT_OK)
+            return bad(L, "%s", e.message);
+    }
+    snap->be = be;
+    snap->cpu_on[be->id] = snap->cpu;
+    snap->neutral = *u;
+    snap->from_file = 1;
+    return GLINT_OK;
+}
+
 /* Runs every check; on success L holds what the snapshot needs. */
 static glint_status load_checked(struct loader *L, struct glint_snapshot *snap)
 {
@@ -364,15 +388,14 @@ static glint_status load_checked(struct loader *L, struct glint_snapshot *snap)
         (s = check_zero_fill(L)) || (s = check_layout(L)) || (s = check_tables(L)) ||
         (s = get_pagemap(L)))
         return s;
-    memcpy(snap->cpu, L->meta + L->h.sec[SEC_CPU].off, L->be->cpu_state_size);
-    snap->be = L->be;
+    struct ucpu u;
+    memcpy(&u, L->meta + L->h.sec[SEC_CPU].off, sizeof u);
     char why[400];
-    /* The process backend's state is checked everywhere.  KVM's depends on
-     * the host's CPU features, which only an open /dev/kvm tells; without
-     * it no KVM sandbox can be made either, so the check waits for one. */
-    if ((L->be == &hv_process_ops || L->be->probe(NULL) == GLINT_OK) &&
-        !L->be->cpu_state_check(snap->cpu, why, sizeof why))
+    if (!ucpu_check(&u, why, sizeof why))
         return bad(L, "%s", why);
+    glint_status s2 = import_cpu(L, snap, &u);
+    if (s2 != GLINT_OK)
+        return s2;
     return check_memory(L);
 }
 

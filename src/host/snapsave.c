@@ -89,7 +89,10 @@ static void fill_meta(uint8_t *meta, const struct glint_snapshot *snap, struct s
                       const uint64_t *bitmap)
 {
     glint_sf_put_header(meta, d);
-    memcpy(meta + d->sec[SEC_CPU].off, snap->cpu, snap->be->cpu_state_size);
+    /* The neutral form: a file runs on every backend. */
+    struct ucpu u;
+    snap->be->cpu_export(snap->cpu, &u);
+    memcpy(meta + d->sec[SEC_CPU].off, &u, sizeof u);
     uint8_t *fns = meta + d->sec[SEC_FUNCS].off, *host = meta + d->sec[SEC_HOST].off;
     for (size_t i = 0; i < snap->nfuncs; i++)
         glint_sf_put_fn(fns + i * REC_SIZE, &snap->funcs[i], snap->fn_entries[i]);
@@ -108,8 +111,8 @@ static glint_status write_file(const struct glint_snapshot *snap, int fd, const 
     memset(&d, 0, sizeof d);
     d.cfg = snap->cfg;
     d.lay = snap->lay;
-    snprintf(d.cpu_fmt, sizeof d.cpu_fmt, "%s", snap->be->cpu_state_format);
-    glint_sf_size_sections(d.sec, snap->be->cpu_state_size, snap->nfuncs, snap->nhost, snap->lay.mem_size);
+    snprintf(d.cpu_fmt, sizeof d.cpu_fmt, "%s", UCPU_FORMAT);
+    glint_sf_size_sections(d.sec, sizeof(struct ucpu), snap->nfuncs, snap->nhost, snap->lay.mem_size);
     uint64_t mem_off = d.sec[SEC_MEMORY].off, mem_size = snap->lay.mem_size;
     uint8_t *meta = calloc(1, (size_t)mem_off);
     uint64_t *bitmap = calloc((size_t)(d.sec[SEC_PAGEMAP].size / 8 + 1), 8);
@@ -166,6 +169,10 @@ static int savable(const struct glint_snapshot *snap, char *why, size_t why_size
                  snap->nfuncs, snap->nhost, GLINT_IMAGE_MAX_FUNCS, GLINT_MAX_HOST_FUNCS);
         return 0;
     }
+    struct ucpu u;
+    snap->be->cpu_export(snap->cpu, &u);
+    if (!ucpu_check(&u, why, why_size))
+        return 0;
     return glint_layout_check(&snap->lay, why, why_size);
 }
 

@@ -55,6 +55,9 @@ API void glint_snapshot_free(glint_snapshot *snap)
         munmap(snap->map_base, snap->map_len);
     if (snap->mem_fd >= 0)
         close(snap->mem_fd);
+    for (int i = 0; i < 3; i++)
+        if (snap->cpu_on[i] != snap->cpu)
+            free(snap->cpu_on[i]);
     free(snap->cpu);
     free(snap->funcs);
     free(snap->fn_entries);
@@ -142,9 +145,10 @@ int glint_host_set_matches(const glint_sandbox *sb, const struct glint_snapshot 
 static int layout_matches(const glint_sandbox *sb, const struct glint_snapshot *snap, char *why,
                           size_t why_size)
 {
-    if (snap->be != sb->be) {
-        snprintf(why, why_size, "the snapshot is of the %s backend (CPU state %s); this sandbox runs on "
-                 "the %s backend", snap->be->name, snap->be->cpu_state_format, sb->be->name);
+    if (!glint_snapshot_cpu_for(snap, sb->be)) {
+        snprintf(why, why_size, "the snapshot was taken of a sandbox on the %s backend and holds its "
+                 "CPU state; this sandbox runs on the %s backend (a snapshot file runs on either)",
+                 snap->be->name, sb->be->name);
         return 0;
     }
     if (memcmp(&sb->lay, &snap->lay, sizeof sb->lay) == 0)
@@ -291,6 +295,7 @@ static glint_status take(glint_sandbox *sb, glint_snapshot **out)
     snap->cfg = sb->cfg;
     snap->lay = sb->lay;
     snap->be = sb->be;
+    snap->cpu_on[sb->be->id] = snap->cpu;
     glint_function host[GLINT_MAX_HOST_FUNCS];
     for (size_t i = 0; i < sb->nhost; i++)
         host[i] = sb->host[i].sig;
@@ -424,7 +429,8 @@ static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *sna
     if (s == GLINT_OK)
         s = same ? restore_dirty(sb, snap) : restore_all(sb, snap);
     if (s == GLINT_OK)
-        s = sb->be->restore_cpu(sb->hv, snap->cpu, sb->need_full || !same, &sb->err);
+        s = sb->be->restore_cpu(sb->hv, glint_snapshot_cpu_for(snap, sb->be), sb->need_full || !same,
+                                &sb->err);
     if (s == GLINT_OK && !same && !same_functions(sb, snap))
         s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, &sb->err);
     if (s != GLINT_OK) {
@@ -528,8 +534,53 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     return GLINT_OK;
 }
 
-API glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *csnap, glint_sandbox **out,
+glint_status glint_snapshot_backend_for(const glint_snapshot *csnap, int want,
+                                       const struct hv_ops **out, glint_error *err)
+{
+    const struct glint_snapshot *snap = (const struct glint_snapshot *)csnap;
+    *out = NULL;
+    if (want == GLINT_BACKEND_AUTO && !snap->from_file) {
+        *out = snap->be;
+        return GLINT_OK;
+    }
+    /* A file's state is neutral: the backend is chosen as for a new guest. */
+    const struct hv_ops *be;
+    glint_status s = hv_select(want, &be, err);
+    if (s != GLINT_OK)
+        return s;
+    if (!glint_snapshot_cpu_for(snap, be) && snap->from_file) {
+        /* First use on this backend: import the file's state, once (the
+         * snapshot is shared between threads; a lost race frees its copy). */
+        void *buf = calloc(1, be->cpu_state_size);
+        if (!buf)
+            return glint_fail(err, GLINT_E_NOMEM, "out of memory for a snapshot's CPU state");
+        if ((s = be->cpu_import(&snap->neutral, &snap->lay, buf, err)) != GLINT_OK) {
+            free(buf);
+            return s;
+        }
+        void *none = NULL;
+        struct glint_snapshot *w = (struct glint_snapshot *)snap;
+        if (!__atomic_compare_exchange_n(&w->cpu_on[be->id], &none, buf, 0, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE))
+            free(buf);
+    }
+    if (!glint_snapshot_cpu_for(snap, be))
+        return glint_fail(err, GLINT_E_INCOMPATIBLE,
+                          "the snapshot was taken of a sandbox on the %s backend and holds its CPU "
+                          "state: it cannot run on the %s backend (save it to a file and load it: "
+                          "a snapshot file runs on either)", snap->be->name, be->name);
+    *out = be;
+    return GLINT_OK;
+}
+
+API glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *snap, glint_sandbox **out,
                                                     glint_error *err)
+{
+    return glint_sandbox_create_from_snapshot_on(snap, GLINT_BACKEND_AUTO, out, err);
+}
+
+API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csnap, glint_backend backend,
+                                                       glint_sandbox **out, glint_error *err)
 {
     if (!out)
         return glint_fail(err, GLINT_E_INVALID, "glint_sandbox_create_from_snapshot: out is NULL");
@@ -537,12 +588,15 @@ API glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *csnap,
     if (!csnap)
         return glint_fail(err, GLINT_E_INVALID, "glint_sandbox_create_from_snapshot: snapshot is NULL");
     struct glint_snapshot *snap = (struct glint_snapshot *)csnap;
+    const struct hv_ops *be;
+    glint_status s = glint_snapshot_backend_for(snap, (int)backend, &be, err);
+    if (s != GLINT_OK)
+        return s;
     glint_sandbox *sb = glint_sandbox_new(&snap->cfg, err);
     if (!sb)
         return GLINT_E_NOMEM;
     sb->lay = snap->lay;
-    glint_status s;
-    sb->be = snap->be;
+    sb->be = be;
     if ((s = sb->be->probe(err)) ||
         (s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, err)) ||
         (s = map_snapshot_memory(sb, snap, err)))
@@ -550,7 +604,8 @@ API glint_status glint_sandbox_create_from_snapshot(const glint_snapshot *csnap,
     sb->base = glint_snapshot_ref(snap);
     struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL};
     if ((s = sb->be->create(&sb->hv, &setup, err)) ||
-        (s = sb->be->restore_cpu(sb->hv, snap->cpu, 1, err)) || (s = glint_sandbox_finish_setup(sb, err)))
+        (s = sb->be->restore_cpu(sb->hv, glint_snapshot_cpu_for(snap, be), 1, err)) ||
+        (s = glint_sandbox_finish_setup(sb, err)))
         goto fail;
     sb->synced = glint_snapshot_ref(snap);
     *out = sb;
@@ -572,6 +627,11 @@ API const glint_function *glint_snapshot_function(const glint_snapshot *snap, si
     return snap && index < snap->nfuncs ? &snap->funcs[index] : NULL;
 }
 
+API glint_backend glint_snapshot_backend(const glint_snapshot *snap)
+{
+    return snap ? snap->be->id : GLINT_BACKEND_AUTO;
+}
+
 API void glint_snapshot_config(const glint_snapshot *snap, glint_config *cfg)
 {
     if (snap && cfg)
@@ -590,5 +650,10 @@ API const glint_function *glint_snapshot_host_function(const glint_snapshot *sna
 
 int glint_debug_cpu_matches(glint_sandbox *sb, const glint_snapshot *snap, char *why, size_t why_size)
 {
-    return sb->be->debug_cpu_matches(sb->hv, snap->cpu, why, why_size);
+    const void *cpu = glint_snapshot_cpu_for(snap, sb->be);
+    if (!cpu) {
+        snprintf(why, why_size, "the snapshot has no CPU state for the %s backend", sb->be->name);
+        return 0;
+    }
+    return sb->be->debug_cpu_matches(sb->hv, cpu, why, why_size);
 }

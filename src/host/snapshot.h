@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "glint/glint.h"
+#include "hv.h"
 #include "layout.h"
 
 struct glint_snap_host {
@@ -29,8 +30,18 @@ struct glint_snapshot {
     void *map_base;               /* what to munmap */
     size_t map_len;
 
-    const struct hv_ops *be;      /* the backend whose CPU state this is */
-    void *cpu;                    /* be->cpu_state_size bytes */
+    /* The backend sandboxes made from it run on unless told otherwise, and
+     * its CPU state (be->cpu_state_size bytes).  A snapshot taken of a
+     * sandbox holds only its backend's state; one loaded from a file (whose
+     * state is neutral, ucpu.h) holds one for every backend this host can
+     * use: cpu_on[id] (NULL: none yet; cpu_on[be->id] == cpu). */
+    const struct hv_ops *be;
+    void *cpu;
+    void *cpu_on[3];
+    /* Loaded from a file: the neutral state, imported for another backend
+     * when a sandbox first needs it; AUTO selects as for a new guest. */
+    int from_file;
+    struct ucpu neutral;
 
     size_t nfuncs;
     glint_function *funcs;        /* names point into fn_names */
@@ -40,6 +51,21 @@ struct glint_snapshot {
     size_t nhost;
     struct glint_snap_host *host;
 };
+
+/* The CPU state of `snap` for backend `be`; NULL if it has none. */
+static inline const void *glint_snapshot_cpu_for(const struct glint_snapshot *snap,
+                                                 const struct hv_ops *be)
+{
+    return be && (unsigned)be->id < 3 ? __atomic_load_n(&snap->cpu_on[be->id], __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* The backend a sandbox made from `snap` with configured backend `want`
+ * runs on: for AUTO, a taken snapshot's own, or for a loaded one what
+ * AUTO selects now (GLINT_BACKEND, else kvm, else process); otherwise
+ * `want`, if this host can use it (GLINT_E_NO_KVM) and the snapshot has
+ * state for it (GLINT_E_INCOMPATIBLE). */
+glint_status glint_snapshot_backend_for(const glint_snapshot *snap, int want,
+                                       const struct hv_ops **out, glint_error *err);
 
 /* A new, empty snapshot with one reference (mem_fd -1). */
 struct glint_snapshot *glint_snapshot_alloc(void);
