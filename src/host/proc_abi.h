@@ -16,6 +16,7 @@
 #ifndef GLINT_PROC_ABI_H
 #define GLINT_PROC_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define PROC_STUB_BASE   0x7e0000000000ull /* stub text; linked here (src/stub/stub.ld) */
@@ -109,5 +110,7 @@ struct proc_ctl {
 };
 
 _Static_assert(sizeof(struct proc_ctl) <= PROC_CTL_SIZE, "control page too large");
+_Static_assert(offsetof(struct proc_ctl, to_child) == 0x40,
+               "src/stub/stub.c: gate_wait addresses to_child there");
 
 #endif

@@ -108,6 +108,13 @@ struct hv {
     _Atomic uint64_t stop_ns;
     pthread_t thread;
 
+    /* Hot pages: written again after every restore.  Each would cost a
+     * write-protect fault per call (~10 us where exceptions are slow), so
+     * they stay writable and are reported dirty at every scan instead. */
+    uint64_t *hot;          /* bitmap, mem_size / 4 KiB bits */
+    uint64_t *scan;         /* scratch bitmap of the same size */
+    uint32_t nhot;
+
     /* Adaptive spinning. */
     uint32_t spin_ns;
     uint32_t misses;
@@ -783,6 +790,8 @@ static void process_destroy(struct hv *hv)
         munmap(hv->ctl, PROC_CTL_SIZE);
     if (hv->ctlfd >= 0)
         close(hv->ctlfd);
+    free(hv->hot);
+    free(hv->scan);
     free(hv);
 }
 
@@ -804,6 +813,13 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     hv->ctlfd = hv->pidfd = hv->pagemap_fd = hv->syscall_fd = -1;
     hv->pid = -1;
     hv->dead = 1;
+    size_t words = (st->mem_size / GLINT_PAGE_SIZE + 63) / 64 + 1;
+    hv->hot = calloc(words, sizeof *hv->hot);
+    hv->scan = calloc(words, sizeof *hv->scan);
+    if (!hv->hot || !hv->scan) {
+        process_destroy(hv);
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
+    }
     if ((s = read_maps(hv, err)) || (s = spawn_child(hv, err))) {
         process_destroy(hv);
         return s;
@@ -1210,6 +1226,9 @@ static void process_state_set_rip(void *state, uint64_t rip)
 static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, struct glint_page_region *vec,
                                uint64_t *bitmap, glint_error *err);
 
+/* At most this many hot pages per sandbox: each costs a 4 KiB copy per restore. */
+#define HOT_MAX 16u
+
 static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
@@ -1224,13 +1243,39 @@ static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_e
         }
         return GLINT_OK;
     }
+    /* Only write-protected regions may be scanned (the rest cannot change);
+     * hot pages are left out of the scans (which would protect them again)
+     * and reported as they are. */
     struct glint_page_region vec[64];
+    uint64_t words = (pages + 63) / 64, *seen = hv->scan;
+    memset(seen, 0, words * sizeof *seen);
     for (uint32_t m = 0; m < hv->nmaps; m++) {
         if (!hv->maps[m].uffd_wp)
-            continue; /* only write-protected regions may be scanned (the rest cannot change) */
-        glint_status s = scan_range(hv, hv->maps[m].gva, hv->maps[m].gva + hv->maps[m].size, vec, bitmap, err);
-        if (s != GLINT_OK)
-            return s;
+            continue;
+        uint64_t p = hv->maps[m].gva / GLINT_PAGE_SIZE;
+        uint64_t end = (hv->maps[m].gva + hv->maps[m].size) / GLINT_PAGE_SIZE;
+        if (end > pages)
+            end = pages;
+        while (p < end) {
+            uint64_t q = p;
+            while (q < end && !(hv->hot[q / 64] >> (q % 64) & 1))
+                q++;
+            if (q > p) {
+                glint_status s = scan_range(hv, p * GLINT_PAGE_SIZE, q * GLINT_PAGE_SIZE, vec, seen, err);
+                if (s != GLINT_OK)
+                    return s;
+            }
+            for (p = q; p < end && (hv->hot[p / 64] >> (p % 64) & 1); p++)
+                bitmap[p / 64] |= 1ull << (p % 64);
+        }
+    }
+    /* A page written between two scans becomes hot, up to HOT_MAX. */
+    for (uint64_t w = 0; w < words; w++) {
+        bitmap[w] |= seen[w];
+        for (uint64_t bits = seen[w]; bits && hv->nhot < HOT_MAX; bits &= bits - 1) {
+            hv->hot[w] |= bits & -bits;
+            hv->nhot++;
+        }
     }
     return GLINT_OK;
 }
