@@ -55,6 +55,8 @@ GUEST_DEPS := $(LIBGUEST) $(GUEST_LD) $(GLINT_CC) $(wildcard include/glint/*.h s
 # ---------------------------------------------------------------------------
 # CLI, examples, test guests, tests
 CLI_C    := $(sort $(wildcard src/cli/*.c))
+GLINTD_C := $(sort $(wildcard src/glintd/*.c))
+GLINTD   := $(B)/bin/glintd
 GLINT    := $(B)/bin/glint
 TEST_GUESTS := $(patsubst tests/guests/%.c,$(B)/guests/%.elf,$(sort $(wildcard tests/guests/*.c)))
 EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
@@ -62,12 +64,13 @@ EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
 TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(B)/tests/glint-tests
 
-.PHONY: all lib guest cli examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install clean deps
-all: lib guest cli examples guests
+.PHONY: all lib guest cli daemon deps-build examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install clean deps
+all: lib guest cli daemon examples guests
 
 lib: $(LIBGLINT_A) $(LIBGLINT_SO)
 guest: $(LIBGUEST) $(GUEST_LD) $(GLINT_CC)
 cli: $(GLINT)
+daemon: $(GLINTD)
 examples: $(EXAMPLES)
 guests: $(TEST_GUESTS)
 
@@ -146,6 +149,15 @@ $(GLINT): $(CLI_C) $(wildcard src/cli/*.h) $(LIBGLINT_A)
 
 run-hello: $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf
 	cd $(B)/examples/hello && ./hello ./hello-guest.elf World
+
+# glintd, the HTTP gateway (docs/glintd.md): libmicrohttpd, libyaml, jansson.
+$(GLINTD): $(GLINTD_C) $(wildcard src/glintd/*.h) $(LIBGLINT_A) include/glint/glint.h include/glint/http.h | deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -o $@ $(GLINTD_C) $(LIBGLINT_A) \
+	    $(HOST_LDFLAGS) -lmicrohttpd -lyaml -ljansson -lpthread -lm
+
+deps-build:
+	@scripts/deps.sh build
 
 # ---------------------------------------------------------------------------
 # Tests: one Criterion binary.  scripts/deps.sh installs what is missing.

@@ -11,8 +11,14 @@ have_header() { [ -f "/usr/include/$1" ]; }
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 have_header linux/kvm.h || need="$need linux-libc-dev"
+# glintd: HTTP server, YAML configuration, JSON.
+have_header microhttpd.h || need="$need libmicrohttpd-dev"
+have_header yaml.h || need="$need libyaml-dev"
+have_header jansson.h || need="$need libjansson-dev"
 if [ "${1:-build}" = test ]; then
     have_header criterion/criterion.h || need="$need libcriterion-dev"
+    command -v wrk >/dev/null 2>&1 || need="$need wrk"
+    command -v curl >/dev/null 2>&1 || need="$need curl"
 fi
 [ -z "$need" ] && exit 0
 

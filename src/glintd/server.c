@@ -1,0 +1,869 @@
+/*
+ * server.c - glintd's HTTP side, on libmicrohttpd: a thread pool over
+ * epoll; each request runs its guest call on the thread that handles it.
+ *
+ * A request's life: the URI-log callback (first thing MHD knows of it)
+ * takes a reference to the current state; the access handler routes it on
+ * its first call, collects the body on the next ones, and answers on the
+ * last (never on the first: libmicrohttpd 0.9.75 closes a keep-alive
+ * connection whose response is queued there); the completion callback logs
+ * it, counts it and drops the reference.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <glint/http.h>
+
+#include "glintd.h"
+
+struct req {
+    struct gd_state *st;
+    char *uri;                  /* as received: path and query */
+    uint64_t t0;
+    int started;
+    unsigned method_bit;
+    struct gd_route_rt *route;
+    int status;                 /* the HTTP status answered */
+    const char *own;            /* one of glintd's endpoints */
+    int early;                  /* an error decided before the body was read */
+    const char *early_msg, *early_code;
+    char *body;
+    size_t len, cap;
+    uint64_t acquire_ns, call_ns, release_ns;
+    glint_status glint;         /* the guest call's status */
+    int cold;
+};
+
+/* ---- responses -------------------------------------------------------------- */
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *q, int status, const char *type,
+                                const void *data, size_t len, int close)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    if (type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (close || atomic_load(&gd_draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    if (q)
+        q->status = status;
+    return ok;
+}
+
+/* {"error": msg, "status": code} */
+static enum MHD_Result send_error(struct MHD_Connection *c, struct req *q, int status, const char *code,
+                                  const char *msg, int close)
+{
+    char body[2048];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"error\":\"");
+    gd_json_escape(body, sizeof body - 64, &n, msg, strlen(msg));
+    n += (size_t)snprintf(body + n, sizeof body - n, "\",\"status\":\"%s\"}\n", code);
+    return send_buf(c, q, status, "application/json", body, n < sizeof body ? n : sizeof body - 1, close);
+}
+
+/* The HTTP status for a failed guest call. */
+static int http_status_of(glint_status s)
+{
+    switch (s) {
+    case GLINT_E_TIMEOUT: return 504;
+    case GLINT_E_SIGNATURE: case GLINT_E_INVALID: return 400;
+    case GLINT_E_TOO_LARGE: return 413;
+    case GLINT_E_NOMEM: case GLINT_E_BUSY: case GLINT_E_NO_KVM: case GLINT_E_CANCELLED: return 503;
+    default: return 500;
+    }
+}
+
+/* ---- HTTP binding -------------------------------------------------------------- */
+
+struct enc {
+    uint8_t *p;
+    size_t len, cap;
+    uint32_t nheaders;
+    int oom;
+};
+
+static void enc_put(struct enc *e, const void *p, size_t n)
+{
+    if (e->oom)
+        return;
+    if (e->len + n > e->cap) {
+        size_t cap = (e->cap + n) * 2;
+        uint8_t *np = realloc(e->p, cap);
+        if (!np) {
+            e->oom = 1;
+            return;
+        }
+        e->p = np;
+        e->cap = cap;
+    }
+    memcpy(e->p + e->len, p, n);
+    e->len += n;
+}
+
+static void enc_u32(struct enc *e, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    enc_put(e, b, 4);
+}
+
+static enum MHD_Result header_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct enc *e = cls;
+    if (e->nheaders >= GLINT_HTTP_MAX_HEADERS)
+        return MHD_NO;
+    size_t kn = strlen(key), vn = value ? strlen(value) : 0;
+    enc_u32(e, (uint32_t)kn);
+    enc_u32(e, (uint32_t)vn);
+    size_t at = e->len;
+    enc_put(e, key, kn);
+    for (size_t i = 0; !e->oom && i < kn; i++)
+        if (e->p[at + i] >= 'A' && e->p[at + i] <= 'Z')
+            e->p[at + i] = (uint8_t)(e->p[at + i] + 32);
+    enc_put(e, value ? value : "", vn);
+    e->nheaders++;
+    return MHD_YES;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The request in the format of <glint/http.h>; NULL when out of memory. */
+static uint8_t *encode_request(struct MHD_Connection *c, struct req *q, const char *method, const char *path,
+                               size_t *len)
+{
+    const char *query = strchr(q->uri, '?');
+    query = query ? query + 1 : "";
+    struct enc e = {0};
+    uint8_t fixed[GLINT_HTTP_REQ_FIXED] = {0};
+    enc_put(&e, fixed, sizeof fixed);
+    enc_put(&e, method, strlen(method));
+    enc_put(&e, path, strlen(path));
+    enc_put(&e, query, strlen(query));
+    MHD_get_connection_values(c, MHD_HEADER_KIND, header_cb, &e);
+    enc_put(&e, q->body ? q->body : "", q->len);
+    if (e.oom || !e.p) {
+        free(e.p);
+        return NULL;
+    }
+    put32(e.p, GLINT_HTTP_REQ_MAGIC);
+    put32(e.p + 4, GLINT_HTTP_VERSION);
+    put32(e.p + 8, (uint32_t)strlen(method));
+    put32(e.p + 12, (uint32_t)strlen(path));
+    put32(e.p + 16, (uint32_t)strlen(query));
+    put32(e.p + 20, e.nheaders);
+    put32(e.p + 24, (uint32_t)q->len);
+    *len = e.len;
+    return e.p;
+}
+
+static bool header_text_ok(const uint8_t *p, uint32_t n, bool name)
+{
+    if (name && n == 0)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] >= 0x7f)
+            return false;
+        if (name && (p[i] == ':' || p[i] == ' '))
+            return false;
+    }
+    return true;
+}
+
+/* Answers with the guest's response, checked completely; a malformed one
+ * is a 500 that says what is wrong. */
+static enum MHD_Result send_guest_response(struct MHD_Connection *c, struct req *q, const uint8_t *p, size_t n)
+{
+    const char *why = NULL;
+    uint32_t status = 0, nh = 0, body_len = 0;
+    size_t at = GLINT_HTTP_RESP_FIXED;
+    if (n < GLINT_HTTP_RESP_FIXED)
+        why = "shorter than its fixed part";
+    else if (get32(p) != GLINT_HTTP_RESP_MAGIC || get32(p + 4) != GLINT_HTTP_VERSION)
+        why = "wrong magic or version";
+    else if ((status = get32(p + 8)) < 100 || status > 599)
+        why = "status outside 100..599";
+    else if ((nh = get32(p + 12)) > GLINT_HTTP_MAX_HEADERS)
+        why = "too many headers";
+    body_len = n >= GLINT_HTTP_RESP_FIXED ? get32(p + 16) : 0;
+    for (uint32_t i = 0; !why && i < nh; i++) {
+        if (n - at < 8) {
+            why = "truncated in a header";
+            break;
+        }
+        uint32_t kn = get32(p + at), vn = get32(p + at + 4);
+        if ((uint64_t)kn + vn > n - at - 8) {
+            why = "truncated in a header";
+            break;
+        }
+        if (!header_text_ok(p + at + 8, kn, true) || !header_text_ok(p + at + 8 + kn, vn, false))
+            why = "a header name or value that is not printable ASCII";
+        at += 8 + (size_t)kn + vn;
+    }
+    if (!why && n - at != body_len)
+        why = "body length does not match";
+    if (why) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "the guest's HTTP response is malformed: %s", why);
+        q->glint = GLINT_E_BAD_GUEST_DATA;
+        return send_error(c, q, 500, "GLINTD_BAD_RESPONSE", msg, 0);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(body_len, (void *)(p + at), MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    at = GLINT_HTTP_RESP_FIXED;
+    for (uint32_t i = 0; i < nh; i++) {
+        uint32_t kn = get32(p + at), vn = get32(p + at + 4);
+        char name[256], value[4096];
+        if (kn < sizeof name && vn < sizeof value) {
+            memcpy(name, p + at + 8, kn), name[kn] = 0;
+            memcpy(value, p + at + 8 + kn, vn), value[vn] = 0;
+            /* glintd frames the message itself. */
+            if (strcasecmp(name, "content-length") && strcasecmp(name, "transfer-encoding") &&
+                strcasecmp(name, "connection"))
+                MHD_add_response_header(r, name, value);
+        }
+        at += 8 + (size_t)kn + vn;
+    }
+    if (atomic_load(&gd_draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    q->status = (int)status;
+    return ok;
+}
+
+/* ---- typed binding -------------------------------------------------------------- */
+
+static int hexval(int ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                                           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* Percent-decodes (and '+' to blank) s[0..n) into a new string; NULL if malformed. */
+static char *url_decode(const char *s, size_t n, size_t *out_len)
+{
+    char *d = malloc(n + 1);
+    if (!d)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            int a = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+            int b = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            if (a < 0 || b < 0) {
+                free(d);
+                return NULL;
+            }
+            d[k++] = (char)(a * 16 + b);
+            i += 2;
+        } else {
+            d[k++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    d[k] = 0;
+    *out_len = k;
+    return d;
+}
+
+static bool utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned ch = p[i];
+        size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+        if (!len || i + len > n)
+            return false;
+        uint32_t cp = len == 1 ? ch : len == 2 ? ch & 0x1f : len == 3 ? ch & 0x0f : ch & 0x07;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Converts text to a value of type t; the value may point into `text`,
+ * which must outlive it.  NULL, or a message saying what is wrong. */
+static const char *from_text(glint_type t, const char *text, size_t n, glint_value *v)
+{
+    char *end;
+    errno = 0;
+    switch (t) {
+    case GLINT_BOOL:
+        if ((n == 4 && !memcmp(text, "true", 4)) || (n == 1 && text[0] == '1'))
+            *v = (glint_value){.type = GLINT_BOOL, .v.b = true};
+        else if ((n == 5 && !memcmp(text, "false", 5)) || (n == 1 && text[0] == '0'))
+            *v = (glint_value){.type = GLINT_BOOL, .v.b = false};
+        else
+            return "expected true, false, 1 or 0";
+        return NULL;
+    case GLINT_I32: case GLINT_I64: {
+        if (!n || memchr(text, 0, n))
+            return "expected an integer";
+        long long x = strtoll(text, &end, 0);
+        if (*end || errno || (t == GLINT_I32 && (x < INT32_MIN || x > INT32_MAX)))
+            return t == GLINT_I32 ? "expected an int32" : "expected an int64";
+        *v = t == GLINT_I32 ? glint_i32((int32_t)x) : glint_i64(x);
+        return NULL;
+    }
+    case GLINT_U32: case GLINT_U64: {
+        if (!n || text[0] == '-' || memchr(text, 0, n))
+            return "expected an unsigned integer";
+        unsigned long long x = strtoull(text, &end, 0);
+        if (*end || errno || (t == GLINT_U32 && x > UINT32_MAX))
+            return t == GLINT_U32 ? "expected a uint32" : "expected a uint64";
+        *v = t == GLINT_U32 ? glint_u32((uint32_t)x) : glint_u64(x);
+        return NULL;
+    }
+    case GLINT_F32: case GLINT_F64: {
+        if (!n || memchr(text, 0, n))
+            return "expected a number";
+        double x = strtod(text, &end);
+        if (*end)
+            return "expected a number";
+        *v = t == GLINT_F32 ? glint_f32((float)x) : glint_f64(x);
+        return NULL;
+    }
+    case GLINT_STRING:
+        if (!utf8_ok(text, n))
+            return "not valid UTF-8";
+        *v = glint_str(text, n);
+        return NULL;
+    case GLINT_BYTES:
+        *v = glint_bytes(text, n);
+        return NULL;
+    default:
+        return "unsupported type";
+    }
+}
+
+/* Converts a JSON value to type t. */
+static const char *from_json(glint_type t, json_t *j, glint_value *v, char *num, size_t num_size)
+{
+    if (t == GLINT_BOOL) {
+        if (!json_is_boolean(j))
+            return "expected true or false";
+        *v = (glint_value){.type = GLINT_BOOL, .v.b = json_is_true(j)};
+        return NULL;
+    }
+    if (t == GLINT_STRING || t == GLINT_BYTES) {
+        if (!json_is_string(j))
+            return "expected a string";
+        return from_text(t, json_string_value(j), json_string_length(j), v);
+    }
+    if (json_is_integer(j)) {
+        if (t == GLINT_F32 || t == GLINT_F64) {
+            double x = (double)json_integer_value(j);
+            *v = t == GLINT_F32 ? glint_f32((float)x) : glint_f64(x);
+            return NULL;
+        }
+        snprintf(num, num_size, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        return from_text(t, num, strlen(num), v);
+    }
+    if (json_is_real(j) && (t == GLINT_F32 || t == GLINT_F64)) {
+        double x = json_real_value(j);
+        *v = t == GLINT_F32 ? glint_f32((float)x) : glint_f64(x);
+        return NULL;
+    }
+    if (json_is_string(j) && t != GLINT_BOOL) /* big u64, "nan", "inf", hex */
+        return from_text(t, json_string_value(j), json_string_length(j), v);
+    return "expected a number";
+}
+
+static json_t *to_json(const glint_value *v)
+{
+    char hex[3];
+    switch (v->type) {
+    case GLINT_VOID: return json_null();
+    case GLINT_BOOL: return json_boolean(v->v.b);
+    case GLINT_I32: return json_integer(v->v.i32);
+    case GLINT_U32: return json_integer(v->v.u32);
+    case GLINT_I64: return json_integer(v->v.i64);
+    case GLINT_U64:
+        if (v->v.u64 <= INT64_MAX)
+            return json_integer((json_int_t)v->v.u64);
+        {
+            char b[32];
+            snprintf(b, sizeof b, "%" PRIu64, v->v.u64);
+            return json_string(b);
+        }
+    case GLINT_F32: case GLINT_F64: {
+        double x = v->type == GLINT_F32 ? (double)v->v.f32 : v->v.f64;
+        if (isnan(x))
+            return json_string("nan");
+        if (isinf(x))
+            return json_string(x > 0 ? "inf" : "-inf");
+        return json_real(x);
+    }
+    case GLINT_STRING: return json_stringn(v->v.str.ptr, v->v.str.len);
+    case GLINT_BYTES: {
+        char *h = malloc(v->v.bytes.len * 2 + 1);
+        if (!h)
+            return NULL;
+        for (size_t i = 0; i < v->v.bytes.len; i++) {
+            snprintf(hex, sizeof hex, "%02x", ((const uint8_t *)v->v.bytes.ptr)[i]);
+            memcpy(h + 2 * i, hex, 2);
+        }
+        h[v->v.bytes.len * 2] = 0;
+        json_t *s = json_string(h);
+        free(h);
+        return s;
+    }
+    default: return NULL;
+    }
+}
+
+/* Arguments for a typed route: a JSON array body (by position), else one
+ * string or bytes parameter taking a non-JSON body whole, else the query
+ * string's values in order.  Fills args (pointing into q, *keep and *json);
+ * NULL or a message for the 400. */
+static const char *typed_args(struct MHD_Connection *c, struct req *q, const glint_function *fn, glint_value *args,
+                              char **keep, json_t **json, char *msg, size_t msg_size)
+{
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    bool is_json = ct && !strncasecmp(ct, "application/json", 16);
+    if (q->len && is_json) {
+        json_error_t je;
+        *json = json_loadb(q->body, q->len, JSON_REJECT_DUPLICATES, &je);
+        if (!*json) {
+            snprintf(msg, msg_size, "the body is not valid JSON: %s (at byte %d)", je.text, je.position);
+            return msg;
+        }
+        if (!json_is_array(*json) || json_array_size(*json) != fn->nparams) {
+            snprintf(msg, msg_size, "%s takes %u arguments: send a JSON array of %u values", fn->name,
+                     fn->nparams, fn->nparams);
+            return msg;
+        }
+        char num[64];
+        for (uint32_t i = 0; i < fn->nparams; i++) {
+            const char *why = from_json(fn->params[i], json_array_get(*json, i), &args[i], num, sizeof num);
+            if (why) {
+                snprintf(msg, msg_size, "argument %u (%s): %s", i + 1, glint_type_name(fn->params[i]), why);
+                return msg;
+            }
+        }
+        return NULL;
+    }
+    if (q->len && fn->nparams == 1 && (fn->params[0] == GLINT_STRING || fn->params[0] == GLINT_BYTES)) {
+        const char *why = from_text(fn->params[0], q->body, q->len, &args[0]);
+        if (why) {
+            snprintf(msg, msg_size, "the body as argument 1 (%s): %s", glint_type_name(fn->params[0]), why);
+            return msg;
+        }
+        return NULL;
+    }
+    /* The query string: a=1&b=2 gives 1, 2 (names are for the reader). */
+    const char *query = strchr(q->uri, '?');
+    query = query ? query + 1 : "";
+    size_t qn = strlen(query);
+    *keep = malloc(qn + fn->nparams + 1);
+    if (!*keep) {
+        snprintf(msg, msg_size, "out of memory");
+        return msg;
+    }
+    char *w = *keep;
+    uint32_t i = 0;
+    for (const char *p = query; *p && i <= fn->nparams;) {
+        const char *amp = strchr(p, '&');
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        const char *val = eq ? eq + 1 : p;
+        size_t vn = eq ? n - (size_t)(eq + 1 - p) : n;
+        if (n) {
+            if (i == fn->nparams) {
+                i++;
+                break;
+            }
+            size_t dn;
+            char *d = url_decode(val, vn, &dn);
+            if (!d) {
+                snprintf(msg, msg_size, "argument %u: malformed percent-encoding", i + 1);
+                return msg;
+            }
+            memcpy(w, d, dn);
+            w[dn] = 0;
+            free(d);
+            const char *why = from_text(fn->params[i], w, dn, &args[i]);
+            if (why) {
+                snprintf(msg, msg_size, "argument %u (%s): %s", i + 1, glint_type_name(fn->params[i]), why);
+                return msg;
+            }
+            w += dn + 1;
+            i++;
+        }
+        p += n + (amp ? 1 : 0);
+    }
+    if (i != fn->nparams) {
+        snprintf(msg, msg_size, "%s takes %u arguments, the query string gives %s%u", fn->name, fn->nparams,
+                 i > fn->nparams ? "more than " : "", i > fn->nparams ? fn->nparams : i);
+        return msg;
+    }
+    return NULL;
+}
+
+static enum MHD_Result send_typed_result(struct MHD_Connection *c, struct req *q, const glint_value *r)
+{
+    if (q->route->cfg->result == GD_RESULT_RAW) {
+        if (r->type == GLINT_STRING)
+            return send_buf(c, q, 200, "text/plain; charset=utf-8", r->v.str.ptr, r->v.str.len, 0);
+        if (r->type == GLINT_BYTES)
+            return send_buf(c, q, 200, "application/octet-stream", r->v.bytes.ptr, r->v.bytes.len, 0);
+    }
+    json_t *o = json_object();
+    json_t *v = to_json(r);
+    if (!o || !v || json_object_set_new(o, "result", v) != 0) {
+        json_decref(o);
+        return send_error(c, q, 500, "GLINT_E_NOMEM", "out of memory encoding the result", 0);
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    if (!text)
+        return send_error(c, q, 500, "GLINT_E_NOMEM", "out of memory encoding the result", 0);
+    size_t n = strlen(text);
+    char *withnl = realloc(text, n + 2);
+    if (withnl) {
+        text = withnl;
+        text[n++] = '\n';
+        text[n] = 0;
+    }
+    enum MHD_Result ok = send_buf(c, q, 200, "application/json", text, n, 0);
+    free(text);
+    return ok;
+}
+
+/* ---- owners' limits ---------------------------------------------------------------- */
+
+static bool take_token(struct gd_owner_rt *o)
+{
+    if (o->cfg->rate <= 0)
+        return true;
+    pthread_mutex_lock(&o->lock);
+    uint64_t now = gd_now_ns();
+    o->tokens += (double)(now - o->last_ns) / 1e9 * o->cfg->rate;
+    if (o->tokens > o->cfg->burst)
+        o->tokens = o->cfg->burst;
+    o->last_ns = now;
+    bool ok = o->tokens >= 1.0;
+    if (ok)
+        o->tokens -= 1.0;
+    pthread_mutex_unlock(&o->lock);
+    return ok;
+}
+
+/* ---- the guest call ---------------------------------------------------------------------- */
+
+static enum MHD_Result run_route(struct MHD_Connection *c, struct req *q, const char *method, const char *path)
+{
+    struct gd_route_rt *rt = q->route;
+    struct gd_owner_rt *o = rt->owner;
+    char msg[1024];
+    if (!take_token(o)) {
+        atomic_fetch_add(&o->rejected_rate, 1);
+        snprintf(msg, sizeof msg, "owner %s is over its rate limit (%g requests/s)", o->cfg->name, o->cfg->rate);
+        return send_error(c, q, 429, "GLINTD_RATE_LIMITED", msg, 0);
+    }
+    if (atomic_fetch_add(&o->in_use, 1) >= o->cfg->max_concurrency) {
+        atomic_fetch_sub(&o->in_use, 1);
+        atomic_fetch_add(&o->rejected_concurrency, 1);
+        snprintf(msg, sizeof msg, "owner %s has %u requests running, its limit", o->cfg->name,
+                 o->cfg->max_concurrency);
+        return send_error(c, q, 429, "GLINTD_CONCURRENCY_LIMITED", msg, 0);
+    }
+    glint_value args[GLINT_MAX_PARAMS];
+    uint8_t *wire = NULL;
+    char *keep = NULL;
+    json_t *json = NULL;
+    enum MHD_Result ret;
+    if (rt->cfg->bind == GD_BIND_HTTP) {
+        size_t n;
+        wire = encode_request(c, q, method, path, &n);
+        if (!wire) {
+            ret = send_error(c, q, 503, "GLINT_E_NOMEM", "out of memory encoding the request", 0);
+            goto out;
+        }
+        args[0] = glint_bytes(wire, n);
+    } else {
+        const char *why = typed_args(c, q, &rt->fn, args, &keep, &json, msg, sizeof msg);
+        if (why) {
+            ret = send_error(c, q, 400, "GLINTD_BAD_ARGUMENTS", why, 0);
+            goto out;
+        }
+    }
+    glint_sandbox *sb = NULL;
+    glint_error e;
+    bool cold = false;
+    uint64_t t0 = gd_now_ns();
+    glint_status s = gd_route_acquire(rt, &sb, &cold, &e);
+    uint64_t t1 = gd_now_ns();
+    q->acquire_ns = t1 - t0;
+    q->cold = cold;
+    gd_hist_add(&rt->m.acquire, q->acquire_ns);
+    if (cold)
+        gd_hist_add(&rt->m.cold_start, q->acquire_ns);
+    if (s != GLINT_OK) {
+        q->glint = s;
+        snprintf(msg, sizeof msg, "no sandbox for %s: %s", rt->cfg->path, e.message);
+        gd_log("error", "acquire failed", NULL);
+        ret = send_error(c, q, 503, glint_status_name(s), msg, 0);
+        goto out;
+    }
+    glint_value r;
+    s = glint_sandbox_call_index(sb, rt->fn_index, args, rt->fn.nparams, &r);
+    uint64_t t2 = gd_now_ns();
+    q->call_ns = t2 - t1;
+    q->glint = s;
+    gd_hist_add(&rt->m.call, q->call_ns);
+    if (s == GLINT_OK) {
+        if (rt->cfg->bind == GD_BIND_HTTP)
+            ret = send_guest_response(c, q, r.v.bytes.ptr, r.v.bytes.len);
+        else
+            ret = send_typed_result(c, q, &r);
+    } else {
+        if ((unsigned)s < 64)
+            atomic_fetch_add_explicit(&rt->m.failures[s], 1, memory_order_relaxed);
+        const glint_error *ge = glint_sandbox_error(sb);
+        int hs = s == GLINT_E_SIGNATURE || s == GLINT_E_TOO_LARGE ? http_status_of(s)
+               : s == GLINT_E_CANCELLED ? 503 : http_status_of(s);
+        ret = send_error(c, q, hs, glint_status_name(s), ge->message, 0);
+    }
+    gd_route_release(rt, sb);
+    q->release_ns = gd_now_ns() - t2;
+    gd_hist_add(&rt->m.release, q->release_ns);
+out:
+    atomic_fetch_sub(&o->in_use, 1);
+    json_decref(json);
+    free(keep);
+    free(wire);
+    return ret;
+}
+
+/* ---- glintd's own endpoints ------------------------------------------------------------------ */
+
+static enum MHD_Result own_endpoint(struct MHD_Connection *c, struct req *q)
+{
+    if (!strcmp(q->own, "/livez"))
+        return send_buf(c, q, 200, "text/plain", "ok\n", 3, 0);
+    if (!strcmp(q->own, "/readyz")) {
+        if (atomic_load(&gd_draining))
+            return send_buf(c, q, 503, "text/plain", "draining\n", 9, 1);
+        return send_buf(c, q, 200, "text/plain", "ready\n", 6, 0);
+    }
+    size_t n = 0;
+    char *text = gd_metrics_render(q->st, &n);
+    if (!text)
+        return send_error(c, q, 503, "GLINT_E_NOMEM", "out of memory rendering the metrics", 0);
+    enum MHD_Result ok = send_buf(c, q, 200, "text/plain; version=0.0.4; charset=utf-8", text, n, 0);
+    free(text);
+    return ok;
+}
+
+/* ---- MHD callbacks ------------------------------------------------------------------------------ */
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    struct req *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->t0 = gd_now_ns();
+    q->uri = strdup(uri ? uri : "/");
+    q->st = gd_current();
+    atomic_fetch_add(&gd_in_flight, 1);
+    return q;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)cls, (void)version;
+    struct req *q = *con_cls;
+    if (!q || !q->uri)
+        return MHD_NO; /* out of memory: MHD closes the connection */
+    if (!q->started) {
+        q->started = 1;
+        q->method_bit = gd_method_bit(method, strlen(method));
+        if (!strcmp(url, "/livez") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics")) {
+            q->own = !strcmp(url, "/livez") ? "/livez" : !strcmp(url, "/readyz") ? "/readyz" : "/metrics";
+            if (q->method_bit != GD_GET && q->method_bit != GD_HEAD)
+                q->early = 405, q->early_code = "GLINTD_METHOD", q->early_msg = "only GET and HEAD here";
+            return MHD_YES;
+        }
+        if (atomic_load(&gd_draining)) {
+            q->early = 503, q->early_code = "GLINTD_SHUTTING_DOWN", q->early_msg = "glintd is shutting down";
+            return MHD_YES;
+        }
+        bool known = false;
+        q->route = q->method_bit ? gd_route_find(q->st, url, q->method_bit, &known) : NULL;
+        if (!q->route) {
+            if (!known)
+                q->early = 404, q->early_code = "GLINTD_NO_ROUTE", q->early_msg = "no route for this path";
+            else
+                q->early = 405, q->early_code = "GLINTD_METHOD", q->early_msg = "the route does not take this method";
+            return MHD_YES;
+        }
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > q->route->owner->cfg->max_body) {
+            atomic_fetch_add(&q->route->owner->rejected_body, 1);
+            char m[200];
+            snprintf(m, sizeof m, "the body of %s bytes is over owner %s's limit of %zu", cl,
+                     q->route->owner->cfg->name, q->route->owner->cfg->max_body);
+            return send_error(c, q, 413, "GLINTD_BODY_TOO_LARGE", m, 1);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (q->early || q->own)
+            return MHD_YES; /* read and dropped */
+        size_t limit = q->route->owner->cfg->max_body;
+        if (q->len + n > limit) {
+            atomic_fetch_add(&q->route->owner->rejected_body, 1);
+            char m[200];
+            snprintf(m, sizeof m, "the body is over owner %s's limit of %zu bytes", q->route->owner->cfg->name, limit);
+            free(q->body);
+            q->body = NULL;
+            q->len = q->cap = 0;
+            return send_error(c, q, 413, "GLINTD_BODY_TOO_LARGE", m, 1);
+        }
+        if (q->len + n > q->cap) {
+            size_t cap = q->cap ? q->cap : 4096;
+            while (cap < q->len + n)
+                cap *= 2;
+            if (cap > limit)
+                cap = limit;
+            char *b = realloc(q->body, cap);
+            if (!b)
+                return send_error(c, q, 503, "GLINT_E_NOMEM", "out of memory reading the body", 1);
+            q->body = b;
+            q->cap = cap;
+        }
+        memcpy(q->body + q->len, upload, n);
+        q->len += n;
+        return MHD_YES;
+    }
+    if (q->status)
+        return MHD_YES; /* already answered (413) */
+    if (q->early)
+        return send_error(c, q, q->early, q->early_code, q->early_msg, q->early == 503);
+    if (q->own)
+        return own_endpoint(c, q);
+    return run_route(c, q, method, url);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c;
+    struct req *q = *con_cls;
+    if (!q)
+        return;
+    *con_cls = NULL;
+    uint64_t dur = gd_now_ns() - q->t0;
+    int status = q->status ? q->status : toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
+    if (status < 100 || status > 599)
+        status = 599;
+    if (q->route) {
+        atomic_fetch_add_explicit(&q->route->m.by_code[status], 1, memory_order_relaxed);
+        gd_hist_add(&q->route->m.duration, dur);
+    } else if (!q->own) {
+        atomic_fetch_add_explicit(&gd_unrouted[status], 1, memory_order_relaxed);
+    }
+    if (!q->own && q->started && q->st->cfg.access_log) {
+        char line[2048];
+        size_t n = (size_t)snprintf(line, sizeof line, "{\"type\":\"access\",\"status\":%d,\"uri\":\"", status);
+        gd_json_escape(line, sizeof line - 600, &n, q->uri, strlen(q->uri) > 512 ? 512 : strlen(q->uri));
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"");
+        if (q->route) {
+            n += (size_t)snprintf(line + n, sizeof line - n, ",\"route\":\"");
+            gd_json_escape(line, sizeof line - 400, &n, q->route->cfg->path, strlen(q->route->cfg->path));
+            n += (size_t)snprintf(line + n, sizeof line - n,
+                                  "\",\"owner\":\"%s\",\"mode\":\"%s\",\"glint\":\"%s\",\"cold\":%s,"
+                                  "\"acquire_us\":%.1f,\"call_us\":%.1f,\"release_us\":%.1f",
+                                  q->route->owner->cfg->name, gd_mode_name(q->route->cfg->mode),
+                                  q->acquire_ns || q->call_ns ? glint_status_name(q->glint) : "",
+                                  q->cold ? "true" : "false", (double)q->acquire_ns / 1e3,
+                                  (double)q->call_ns / 1e3, (double)q->release_ns / 1e3);
+        }
+        if (n < sizeof line)
+            snprintf(line + n, sizeof line - n, ",\"duration_us\":%.1f", (double)dur / 1e3);
+        gd_log("info", "request", line + 1 < line + sizeof line ? line + 1 : "");
+    }
+    free(q->body);
+    free(q->uri);
+    gd_state_unref(q->st);
+    free(q);
+    atomic_fetch_sub(&gd_in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    gd_log("warn", msg, "\"source\":\"libmicrohttpd\"");
+}
+
+struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_t err_size)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(cfg->port);
+    } else if (inet_pton(AF_INET6, cfg->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(cfg->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, err_size, "%s: listen: '%s' is not a numeric IPv4 or IPv6 address", cfg->file, cfg->host);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, cfg->port, NULL, NULL, handle, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->client_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes + 4096,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_END);
+    if (!d)
+        snprintf(err, err_size, "cannot listen on %s:%u: %s", cfg->host, cfg->port, strerror(errno));
+    return d;
+}
