@@ -64,7 +64,7 @@ EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
 TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(B)/tests/glint-tests
 
-.PHONY: all lib guest cli daemon deps-build examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install clean deps
+.PHONY: all lib guest cli daemon deps-build run-glintd examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install clean deps
 all: lib guest cli daemon examples guests
 
 lib: $(LIBGLINT_A) $(LIBGLINT_SO)
@@ -146,6 +146,10 @@ $(B)/examples/hello/hello: examples/hello/host.c $(LIBGLINT_A) include/glint/gli
 $(GLINT): $(CLI_C) $(wildcard src/cli/*.h) $(LIBGLINT_A)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -o $@ $(CLI_C) $(LIBGLINT_A) $(HOST_LDFLAGS) -lpthread
+
+# Serves examples/http/glintd.yaml in the foreground (Ctrl-C stops it).
+run-glintd: $(GLINTD) $(EXAMPLES)
+	$(GLINTD) examples/http/glintd.yaml
 
 run-hello: $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf
 	cd $(B)/examples/hello && ./hello ./hello-guest.elf World

@@ -298,8 +298,23 @@ static int route_pair(struct ctx *c, const char *full, const char *k, yaml_node_
     }
     if (!strcmp(k, "owner"))
         return get_string(c, v, full, &rc->owner);
-    if (!strcmp(k, "guest"))
-        return get_string(c, v, full, &r->guest);
+    if (!strcmp(k, "guest")) {
+        if (get_string(c, v, full, &r->guest) != 0)
+            return -1;
+        /* Relative to the configuration file's folder. */
+        const char *slash = strrchr(c->file, '/');
+        if (r->guest[0] != '/' && slash) {
+            size_t dn = (size_t)(slash - c->file) + 1, gn = strlen(r->guest);
+            char *p = malloc(dn + gn + 1);
+            if (!p)
+                return fail(c, v, full, "out of memory");
+            memcpy(p, c->file, dn);
+            memcpy(p + dn, r->guest, gn + 1);
+            free(r->guest);
+            r->guest = p;
+        }
+        return 0;
+    }
     if (!strcmp(k, "function"))
         return get_string(c, v, full, &r->function);
     if (!strcmp(k, "mode")) {

@@ -629,7 +629,11 @@ static enum MHD_Result run_route(struct MHD_Connection *c, struct req *q, const 
     if (s != GLINT_OK) {
         q->glint = s;
         snprintf(msg, sizeof msg, "no sandbox for %s: %s", rt->cfg->path, e.message);
-        gd_log("error", "acquire failed", NULL);
+        char extra[1200];
+        size_t n = (size_t)snprintf(extra, sizeof extra, "\"owner\":\"%s\",\"error\":\"", o->cfg->name);
+        gd_json_escape(extra, sizeof extra - 4, &n, msg, strlen(msg));
+        snprintf(extra + n, sizeof extra - n, "\"");
+        gd_log("error", "cannot get a sandbox", extra);
         ret = send_error(c, q, 503, glint_status_name(s), msg, 0);
         goto out;
     }
@@ -719,7 +723,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_YES;
         }
         bool known = false;
-        q->route = q->method_bit ? gd_route_find(q->st, url, q->method_bit, &known) : NULL;
+        q->route = gd_route_find(q->st, url, q->method_bit, &known);
         if (!q->route) {
             if (!known)
                 q->early = 404, q->early_code = "GLINTD_NO_ROUTE", q->early_msg = "no route for this path";
