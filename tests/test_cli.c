@@ -784,6 +784,29 @@ static struct run run_without_dev(char *const words[])
 }
 #define RUN_WITHOUT_DEV(...) run_without_dev((char *[]){__VA_ARGS__, NULL})
 
+/* The host as PID 1 (a container's entry point): the process backend's
+ * child must not mistake its parent for init.  `unshare -rpf` makes glint
+ * PID 1 of a new PID namespace (user namespace for the permission). */
+Test(cli_backend, process_backend_as_pid_1, .timeout = 30)
+{
+    need_file(TYPES_GUEST);
+    glint_error err;
+    if (glint_backend_probe(GLINT_BACKEND_PROCESS, &err) != GLINT_OK)
+        cr_skip_test("skipped: this host cannot use the process backend: %s", err.message);
+    char *argv[] = {"unshare", "-rpf", "sh", "-c", "[ $$ = 1 ] || exit 98; exec \"$0\" \"$@\"",
+                    GLINT_BIN, "--backend", "process", "call", TYPES_GUEST, "EchoI32", "7", NULL};
+    int out, errfd;
+    pid_t pid = spawn_prog("unshare", argv, NULL, &out, &errfd);
+    struct run r = {0};
+    collect(pid, out, errfd, &r);
+    if (r.code == 127 || !strncmp(r.err.p, "unshare: ", 9))
+        cr_skip_test("skipped: cannot make a PID namespace here (unshare -rpf: exit %d, %s)", r.code,
+                     r.err.p);
+    cr_assert_neq(r.code, 98, "glint was not PID 1 in the new namespace");
+    expect_ok(&r, "7\n");
+    run_free(&r);
+}
+
 /* Without /dev/kvm: --backend kvm is exit 6; auto falls back to process. */
 Test(cli_fail, no_kvm, .timeout = 30)
 {

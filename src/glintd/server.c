@@ -856,6 +856,7 @@ struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, cfg->port, NULL, NULL, handle, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to catch the others' warnings */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
@@ -864,7 +865,6 @@ struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes + 4096,
         MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_END);
     if (!d)

@@ -103,7 +103,7 @@ struct proc_ctl {
     uint32_t want_uffd;         /* set up userfaultfd write-protect tracking */
     uint32_t uffd_ok;           /* child -> host: tracking is on */
     uint32_t ns_ok;             /* child -> host: it has its own user, IPC and UTS namespaces */
-    uint32_t reserved2;
+    uint32_t host_pid;         /* host -> child: its parent; any other parent means the host is gone */
     uint64_t filter[128];       /* struct sock_filter[filter_len] */
 
     uint8_t xsave[PROC_XSAVE_MAX] __attribute__((aligned(64)));

@@ -681,6 +681,7 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     memcpy(c->maps, hv->maps, hv->nmaps * sizeof hv->maps[0]);
     c->rlimit_as = 0; /* no new mappings can be made anyway; RLIMIT_AS would count the memfd */
     c->want_uffd = (uint32_t)g.uffd;
+    c->host_pid = (uint32_t)getpid(); /* not 1 as a test: the host may be PID 1 (containers) */
     /* FS/GS bases are reset with the pinned arch_prctl on every full state
      * load, never read back: a snapshot's bases are the boot values. */
     c->fsgsbase = 0;

@@ -531,7 +531,7 @@ __attribute__((noreturn, used)) void stub_main(void)
     sys(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, CTL->set.fs_base, 0);
     sys(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, CTL->set.gs_base, 0);
     sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
-    if (sys(SYS_getppid, 0, 0, 0) == 1)
+    if (sys(SYS_getppid, 0, 0, 0) != (long)CTL->host_pid) /* reparented: the host is gone */
         die(9, -3);
     /* 10: the jail. */
     uint64_t filter[128];
