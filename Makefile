@@ -60,7 +60,7 @@ GLINTD   := $(B)/bin/glintd
 GLINT    := $(B)/bin/glint
 TEST_GUESTS := $(patsubst tests/guests/%.c,$(B)/guests/%.elf,$(sort $(wildcard tests/guests/*.c)))
 EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
-            $(B)/examples/types/types-guest.elf
+            $(B)/examples/types/types-guest.elf $(B)/examples/http/http-guest.elf
 TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(B)/tests/glint-tests
 
@@ -135,6 +135,10 @@ $(B)/examples/hello/hello-guest.elf: examples/hello/guest.c $(GUEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(GLINT_CC) -O2 -o $@ $<
 
+$(B)/examples/http/http-guest.elf: examples/http/guest.c $(GUEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(GLINT_CC) -O2 -o $@ $<
+
 $(B)/examples/types/types-guest.elf: examples/types/guest.c $(GUEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(GLINT_CC) -O2 -o $@ $<
@@ -176,6 +180,7 @@ $(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) | de
 
 test: all $(TEST_BIN)
 	scripts/test-backends.sh $(TEST_BIN) $(GLINT) -j2
+	scripts/test-deploy.sh
 	$(MAKE) --no-print-directory test-asan
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer

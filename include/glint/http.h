@@ -23,9 +23,11 @@
  * No padding anywhere; every length counts bytes; the parts follow each
  * other and end exactly at the end of the bytes value.  Strings are not
  * NUL-terminated.  A response that does not parse is a guest failure
- * (HTTP 500 from glintd).  Header names and values of a response must be
- * printable ASCII without CR or LF (glintd refuses others), and glintd sets
- * Content-Length itself.
+ * (HTTP 500 from glintd).  Header names of a response must be HTTP token
+ * characters, at most GLINT_HTTP_MAX_NAME bytes; values printable ASCII,
+ * at most GLINT_HTTP_MAX_VALUE bytes (glintd refuses a response with
+ * others).  glintd sets Content-Length itself and drops Content-Length,
+ * Transfer-Encoding and Connection headers from a response.
  */
 #ifndef GLINT_HTTP_H
 #define GLINT_HTTP_H
@@ -37,5 +39,7 @@
 #define GLINT_HTTP_REQ_FIXED  28u /* bytes before the method */
 #define GLINT_HTTP_RESP_FIXED 20u /* bytes before the first header */
 #define GLINT_HTTP_MAX_HEADERS 128u
+#define GLINT_HTTP_MAX_NAME   255u  /* bytes in a response header's name */
+#define GLINT_HTTP_MAX_VALUE  4095u /* bytes in a response header's value */
 
 #endif

@@ -215,7 +215,9 @@ static enum MHD_Result send_guest_response(struct MHD_Connection *c, struct req 
             why = "truncated in a header";
             break;
         }
-        if (!header_text_ok(p + at + 8, kn, true) || !header_text_ok(p + at + 8 + kn, vn, false))
+        if (kn > GLINT_HTTP_MAX_NAME || vn > GLINT_HTTP_MAX_VALUE)
+            why = "a header name over 255 bytes or a value over 4095";
+        else if (!header_text_ok(p + at + 8, kn, true) || !header_text_ok(p + at + 8 + kn, vn, false))
             why = "a header name or value that is not printable ASCII";
         at += 8 + (size_t)kn + vn;
     }
@@ -233,15 +235,13 @@ static enum MHD_Result send_guest_response(struct MHD_Connection *c, struct req 
     at = GLINT_HTTP_RESP_FIXED;
     for (uint32_t i = 0; i < nh; i++) {
         uint32_t kn = get32(p + at), vn = get32(p + at + 4);
-        char name[256], value[4096];
-        if (kn < sizeof name && vn < sizeof value) {
-            memcpy(name, p + at + 8, kn), name[kn] = 0;
-            memcpy(value, p + at + 8 + kn, vn), value[vn] = 0;
-            /* glintd frames the message itself. */
-            if (strcasecmp(name, "content-length") && strcasecmp(name, "transfer-encoding") &&
-                strcasecmp(name, "connection"))
-                MHD_add_response_header(r, name, value);
-        }
+        char name[GLINT_HTTP_MAX_NAME + 1], value[GLINT_HTTP_MAX_VALUE + 1]; /* checked above */
+        memcpy(name, p + at + 8, kn), name[kn] = 0;
+        memcpy(value, p + at + 8 + kn, vn), value[vn] = 0;
+        /* glintd frames the message itself. */
+        if (strcasecmp(name, "content-length") && strcasecmp(name, "transfer-encoding") &&
+            strcasecmp(name, "connection"))
+            MHD_add_response_header(r, name, value);
         at += 8 + (size_t)kn + vn;
     }
     if (atomic_load(&gd_draining))
