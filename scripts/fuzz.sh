@@ -27,7 +27,7 @@ mkdir -p "$BUILD"
 B=$(cd "$BUILD" && pwd)
 OUT=$B/fuzz
 CLANG=${CLANG:-clang}
-TARGETS=${FUZZ_TARGETS:-elf frames snapshot sandbox}
+TARGETS=${FUZZ_TARGETS:-elf frames snapshot sandbox glintd}
 
 command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG not found (apt-get install clang)" >&2; exit 1; }
 [ -x "$B/bin/glint-cc" ] || make --no-print-directory BUILD="$BUILD" guest >/dev/null
@@ -59,7 +59,12 @@ rm -f "$OUT/libglint-fuzz.a"
 ar rcs "$OUT/libglint-fuzz.a" "$OUT"/obj/*.o
 "$B/bin/glint-cc" -O2 -o "$OUT/fuzz_guest.elf" fuzz/guests/fuzz_guest.c
 for t in $TARGETS; do
-    $CLANG $CFLAGS -DGLINT_FUZZ_GUEST="\"$OUT/fuzz_guest.elf\"" -fsanitize=fuzzer -o "$OUT/fuzz_$t" "fuzz/fuzz_$t.c" "$OUT/libglint-fuzz.a" -lpthread
+    extra_src=""
+    # glintd's parsers: its configuration (libyaml) and the guest's HTTP response.
+    [ $t = glintd ] && extra_src="src/glintd/config.c src/glintd/wire.c -lyaml"
+    # shellcheck disable=SC2086
+    $CLANG $CFLAGS -DGLINT_FUZZ_GUEST="\"$OUT/fuzz_guest.elf\"" -fsanitize=fuzzer -o "$OUT/fuzz_$t" "fuzz/fuzz_$t.c" \
+        $extra_src "$OUT/libglint-fuzz.a" -lpthread
 done
 
 # --- run -------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <glint/glint.h>
@@ -129,6 +130,19 @@ void gd_json_escape(char *buf, size_t size, size_t *len, const char *s, size_t n
 
 /* Prometheus text of everything. Returns malloc'd text, *len set. */
 char *gd_metrics_render(struct gd_state *s, size_t *len);
+
+/* A guest's HTTP response (<glint/http.h>), checked (wire.c). */
+struct gd_response {
+    const uint8_t *p;
+    uint32_t status, nheaders;
+    uint32_t hdr[128];                /* offsets of the headers (GLINT_HTTP_MAX_HEADERS) */
+    const uint8_t *body;
+    uint32_t body_len;
+};
+/* NULL when p[0..n) is a well-formed response (*r filled), else what is wrong. */
+const char *gd_response_parse(const uint8_t *p, size_t n, struct gd_response *r);
+/* Header i as NUL-terminated strings (name: 256 bytes, value: 4096). */
+void gd_response_header(const struct gd_response *r, uint32_t i, char *name, char *value);
 
 /* HTTP server (server.c). */
 struct MHD_Daemon;

@@ -36,6 +36,7 @@ struct req {
     const char *own;            /* one of glintd's endpoints */
     int early;                  /* an error decided before the body was read */
     const char *early_msg, *early_code;
+    char early_buf[200];        /* early_msg when it is made up */
     char *body;
     size_t len, cap;
     uint64_t acquire_ns, call_ns, release_ns;
@@ -142,10 +143,6 @@ static void put32(uint8_t *p, uint32_t v)
     p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* The request in the format of <glint/http.h>; NULL when out of memory. */
 static uint8_t *encode_request(struct MHD_Connection *c, struct req *q, const char *method, const char *path,
@@ -176,79 +173,34 @@ static uint8_t *encode_request(struct MHD_Connection *c, struct req *q, const ch
     return e.p;
 }
 
-static bool header_text_ok(const uint8_t *p, uint32_t n, bool name)
-{
-    if (name && n == 0)
-        return false;
-    for (uint32_t i = 0; i < n; i++) {
-        if (p[i] < 0x20 || p[i] >= 0x7f)
-            return false;
-        if (name && (p[i] == ':' || p[i] == ' '))
-            return false;
-    }
-    return true;
-}
-
 /* Answers with the guest's response, checked completely; a malformed one
  * is a 500 that says what is wrong. */
 static enum MHD_Result send_guest_response(struct MHD_Connection *c, struct req *q, const uint8_t *p, size_t n)
 {
-    const char *why = NULL;
-    uint32_t status = 0, nh = 0, body_len = 0;
-    size_t at = GLINT_HTTP_RESP_FIXED;
-    if (n < GLINT_HTTP_RESP_FIXED)
-        why = "shorter than its fixed part";
-    else if (get32(p) != GLINT_HTTP_RESP_MAGIC || get32(p + 4) != GLINT_HTTP_VERSION)
-        why = "wrong magic or version";
-    else if ((status = get32(p + 8)) < 100 || status > 599)
-        why = "status outside 100..599";
-    else if ((nh = get32(p + 12)) > GLINT_HTTP_MAX_HEADERS)
-        why = "too many headers";
-    body_len = n >= GLINT_HTTP_RESP_FIXED ? get32(p + 16) : 0;
-    for (uint32_t i = 0; !why && i < nh; i++) {
-        if (n - at < 8) {
-            why = "truncated in a header";
-            break;
-        }
-        uint32_t kn = get32(p + at), vn = get32(p + at + 4);
-        if ((uint64_t)kn + vn > n - at - 8) {
-            why = "truncated in a header";
-            break;
-        }
-        if (kn > GLINT_HTTP_MAX_NAME || vn > GLINT_HTTP_MAX_VALUE)
-            why = "a header name over 255 bytes or a value over 4095";
-        else if (!header_text_ok(p + at + 8, kn, true) || !header_text_ok(p + at + 8 + kn, vn, false))
-            why = "a header name or value that is not printable ASCII";
-        at += 8 + (size_t)kn + vn;
-    }
-    if (!why && n - at != body_len)
-        why = "body length does not match";
+    struct gd_response rs;
+    const char *why = gd_response_parse(p, n, &rs);
     if (why) {
         char msg[200];
         snprintf(msg, sizeof msg, "the guest's HTTP response is malformed: %s", why);
         q->glint = GLINT_E_BAD_GUEST_DATA;
         return send_error(c, q, 500, "GLINTD_BAD_RESPONSE", msg, 0);
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer(body_len, (void *)(p + at), MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(rs.body_len, (void *)rs.body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    at = GLINT_HTTP_RESP_FIXED;
-    for (uint32_t i = 0; i < nh; i++) {
-        uint32_t kn = get32(p + at), vn = get32(p + at + 4);
-        char name[GLINT_HTTP_MAX_NAME + 1], value[GLINT_HTTP_MAX_VALUE + 1]; /* checked above */
-        memcpy(name, p + at + 8, kn), name[kn] = 0;
-        memcpy(value, p + at + 8 + kn, vn), value[vn] = 0;
+    for (uint32_t i = 0; i < rs.nheaders; i++) {
+        char name[GLINT_HTTP_MAX_NAME + 1], value[GLINT_HTTP_MAX_VALUE + 1]; /* checked by the parser */
+        gd_response_header(&rs, i, name, value);
         /* glintd frames the message itself. */
         if (strcasecmp(name, "content-length") && strcasecmp(name, "transfer-encoding") &&
             strcasecmp(name, "connection"))
             MHD_add_response_header(r, name, value);
-        at += 8 + (size_t)kn + vn;
     }
     if (atomic_load(&gd_draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    enum MHD_Result ok = MHD_queue_response(c, rs.status, r);
     MHD_destroy_response(r);
-    q->status = (int)status;
+    q->status = (int)rs.status;
     return ok;
 }
 
@@ -746,15 +698,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         if (q->early || q->own)
             return MHD_YES; /* read and dropped */
+        /* libmicrohttpd 0.9.75 refuses a response queued while the body is
+         * still coming (MHD_queue_response fails, and MHD_NO closes the
+         * connection without an answer): an error found here is answered
+         * at the end of the body, the rest of which is read and dropped. */
         size_t limit = q->route->owner->cfg->max_body;
         if (q->len + n > limit) {
             atomic_fetch_add(&q->route->owner->rejected_body, 1);
-            char m[200];
-            snprintf(m, sizeof m, "the body is over owner %s's limit of %zu bytes", q->route->owner->cfg->name, limit);
+            snprintf(q->early_buf, sizeof q->early_buf, "the body is over owner %s's limit of %zu bytes",
+                     q->route->owner->cfg->name, limit);
             free(q->body);
             q->body = NULL;
             q->len = q->cap = 0;
-            return send_error(c, q, 413, "GLINTD_BODY_TOO_LARGE", m, 1);
+            q->early = 413, q->early_code = "GLINTD_BODY_TOO_LARGE", q->early_msg = q->early_buf;
+            return MHD_YES;
         }
         if (q->len + n > q->cap) {
             size_t cap = q->cap ? q->cap : 4096;
@@ -763,8 +720,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             if (cap > limit)
                 cap = limit;
             char *b = realloc(q->body, cap);
-            if (!b)
-                return send_error(c, q, 503, "GLINT_E_NOMEM", "out of memory reading the body", 1);
+            if (!b) {
+                free(q->body);
+                q->body = NULL;
+                q->len = q->cap = 0;
+                q->early = 503, q->early_code = "GLINT_E_NOMEM", q->early_msg = "out of memory reading the body";
+                return MHD_YES;
+            }
             q->body = b;
             q->cap = cap;
         }
@@ -775,7 +737,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (q->status)
         return MHD_YES; /* already answered (413) */
     if (q->early)
-        return send_error(c, q, q->early, q->early_code, q->early_msg, q->early == 503);
+        return send_error(c, q, q->early, q->early_code, q->early_msg, q->early == 503 || q->early == 413);
     if (q->own)
         return own_endpoint(c, q);
     return run_route(c, q, method, url);
