@@ -224,27 +224,37 @@ $(BENCH): $(BENCH_C) $(wildcard bench/*.h) $(LIBGLINT_A) $(JAIL_STUB)
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
 	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' -o $@ $(BENCH_C) $(LIBGLINT_A) -lpthread -lm
 
-bench: all $(BENCH)
+bench: all $(GLINTD) $(BENCH)
 	@scripts/bench-deps.sh
 	$(BENCH) --json bench/results.json --markdown $(B)/bench/results.md
+	scripts/bench-gateway.sh --json bench/gateway.json
 
-bench-quick: all $(BENCH)
+bench-quick: all $(GLINTD) $(BENCH)
 	$(BENCH) --quick --json $(B)/bench/results-quick.json
+	scripts/bench-gateway.sh --quick --json $(B)/bench/gateway-quick.json
 
 clean:
 	rm -rf $(BUILD)
 
+# ---------------------------------------------------------------------------
+# Install (issue 12): scripts/install.sh does the work and writes a manifest,
+# $(DATADIR)/glint/install-manifest.txt, of every file, link and directory it
+# created; uninstall removes exactly those (directories only when empty).
+#   make install [PREFIX=/usr/local] [DESTDIR=/staging] [BINDIR= LIBDIR= ...]
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/glint
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL_VARS = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' LIBDIR='$(LIBDIR)' \
+    INCLUDEDIR='$(INCLUDEDIR)' DATADIR='$(DATADIR)' MANDIR='$(MANDIR)' DOCDIR='$(DOCDIR)' \
+    PKGCONFIGDIR='$(PKGCONFIGDIR)' VERSION='$(VERSION)' SONAME='$(SONAME)' GUEST_GCC='$(GUEST_GCC)' \
+    BUILD='$(B)'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/glint $(DESTDIR)$(PREFIX)/include/glint \
-	    $(DESTDIR)$(PREFIX)/include/glint/libc
-	install -m 755 $(GLINT) $(DESTDIR)$(PREFIX)/bin/glint
-	install -m 644 $(LIBGLINT_A) $(DESTDIR)$(PREFIX)/lib/libglint.a
-	install -m 755 $(LIBGLINT_SO) $(DESTDIR)$(PREFIX)/lib/libglint.so.0
-	ln -sf libglint.so.0 $(DESTDIR)$(PREFIX)/lib/libglint.so
-	install -m 644 $(LIBGUEST) $(GUEST_LD) $(DESTDIR)$(PREFIX)/lib/glint/
-	install -m 644 include/glint/*.h $(DESTDIR)$(PREFIX)/include/glint/
-	install -m 644 src/guest/include/*.h $(DESTDIR)$(PREFIX)/include/glint/libc/
-	sed -e 's|@GUEST_GCC@|$(GUEST_GCC)|g' -e 's|@INCLUDE@|$(PREFIX)/include|g' \
-	    -e 's|@LIBC_INCLUDE@|$(PREFIX)/include/glint/libc|g' -e 's|@LIBDIR@|$(PREFIX)/lib/glint|g' \
-	    src/guest/glint-cc.in > $(DESTDIR)$(PREFIX)/bin/glint-cc
-	chmod 755 $(DESTDIR)$(PREFIX)/bin/glint-cc
+	$(INSTALL_VARS) scripts/install.sh install
+
+uninstall:
+	$(INSTALL_VARS) scripts/install.sh uninstall

@@ -1,5 +1,6 @@
 #!/bin/sh
-# bench-deps.sh - install the peers glint-bench compares against, from Debian.
+# bench-deps.sh - install the peers glint-bench compares against, and wrk for
+# scripts/bench-gateway.sh, from Debian.
 #
 # Installs only what is missing, with `apt-get install -y`.  Never fails:
 # a peer that cannot be installed is reported by glint-bench as skipped,
@@ -9,6 +10,8 @@ want=""
 command -v bwrap >/dev/null 2>&1 || want="$want bubblewrap"
 command -v node >/dev/null 2>&1 || want="$want nodejs"
 command -v qemu-system-x86_64 >/dev/null 2>&1 || want="$want qemu-system-x86"
+# scripts/bench-gateway.sh drives glintd with wrk.
+command -v wrk >/dev/null 2>&1 || want="$want wrk"
 # The static C peer needs libc.a (libc6-dev ships it on Debian).
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || want="$want libc6-dev"
 
