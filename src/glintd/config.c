@@ -171,7 +171,7 @@ static int server_pair(struct ctx *c, const char *full, const char *k, yaml_node
 {
     struct gd_config *cf = arg;
     if (!strcmp(k, "threads"))
-        return get_u32(c, v, full, 1, 256, &cf->threads);
+        return get_u32(c, v, full, 0, 256, &cf->threads);
     if (!strcmp(k, "max_connections"))
         return get_u32(c, v, full, 1, 1000000, &cf->max_connections);
     if (!strcmp(k, "max_connections_per_ip"))
@@ -255,6 +255,7 @@ struct route_ctx {
     struct gd_config *cf;
     struct gd_route *r;
     char *owner;
+    yaml_node_t *owner_node;  /* for the error naming an undefined owner */
 };
 
 static int route_pair(struct ctx *c, const char *full, const char *k, yaml_node_t *v, void *arg)
@@ -296,11 +297,14 @@ static int route_pair(struct ctx *c, const char *full, const char *k, yaml_node_
         }
         return 0;
     }
-    if (!strcmp(k, "owner"))
+    if (!strcmp(k, "owner")) {
+        rc->owner_node = v;
         return get_string(c, v, full, &rc->owner);
+    }
     if (!strcmp(k, "guest")) {
         if (get_string(c, v, full, &r->guest) != 0)
             return -1;
+        r->guest_line = (int)v->start_mark.line + 1;
         /* Relative to the configuration file's folder. */
         const char *slash = strrchr(c->file, '/');
         if (r->guest[0] != '/' && slash) {
@@ -315,8 +319,12 @@ static int route_pair(struct ctx *c, const char *full, const char *k, yaml_node_
         }
         return 0;
     }
-    if (!strcmp(k, "function"))
-        return get_string(c, v, full, &r->function);
+    if (!strcmp(k, "function")) {
+        if (get_string(c, v, full, &r->function) != 0)
+            return -1;
+        r->function_line = (int)v->start_mark.line + 1;
+        return 0;
+    }
     if (!strcmp(k, "mode")) {
         static const char *const m[] = {"pristine", "warm", "fresh", NULL};
         if (get_choice(c, v, full, m, &i) != 0)
@@ -381,7 +389,7 @@ static int load_routes(struct ctx *c, yaml_node_t *v, struct gd_config *cf)
         r->line = rn ? (int)rn->start_mark.line + 1 : 0;
         char path[40];
         snprintf(path, sizeof path, "routes[%zu]", i);
-        struct route_ctx rc = {cf, r, NULL};
+        struct route_ctx rc = {cf, r, NULL, NULL};
         int bad = each_pair(c, rn, path, route_pair, &rc);
         if (!bad) {
             static const char *const need[] = {"path", "owner", "guest", "function"};
@@ -394,8 +402,11 @@ static int load_routes(struct ctx *c, yaml_node_t *v, struct gd_config *cf)
             size_t o = 0;
             while (o < cf->nowners && strcmp(cf->owners[o].name, rc.owner) != 0)
                 o++;
-            if (o == cf->nowners)
-                bad = fail(c, rn, path, "owner '%.60s' is not defined under owners", rc.owner);
+            if (o == cf->nowners) {
+                char key[60];
+                snprintf(key, sizeof key, "%s.owner", path);
+                bad = fail(c, rc.owner_node, key, "'%.60s' is not defined under owners", rc.owner);
+            }
             r->owner = o;
         }
         if (!bad && (!strcmp(r->path, "/metrics") || !strcmp(r->path, "/livez") ||
@@ -474,7 +485,7 @@ int gd_config_load(const char *path, struct gd_config *cf, char *err, size_t err
     snprintf(cf->host, sizeof cf->host, "127.0.0.1");
     cf->port = 8080;
     cf->backend = GLINT_BACKEND_AUTO;
-    cf->threads = 4;
+    cf->threads = 0; /* a thread per connection */
     cf->max_connections = 1024;
     cf->max_connections_per_ip = 256;
     cf->max_header_bytes = 16384;

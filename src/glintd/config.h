@@ -47,6 +47,7 @@ struct gd_route {
     uint32_t prefill;
     unsigned grants;          /* GD_GRANT_* */
     int line;                 /* where it is in the file */
+    int guest_line, function_line; /* where its guest and function keys are */
 };
 
 struct gd_config {
@@ -54,7 +55,7 @@ struct gd_config {
     char host[256];           /* listen address (numeric IPv4 or IPv6) */
     uint16_t port;
     int backend;              /* glint_backend */
-    uint32_t threads;
+    uint32_t threads;         /* 0: a thread per connection; N: N workers over epoll */
     uint32_t max_connections, max_connections_per_ip;
     uint32_t max_header_bytes;
     uint32_t client_timeout_s;

@@ -147,5 +147,8 @@ void gd_response_header(const struct gd_response *r, uint32_t i, char *name, cha
 /* HTTP server (server.c). */
 struct MHD_Daemon;
 struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_t err_size);
+/* Closes connections that have waited longer than timeout_s for a
+ * request's headers (a slowloris trickle); returns how many. */
+unsigned gd_server_reap_slow(uint32_t timeout_s);
 
 #endif

@@ -180,15 +180,29 @@ int main(int argc, char **argv)
         gd_log("info", "listening", extra);
     }
 
+    /* What the server was started with: a reload cannot change it.  (Not
+     * through st, which a reload frees once its last request ends.) */
+    char started_host[sizeof st->cfg.host];
+    memcpy(started_host, st->cfg.host, sizeof started_host);
+    uint16_t started_port = st->cfg.port;
+    uint32_t started_threads = st->cfg.threads;
+    st = NULL;
+
     uint64_t generation = 1;
     for (;;) {
-        struct timespec tick = {1, 0};
+        struct timespec tick = {0, 250000000};
         siginfo_t si;
         int sig = sigtimedwait(&set, &si, &tick);
         if (sig < 0) {
             struct gd_state *cur = gd_current();
             gd_state_reap_idle(cur);
+            unsigned slow = gd_server_reap_slow(cur->cfg.client_timeout_s);
             gd_state_unref(cur);
+            if (slow) {
+                char extra[64];
+                snprintf(extra, sizeof extra, "\"connections\":%u", slow);
+                gd_log("info", "closed slow clients (no request within client_timeout_s)", extra);
+            }
             continue;
         }
         if (sig == SIGHUP) {
@@ -203,15 +217,15 @@ int main(int argc, char **argv)
             struct gd_state *old = g_state;
             g_state = next;
             pthread_mutex_unlock(&g_lock);
+            bool moved = strcmp(next->cfg.host, started_host) || next->cfg.port != started_port ||
+                         next->cfg.threads != started_threads;
+            grace_s = next->cfg.shutdown_grace_s;
             gd_state_unref(old); /* freed when its last request ends */
             atomic_fetch_add(&gd_reloads_ok, 1);
-            if (strcmp(next->cfg.host, st->cfg.host) || next->cfg.port != st->cfg.port ||
-                next->cfg.threads != st->cfg.threads)
+            if (moved)
                 gd_log("warn", "reloaded; listen and server.threads take effect at the next start", NULL);
             else
                 gd_log("info", "reloaded", NULL);
-            st = next;
-            grace_s = next->cfg.shutdown_grace_s;
             continue;
         }
         break; /* SIGTERM, SIGINT */

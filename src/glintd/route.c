@@ -79,10 +79,13 @@ static bool is_snapshot_file(const char *path)
     return n == 8 && memcmp(magic, "GLINTSNP", 8) == 0;
 }
 
+/* "FILE:LINE: routes[N].KEY: msg", at the key's line (the route's for no key). */
 static int route_fail(char *err, size_t size, const struct gd_config *cfg, const struct gd_route *r,
-                      const char *msg)
+                      const char *key, const char *msg)
 {
-    snprintf(err, size, "%s:%d: route %s: %s", cfg->file, r->line, r->path, msg);
+    int line = !key ? r->line : !strcmp(key, "guest") ? r->guest_line : r->function_line;
+    snprintf(err, size, "%s:%d: routes[%zu]%s%s: %s", cfg->file, line ? line : r->line,
+             (size_t)(r - cfg->routes), key ? "." : "", key ? key : "", msg);
     return -1;
 }
 
@@ -95,7 +98,7 @@ static int make_snapshot(struct gd_route_rt *rt, const struct gd_config *cfg, ch
     glint_error e;
     if (is_snapshot_file(r->guest)) {
         if (glint_snapshot_load(r->guest, &rt->snap, &e) != GLINT_OK)
-            return route_fail(err, size, cfg, r, e.message);
+            return route_fail(err, size, cfg, r, "guest", e.message);
         glint_config sc;
         glint_snapshot_config(rt->snap, &sc);
         if (sc.heap_size > o->guest.heap_size || sc.stack_size > o->guest.stack_size ||
@@ -104,7 +107,7 @@ static int make_snapshot(struct gd_route_rt *rt, const struct gd_config *cfg, ch
             snprintf(m, sizeof m, "snapshot %s needs more memory than owner %s allows (heap %zu, "
                      "stack %zu, input %zu, output %zu)", r->guest, o->name, sc.heap_size,
                      sc.stack_size, sc.input_size, sc.output_size);
-            return route_fail(err, size, cfg, r, m);
+            return route_fail(err, size, cfg, r, "guest", m);
         }
         for (size_t i = 0; i < glint_snapshot_host_count(rt->snap); i++) {
             const glint_function *h = glint_snapshot_host_function(rt->snap, i);
@@ -113,14 +116,14 @@ static int make_snapshot(struct gd_route_rt *rt, const struct gd_config *cfg, ch
                 char m[300];
                 snprintf(m, sizeof m, "the snapshot expects host function %s, which glintd does not have",
                          h->name);
-                return route_fail(err, size, cfg, r, m);
+                return route_fail(err, size, cfg, r, "guest", m);
             }
         }
         return 0;
     }
     glint_sandbox *sb = NULL;
     if (glint_sandbox_create_file(r->guest, &o->guest, &sb, &e) != GLINT_OK)
-        return route_fail(err, size, cfg, r, e.message);
+        return route_fail(err, size, cfg, r, "guest", e.message);
     glint_status s = glint_sandbox_register(sb, &print_sig, rt->host[0].callback, rt);
     if (s == GLINT_OK)
         s = glint_sandbox_init(sb);
@@ -130,7 +133,7 @@ static int make_snapshot(struct gd_route_rt *rt, const struct gd_config *cfg, ch
         char m[900];
         snprintf(m, sizeof m, "%s: %s", r->guest, glint_sandbox_error(sb)->message);
         glint_sandbox_destroy(sb);
-        return route_fail(err, size, cfg, r, m);
+        return route_fail(err, size, cfg, r, "guest", m);
     }
     glint_sandbox_destroy(sb);
     return 0;
@@ -151,13 +154,13 @@ static int find_function(struct gd_route_rt *rt, const struct gd_config *cfg, ch
             char sig[300], m[400];
             glint_function_format(f, sig, sizeof sig);
             snprintf(m, sizeof m, "bind: http needs a function of signature (bytes) -> bytes; %s is not", sig);
-            return route_fail(err, size, cfg, r, m);
+            return route_fail(err, size, cfg, r, "function", m);
         }
         return 0;
     }
     char m[300];
     snprintf(m, sizeof m, "%s has no function %s", r->guest, r->function);
-    return route_fail(err, size, cfg, r, m);
+    return route_fail(err, size, cfg, r, "function", m);
 }
 
 static void route_teardown(struct gd_route_rt *rt)
@@ -225,7 +228,7 @@ struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, char
         glint_error e;
         glint_backend be;
         if (glint_backend_select((glint_backend)s->cfg.backend, &be, &e) != GLINT_OK) {
-            route_fail(err, size, &s->cfg, rt->cfg, e.message);
+            route_fail(err, size, &s->cfg, rt->cfg, NULL, e.message);
             state_free(s);
             return NULL;
         }
@@ -247,7 +250,7 @@ struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, char
             pc.min_idle = rt->cfg->prefill;
         }
         if (glint_pool_create(rt->snap, &pc, &rt->pool, &e) != GLINT_OK) {
-            route_fail(err, size, &s->cfg, rt->cfg, e.message);
+            route_fail(err, size, &s->cfg, rt->cfg, NULL, e.message);
             state_free(s);
             return NULL;
         }

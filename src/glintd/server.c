@@ -16,6 +16,8 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,8 @@ struct req {
     glint_status glint;         /* the guest call's status */
     int cold;
 };
+
+static void conn_busy(struct MHD_Connection *c, int busy);
 
 /* ---- responses -------------------------------------------------------------- */
 
@@ -663,6 +667,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_NO; /* out of memory: MHD closes the connection */
     if (!q->started) {
         q->started = 1;
+        conn_busy(c, 1);
         q->method_bit = gd_method_bit(method, strlen(method));
         if (!strcmp(url, "/livez") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics")) {
             q->own = !strcmp(url, "/livez") ? "/livez" : !strcmp(url, "/readyz") ? "/readyz" : "/metrics";
@@ -745,7 +750,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c;
+    (void)cls;
+    conn_busy(c, 0); /* waiting for the next request from now */
     struct req *q = *con_cls;
     if (!q)
         return;
@@ -787,6 +793,96 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     atomic_fetch_sub(&gd_in_flight, 1);
 }
 
+/* ---- slow clients ----------------------------------------------------------------------------------------
+ * libmicrohttpd's connection timeout counts only silence, so a client that
+ * trickles a header byte every few hundred milliseconds would hold its
+ * connection for as long as it likes.  Every connection is tracked from
+ * the moment it waits for a request (it opens, or its last request ends)
+ * until the request's headers are in; gd_server_reap_slow closes those
+ * that waited longer than client_timeout_s. */
+
+struct gd_conn {
+    int fd;
+    int busy;               /* a request's headers are in: the guest may be running */
+    uint64_t since_ns;
+    struct gd_conn *prev, *next;
+};
+
+static pthread_mutex_t g_conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gd_conn *g_conns;
+
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct gd_conn *g = calloc(1, sizeof *g);
+        if (!g || !ci) {
+            free(g);
+            *socket_context = NULL;
+            return;
+        }
+        g->fd = ci->connect_fd;
+        g->since_ns = gd_now_ns();
+        pthread_mutex_lock(&g_conns_lock);
+        g->next = g_conns;
+        if (g_conns)
+            g_conns->prev = g;
+        g_conns = g;
+        pthread_mutex_unlock(&g_conns_lock);
+        *socket_context = g;
+        return;
+    }
+    struct gd_conn *g = *socket_context;
+    if (!g)
+        return;
+    pthread_mutex_lock(&g_conns_lock);
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        g_conns = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    pthread_mutex_unlock(&g_conns_lock);
+    free(g);
+    *socket_context = NULL;
+}
+
+static struct gd_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void conn_busy(struct MHD_Connection *c, int busy)
+{
+    struct gd_conn *g = conn_of(c);
+    if (!g)
+        return;
+    pthread_mutex_lock(&g_conns_lock);
+    g->busy = busy;
+    g->since_ns = gd_now_ns();
+    pthread_mutex_unlock(&g_conns_lock);
+}
+
+unsigned gd_server_reap_slow(uint32_t timeout_s)
+{
+    uint64_t now = gd_now_ns(), limit = (uint64_t)timeout_s * 1000000000ull;
+    unsigned n = 0;
+    pthread_mutex_lock(&g_conns_lock);
+    for (struct gd_conn *g = g_conns; g; g = g->next)
+        if (!g->busy && now - g->since_ns > limit) {
+            /* libmicrohttpd sees the connection fail and closes it; the
+             * descriptor stays its to close (the lock keeps it open here). */
+            shutdown(g->fd, SHUT_RDWR);
+            g->since_ns = UINT64_MAX / 2; /* once */
+            n++;
+        }
+    pthread_mutex_unlock(&g_conns_lock);
+    return n;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -802,7 +898,11 @@ struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* threads 0: a thread per connection, so a slow guest call delays only
+     * its own connection; N: N workers over epoll, each serving many
+     * connections (a slow call delays the others of its worker). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    flags |= cfg->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {
@@ -820,7 +920,9 @@ struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_
         flags, cfg->port, NULL, NULL, handle, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to catch the others' warnings */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 1),
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->client_timeout_s,
