@@ -5,7 +5,8 @@
 #   make run-hello       build and run the hello example
 #   make test            all tests (installs Criterion first if missing)
 #   make bench           glint-bench, full run;  make bench-quick for a smoke run
-#   make install PREFIX=/usr/local
+#   make install         PREFIX (default /usr/local) and DESTDIR; make uninstall
+#                        removes what it installed (see "Install" in README.md)
 #
 # BUILD=dir puts every output in another folder (default: build).
 
@@ -32,6 +33,13 @@ LIB_S   := $(sort $(wildcard src/host/*.S))
 LIB_OBJ := $(patsubst src/host/%.c,$(B)/obj/host/%.o,$(LIB_C)) \
            $(patsubst src/host/%.S,$(B)/obj/host/%.o,$(LIB_S))
 LIBGLINT_A  := $(B)/lib/libglint.a
+# The shared library: libglint.so.VERSION with soname libglint.so.0 (the
+# major version, which stays 0 until 1.0), its links libglint.so.0 and
+# libglint.so beside it, and exactly the symbols of src/host/libglint.map.
+VERSION := $(shell sed -n 's/^\#define GLINT_VERSION_STRING "\(.*\)"/\1/p' include/glint/glint.h)
+SONAME  := libglint.so.0
+LIBGLINT_MAP := src/host/libglint.map
+LIBGLINT_SO_REAL := $(B)/lib/libglint.so.$(VERSION)
 LIBGLINT_SO := $(B)/lib/libglint.so
 
 # ---------------------------------------------------------------------------
@@ -60,11 +68,12 @@ GLINTD   := $(B)/bin/glintd
 GLINT    := $(B)/bin/glint
 TEST_GUESTS := $(patsubst tests/guests/%.c,$(B)/guests/%.elf,$(sort $(wildcard tests/guests/*.c)))
 EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
-            $(B)/examples/types/types-guest.elf $(B)/examples/http/http-guest.elf
+            $(B)/examples/types/types-guest.elf $(B)/examples/http/http-guest.elf \
+            $(B)/examples/serve/serve $(B)/examples/serve/serve-guest.elf
 TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(B)/tests/glint-tests
 
-.PHONY: all lib guest cli daemon deps-build run-glintd examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install clean deps
+.PHONY: all lib guest cli daemon deps-build run-glintd examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install uninstall clean deps
 all: lib guest cli daemon examples guests
 
 lib: $(LIBGLINT_A) $(LIBGLINT_SO)
@@ -100,9 +109,14 @@ $(LIBGLINT_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBGLINT_SO): $(LIB_OBJ)
+$(LIBGLINT_SO_REAL): $(LIB_OBJ) $(LIBGLINT_MAP)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libglint.so.0 $(HOST_LDFLAGS) -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(LIBGLINT_MAP) $(HOST_LDFLAGS) \
+	    -o $@ $(LIB_OBJ) -lpthread
+
+$(LIBGLINT_SO): $(LIBGLINT_SO_REAL)
+	ln -sf $(notdir $<) $(dir $@)$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(B)/obj/guest/%.o: src/guest/%.c $(wildcard include/glint/*.h src/guest/*.h src/guest/include/*.h)
 	@mkdir -p $(dir $@)
@@ -138,6 +152,14 @@ $(B)/examples/hello/hello-guest.elf: examples/hello/guest.c $(GUEST_DEPS)
 $(B)/examples/http/http-guest.elf: examples/http/guest.c $(GUEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(GLINT_CC) -O2 -o $@ $<
+
+$(B)/examples/serve/serve-guest.elf: examples/serve/guest.c $(GUEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(GLINT_CC) -O2 -o $@ $<
+
+$(B)/examples/serve/serve: examples/serve/serve.c $(LIBGLINT_A) include/glint/glint.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 $(HOST_CFLAGS) $(WARN) -Iinclude -o $@ $< $(LIBGLINT_A) $(HOST_LDFLAGS) -lpthread
 
 $(B)/examples/types/types-guest.elf: examples/types/guest.c $(GUEST_DEPS)
 	@mkdir -p $(dir $@)
@@ -181,7 +203,10 @@ $(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) | de
 test: all $(TEST_BIN)
 	scripts/test-backends.sh $(TEST_BIN) $(GLINT) -j2
 	scripts/test-deploy.sh
+	scripts/wasm-spec.sh
+	for b in process kvm; do GLINT_BACKEND=$$b BUILD=$(B) scripts/test-python.sh || exit 1; done
 	$(MAKE) --no-print-directory test-asan
+	BUILD=$(B) scripts/test-install.sh
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer
 # (host code only: guests are freestanding), in its own build folder.
@@ -254,7 +279,7 @@ INSTALL_VARS = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' LIBDIR
     BUILD='$(B)'
 
 install: all
-	$(INSTALL_VARS) scripts/install.sh install
+	@$(INSTALL_VARS) scripts/install.sh install
 
 uninstall:
-	$(INSTALL_VARS) scripts/install.sh uninstall
+	@$(INSTALL_VARS) scripts/install.sh uninstall

@@ -3,7 +3,8 @@
 # Debian machine lacks.  Does nothing (quickly) when everything is there.
 #
 #   scripts/deps.sh build   compiler, make, kernel headers
-#   scripts/deps.sh test    the above plus Criterion (libcriterion-dev)
+#   scripts/deps.sh test    the above plus Criterion (libcriterion-dev) and the
+#                           tools the test scripts use
 set -eu
 
 need=""
@@ -18,7 +19,12 @@ have_header jansson.h || need="$need libjansson-dev"
 if [ "${1:-build}" = test ]; then
     have_header criterion/criterion.h || need="$need libcriterion-dev"
     command -v wrk >/dev/null 2>&1 || need="$need wrk"
+    command -v wast2json >/dev/null 2>&1 || need="$need wabt"
     command -v curl >/dev/null 2>&1 || need="$need curl"
+    # scripts/test-install.sh: pkg-config, man pages rendered with warnings.
+    command -v pkg-config >/dev/null 2>&1 || need="$need pkgconf"
+    command -v man >/dev/null 2>&1 || need="$need man-db"
+    command -v groff >/dev/null 2>&1 || need="$need groff-base"
 fi
 [ -z "$need" ] && exit 0
 

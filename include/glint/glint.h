@@ -2,7 +2,8 @@
  * glint.h - libglint, the host side of glint.
  *
  * glint runs functions of a guest (a static x86-64 ELF built with glint-cc)
- * inside a KVM micro-VM with one vCPU and one linear slice of memory, and
+ * in a sandbox (a KVM micro-VM, or a seccomp-jailed process where KVM is not
+ * usable: see glint_backend) with one CPU context and one linear slice of memory, and
  * lets the host call them by name with typed arguments.  The guest can call
  * back only the host functions registered on its sandbox.
  *
