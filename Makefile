@@ -32,6 +32,11 @@ LIB_C   := $(sort $(wildcard src/host/*.c))
 LIB_S   := $(sort $(wildcard src/host/*.S))
 LIB_OBJ := $(patsubst src/host/%.c,$(B)/obj/host/%.o,$(LIB_C)) \
            $(patsubst src/host/%.S,$(B)/obj/host/%.o,$(LIB_S))
+# WebAssembly (docs/wasm.md): the engine's decoder/validator (src/wasm) and
+# the wasm image builder (src/host/wasm) in one object whose global symbols
+# are renamed glint__wasm_* (below), so that libglint.a cannot clash with a
+# program's own wasm_* symbols (the wasm C API uses the same names).
+LIB_OBJ += $(B)/obj/host/wasm_engine.o
 LIBGLINT_A  := $(B)/lib/libglint.a
 # The shared library: libglint.so.VERSION with soname libglint.so.0 (the
 # major version, which stays 0 until 1.0), its links libglint.so.0 and
@@ -72,9 +77,24 @@ EXAMPLES := $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf \
             $(B)/examples/serve/serve $(B)/examples/serve/serve-guest.elf
 TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(B)/tests/glint-tests
+# WebAssembly test modules, written in WAT (tests/wasm/*.wat, wabt's wat2wasm),
+# and the C example built with clang --target=wasm32 when that toolchain is
+# here (tests/test_wasm.c skips its tests visibly otherwise).
+WASM_TEST_MODULES := $(patsubst tests/wasm/%.wat,$(B)/wasm/%.wasm,$(sort $(wildcard tests/wasm/*.wat)))
+WASM_CLANG ?= clang
+WASM_C_EXAMPLES := $(shell $(WASM_CLANG) --target=wasm32 -print-targets >/dev/null 2>&1 && \
+                     command -v wasm-ld >/dev/null 2>&1 && echo $(B)/examples/wasm/c/hello.wasm)
+# ... and against wasi-libc when Debian's wasi-libc and libclang-rt-14-dev-wasm32 are.
+WASM_WASI_EXAMPLES := $(shell [ -n "$(WASM_C_EXAMPLES)" ] && [ -f /usr/lib/wasm32-wasi/libc.a ] && \
+                     ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 && \
+                     echo $(B)/examples/wasm/wasi/hello.wasm)
+WASM_TEST_MODULES += $(WASM_C_EXAMPLES) $(WASM_WASI_EXAMPLES)
 
+.PHONY: wasm-modules deps-wabt
 .PHONY: all lib guest cli daemon deps-build run-glintd examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install uninstall clean deps
-all: lib guest cli daemon examples guests
+# The WebAssembly test modules need wabt's wat2wasm: part of `all` where it is
+# installed; the test binary needs them anyway (scripts/deps.sh test installs wabt).
+all: lib guest cli daemon examples guests $(if $(shell command -v wat2wasm 2>/dev/null),wasm-modules)
 
 lib: $(LIBGLINT_A) $(LIBGLINT_SO)
 guest: $(LIBGUEST) $(GUEST_LD) $(GLINT_CC)
@@ -82,6 +102,7 @@ cli: $(GLINT)
 daemon: $(GLINTD)
 examples: $(EXAMPLES)
 guests: $(TEST_GUESTS)
+wasm-modules: $(WASM_TEST_MODULES)
 
 $(B)/obj/host/%.o: src/host/%.c $(wildcard include/glint/*.h src/host/*.h)
 	@mkdir -p $(dir $@)
@@ -104,6 +125,41 @@ $(STUB): src/stub/stub.c src/stub/stub.ld src/host/proc_abi.h
 $(B)/obj/host/stub_blob.o: src/host/stub_blob.S $(STUB)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CPPFLAGS) -DGLINT_STUB_PATH='"$(STUB)"' -c -o $@ $<
+
+# The WebAssembly runtime guest (src/wasm/runtime): the engine compiled with
+# the guest flags, linked by glint-cc, embedded into libglint by wasm_blob.S.
+WASM_ENGINE_C := $(sort $(wildcard src/wasm/*.c))
+WASM_ENGINE_H := $(wildcard src/wasm/*.h src/wasm/runtime/*.h)
+WASM_RT_OBJ := $(patsubst src/wasm/%.c,$(B)/obj/wasm-guest/%.o,$(WASM_ENGINE_C))
+WASM_RUNTIME := $(B)/lib/glint/wasm-runtime.elf
+$(B)/obj/wasm-guest/%.o: src/wasm/%.c $(WASM_ENGINE_H)
+	@mkdir -p $(dir $@)
+	$(GUEST_GCC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(WASM_RUNTIME): src/wasm/runtime/runtime.c $(WASM_RT_OBJ) $(WASM_ENGINE_H) $(GUEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(GLINT_CC) -O2 -s -o $@ src/wasm/runtime/runtime.c $(WASM_RT_OBJ)
+
+$(B)/obj/host/wasm_blob.o: src/host/wasm_blob.S $(WASM_RUNTIME)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CPPFLAGS) -DGLINT_WASM_RUNTIME_PATH='"$(WASM_RUNTIME)"' -c -o $@ $<
+
+WASM_HOST_OBJ := $(patsubst src/wasm/%.c,$(B)/obj/wasm-host/%.o,$(WASM_ENGINE_C)) \
+                 $(B)/obj/wasm-host/wasm_image.o
+$(B)/obj/wasm-host/%.o: src/wasm/%.c $(WASM_ENGINE_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(subst -std=c17,-std=gnu17,$(ALL_HOST_CFLAGS)) -c -o $@ $<
+
+$(B)/obj/wasm-host/wasm_image.o: src/host/wasm/wasm_image.c $(WASM_ENGINE_H) $(wildcard include/glint/*.h src/host/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_HOST_CFLAGS) -c -o $@ $<
+
+$(B)/obj/host/wasm_engine.o: $(WASM_HOST_OBJ)
+	@mkdir -p $(dir $@)
+	$(LD) -r -o $@.tmp $^
+	nm -g --defined-only $@.tmp | awk '$$3 !~ /^glint_/ { print $$3, "glint__wasm_" $$3 }' > $@.syms
+	objcopy --redefine-syms=$@.syms $@.tmp $@
+	rm -f $@.tmp $@.syms
 
 $(LIBGLINT_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -194,7 +250,28 @@ deps-build:
 deps:
 	@scripts/deps.sh test
 
-$(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) | deps
+deps-wabt:
+	@command -v wat2wasm >/dev/null 2>&1 || scripts/deps.sh test
+
+# Lines ";;@sig DECL" of a .wat become its "glint.sig" section (docs/wasm.md).
+$(B)/wasm/%.wasm: tests/wasm/%.wat scripts/wasm-custom-section.sh | deps-wabt
+	@mkdir -p $(dir $@)
+	wat2wasm --debug-names -o $@.tmp $<
+	sed -n 's/^;;@sig //p' $< > $@.sig
+	if [ -s $@.sig ]; then scripts/wasm-custom-section.sh $@.tmp glint.sig $@.sig; fi
+	rm -f $@.sig && mv $@.tmp $@
+
+# clang --target=wasm32 without a libc: the example brings its own allocator.
+$(B)/examples/wasm/c/hello.wasm: examples/wasm/c/hello.c include/glint/wasm-guest.h
+	@mkdir -p $(dir $@)
+	$(WASM_CLANG) --target=wasm32 -O2 -nostdlib -Iinclude -Wl,--no-entry -Wl,--export-dynamic \
+	    -o $@ $<
+
+$(B)/examples/wasm/wasi/hello.wasm: examples/wasm/wasi/hello.c include/glint/wasm-guest.h
+	@mkdir -p $(dir $@)
+	$(WASM_CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor -Iinclude -o $@ $<
+
+$(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) $(WASM_TEST_MODULES) | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
 	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' \

@@ -27,7 +27,7 @@ mkdir -p "$BUILD"
 B=$(cd "$BUILD" && pwd)
 OUT=$B/fuzz
 CLANG=${CLANG:-clang}
-TARGETS=${FUZZ_TARGETS:-elf frames snapshot sandbox glintd}
+TARGETS=${FUZZ_TARGETS:-elf frames snapshot sandbox glintd wasm}
 
 command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG not found (apt-get install clang)" >&2; exit 1; }
 [ -x "$B/bin/glint-cc" ] || make --no-print-directory BUILD="$BUILD" guest >/dev/null
@@ -48,6 +48,12 @@ for f in src/host/*.c; do
     $CLANG $LIB_CFLAGS -fsanitize=fuzzer-no-link -c -o "$OUT/obj/$(basename "$f" .c).o" "$f" &
     pids="$pids $!"
 done
+# The WebAssembly engine and image builder (the Makefile links them into one
+# renamed object; no program here has wasm_* symbols of its own to clash).
+for f in src/wasm/*.c src/host/wasm/*.c; do
+    $CLANG $LIB_CFLAGS -std=gnu17 -fsanitize=fuzzer-no-link -c -o "$OUT/obj/wasm_$(basename "$f" .c).o" "$f" &
+    pids="$pids $!"
+done
 for p in $pids; do wait "$p" || { echo "fuzz: building the library failed" >&2; exit 1; }; done
 # The stubs are data copied into the guest: assembled as the Makefile does.
 ${CC:-cc} -D_GNU_SOURCE -Iinclude -Isrc/host -c -o "$OUT/obj/x86_64_stubs.o" src/host/x86_64_stubs.S
@@ -55,6 +61,10 @@ ${CC:-cc} -D_GNU_SOURCE -Iinclude -Isrc/host -c -o "$OUT/obj/x86_64_stubs.o" src
 make --no-print-directory BUILD="$BUILD" "$B/obj/stub/glint-stub" >/dev/null
 ${CC:-cc} -D_GNU_SOURCE -Iinclude -Isrc/host -DGLINT_STUB_PATH="\"$B/obj/stub/glint-stub\"" \
     -c -o "$OUT/obj/stub_blob.o" src/host/stub_blob.S
+# The WebAssembly runtime guest, built by the Makefile, embedded as it does.
+make --no-print-directory BUILD="$BUILD" "$B/lib/glint/wasm-runtime.elf" >/dev/null
+${CC:-cc} -D_GNU_SOURCE -Iinclude -Isrc/host -DGLINT_WASM_RUNTIME_PATH="\"$B/lib/glint/wasm-runtime.elf\"" \
+    -c -o "$OUT/obj/wasm_blob.o" src/host/wasm_blob.S
 rm -f "$OUT/libglint-fuzz.a"
 ar rcs "$OUT/libglint-fuzz.a" "$OUT"/obj/*.o
 "$B/bin/glint-cc" -O2 -o "$OUT/fuzz_guest.elf" fuzz/guests/fuzz_guest.c

@@ -219,7 +219,9 @@ inst 755 "$BUILD/lib/libglint.so.$VERSION" "$LIBDIR/libglint.so.$VERSION"
 link "libglint.so.$VERSION" "$LIBDIR/$SONAME"
 link "$SONAME" "$LIBDIR/libglint.so"
 inst 644 "$BUILD/lib/libglint.a" "$LIBDIR/libglint.a"
-for h in glint abi layout http; do
+# wasm-guest.h is for WebAssembly modules (clang --target=wasm32
+# -I$INCLUDEDIR): it includes only the compiler's stddef.h and stdint.h.
+for h in glint abi layout http wasm-guest; do
     inst 644 "include/glint/$h.h" "$INCLUDEDIR/glint/$h.h"
 done
 

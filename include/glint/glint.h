@@ -251,6 +251,24 @@ const glint_function *glint_image_function(const glint_image *img, size_t index)
 /* Index of the function named `name`, or -1. */
 long glint_image_find(const glint_image *img, const char *name);
 
+/*
+ * WebAssembly: glint_image_open_file and glint_image_open_memory also take a
+ * WebAssembly module (a `.wasm`, told apart by its first bytes "\0asm").
+ * The module is decoded and validated at open (GLINT_E_BAD_IMAGE with the
+ * engine's message naming the section, offset and rule otherwise); the
+ * image's functions are the module's exported functions, and a sandbox made
+ * from it runs them in glint's WebAssembly runtime guest, embedded in
+ * libglint (see docs/wasm.md).  glint_image_is_wasm says which kind an
+ * image is.  Exported functions whose types glint cannot call (multi-value
+ * results, reference types, names that are not glint names) are left out of
+ * the function table; glint_image_unavailable lists them, one line each
+ * ("name (i32) -> (i32, i32): not callable: ..."), valid as long as the
+ * image.  An ELF guest has none.
+ */
+int glint_image_is_wasm(const glint_image *img);
+size_t glint_image_unavailable_count(const glint_image *img);
+const char *glint_image_unavailable(const glint_image *img, size_t index);
+
 /* ---------------------------------------------------------------------------
  * Sandboxes.
  *

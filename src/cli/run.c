@@ -138,6 +138,10 @@ int cli_cmd_info(const struct cli_opts *o)
     size_t n = source_count(&src);
     for (size_t i = 0; i < n; i++)
         print_function(source_function(&src, i));
+    /* A WebAssembly module's exports that glint cannot call, and why. */
+    size_t nu = src.img ? glint_image_unavailable_count(src.img) : 0;
+    for (size_t i = 0; i < nu; i++)
+        printf("# %s\n", glint_image_unavailable(src.img, i));
     close_source(&src);
     return flush_stdout();
 }

@@ -21,6 +21,9 @@ API void glint_image_close(glint_image *img)
     free(img->funcs);
     free(img->fn_entries);
     free(img->names);
+    for (size_t i = 0; i < img->nskipped; i++)
+        free(img->skipped[i]);
+    free(img->skipped);
     free(img->data);
     free(img);
 }
@@ -36,7 +39,8 @@ static glint_status image_from_buffer(uint8_t *data, size_t len, glint_image **o
     }
     img->data = data;
     img->size = len;
-    glint_status s = glint_elf_parse(img, err);
+    glint_status s = glint_wasm_is_module(data, len) ? glint_wasm_image_parse(img, err)
+                                                     : glint_elf_parse(img, err);
     if (s) {
         glint_image_close(img);
         return s;
@@ -146,6 +150,21 @@ API const glint_function *glint_image_function(const glint_image *img, size_t in
     if (!img || index >= img->nfuncs)
         return NULL;
     return &img->funcs[index];
+}
+
+API size_t glint_image_unavailable_count(const glint_image *img)
+{
+    return img ? img->nskipped : 0;
+}
+
+API const char *glint_image_unavailable(const glint_image *img, size_t index)
+{
+    return img && index < img->nskipped ? img->skipped[index] : NULL;
+}
+
+API int glint_image_is_wasm(const glint_image *img)
+{
+    return img && img->is_wasm;
 }
 
 API long glint_image_find(const glint_image *img, const char *name)

@@ -38,6 +38,12 @@ struct glint_image {
     glint_function *funcs;    /* nfuncs entries; names point into `names` */
     uint64_t *fn_entries;     /* GVA of each function, inside an executable segment */
     char (*names)[GLINT_MAX_NAME + 1];
+    /* A WebAssembly module (wasm/wasm_image.c): the embedded runtime guest
+     * plus a segment holding the module; its exported functions that glint
+     * cannot call, one line each ("name (i32) -> (i32, i32): not callable: ..."). */
+    int is_wasm;
+    size_t nskipped;
+    char **skipped;
 };
 
 /*
@@ -53,6 +59,17 @@ glint_status glint_elf_parse(struct glint_image *img, glint_error *err);
  * mem[0], `mem_size` bytes, already zero).  Precondition: mem_size >=
  * img->image_end.
  */
+/*
+ * WebAssembly (wasm/wasm_image.c): glint_wasm_is_module says whether the
+ * bytes start with the wasm magic; glint_wasm_image_parse decodes and
+ * validates the module in img->data[0..img->size) and turns img into the
+ * runtime guest with the module (replacing img->data), with the same
+ * failure contract as glint_elf_parse (GLINT_E_BAD_IMAGE with the engine's
+ * message for a malformed or invalid module).
+ */
+int glint_wasm_is_module(const uint8_t *data, size_t len);
+glint_status glint_wasm_image_parse(struct glint_image *img, glint_error *err);
+
 void glint_image_load(const struct glint_image *img, uint8_t *mem, size_t mem_size);
 
 #endif /* GLINT_IMAGE_H */
