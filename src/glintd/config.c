@@ -23,6 +23,14 @@ struct ctx {
     int failed;
 };
 
+/* One line: values from the file may hold newlines and other control bytes. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
 __attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_node_t *n,
                                                       const char *key, const char *fmt, ...)
 {
@@ -38,6 +46,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_
         snprintf(c->err, c->err_size, "%s:%zu: %s: %s", c->file, n->start_mark.line + 1, key, what);
     else
         snprintf(c->err, c->err_size, "%s: %s: %s", c->file, key, what);
+    one_line(c->err);
     return -1;
 }
 
@@ -511,6 +520,7 @@ int gd_config_load(const char *path, struct gd_config *cf, char *err, size_t err
         snprintf(err, err_size, "%s:%zu:%zu: not valid YAML: %s%s%s", path, p.problem_mark.line + 1,
                  p.problem_mark.column + 1, p.problem ? p.problem : "syntax error",
                  p.context ? " " : "", p.context ? p.context : "");
+        one_line(err);
         yaml_parser_delete(&p);
         fclose(f);
         return -1;
