@@ -201,6 +201,11 @@ $(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS) $(wildcard tests/guests/*.h)
 	@mkdir -p $(dir $@)
 	$(GLINT_CC) -O2 -o $@ $<
 
+# The debugger tests' guest: -O0 -g, so that gdb can step it and print locals.
+$(B)/guests/gdb_guest.elf: tests/guests/gdb_guest.c $(GUEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(GLINT_CC) -O0 -g -o $@ $<
+
 $(B)/examples/hello/hello-guest.elf: examples/hello/guest.c $(GUEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(GLINT_CC) -O2 -o $@ $<
@@ -275,7 +280,7 @@ $(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) $(WA
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -Wno-missing-prototypes -D_GNU_SOURCE -Iinclude -Isrc/host \
 	    -DGLINT_BUILD_DIR='"$(B)"' -DGLINT_SOURCE_DIR='"$(SRC)"' \
-	    -o $@ $(TEST_C) $(LIBGLINT_A) $(HOST_LDFLAGS) -lcriterion -lpthread
+	    -o $@ $(TEST_C) $(LIBGLINT_A) $(HOST_LDFLAGS) -lcriterion -ljansson -lpthread
 
 test: all $(TEST_BIN)
 	scripts/test-backends.sh $(TEST_BIN) $(GLINT) -j2

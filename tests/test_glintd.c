@@ -1335,6 +1335,10 @@ Test(glintd_http, mode_pristine_resets_state, .timeout = 60)
     /* The sandbox went back to the pool: one live, idle. */
     EXPECT_METRIC(g, "glintd_sandboxes{route=\"/counter/pristine\",owner=\"demo\",state=\"live\"}", 1);
     EXPECT_METRIC(g, "glintd_sandboxes{route=\"/counter/pristine\",owner=\"demo\",state=\"idle\"}", 1);
+    /* The library's pool metrics (glint_pool_get_metrics), counted on release. */
+    EXPECT_METRIC(g, "glintd_pool_calls_total{route=\"/counter/pristine\",owner=\"demo\",status=\"ok\"}", 4);
+    EXPECT_METRIC(g, "glintd_pool_releases_total{route=\"/counter/pristine\",owner=\"demo\",result=\"ok\"}", 4);
+    EXPECT_METRIC(g, "glintd_pool_release_seconds_count{route=\"/counter/pristine\",owner=\"demo\"}", 4);
 }
 
 Test(glintd_http, mode_warm_keeps_state, .timeout = 60)
@@ -1876,6 +1880,32 @@ Test(glintd_hostile, print_flood_is_cut, .timeout = 90)
     gd_expect(g, "GET", "/flood/nogrant?n=100", NULL, NULL, 200, "{\"result\":0}");
     cr_expect_eq(gdt_log_count(g, "\"msg\":\"guest print\""), 128);
     gd_expect(g, "GET", "/add?a=1&b=1", NULL, NULL, 200, "{\"result\":2}");
+}
+
+/* The guest's glint_log messages reach glintd's log, tagged with owner and
+ * route, filtered by the route's log_level (default warn). */
+Test(glintd_hostile, guest_logs_tagged_and_filtered, .timeout = 60)
+{
+    SKIP_IF_NO_KVM();
+    struct gdt *g = gdt_start(Y_LISTEN
+                              "owners:\n  demo: {}\n  other: {}\n"
+                              "routes:\n"
+                              "  - {path: /levels, owner: demo, guest: " GLINT_BUILD_DIR "/guests/log_guest.elf,"
+                              " function: Levels, bind: typed}\n"
+                              "  - {path: /debug, owner: other, guest: " GLINT_BUILD_DIR "/guests/log_guest.elf,"
+                              " function: Levels, bind: typed, log_level: debug}\n");
+    gd_expect(g, "GET", "/levels", NULL, NULL, 200, "{\"result\":null}");
+    cr_assert(gdt_wait_log(g, "\"route\":\"/levels\",\"guest_level\":\"warn\"", 1, 3000),
+              "no warn line for /levels; stderr:\n%s", gdt_tail(g));
+    cr_expect_eq(gdt_log_count(g, "\"route\":\"/levels\",\"guest_level\":\"error\""), 1);
+    cr_expect_eq(gdt_log_count(g, "\"route\":\"/levels\",\"guest_level\":\"info\""), 0);
+    cr_expect(gdt_log_count(g, "\"owner\":\"demo\",\"route\":\"/levels\"") == 2, "demo's lines");
+    gd_expect(g, "GET", "/debug", NULL, NULL, 200, "{\"result\":null}");
+    cr_assert(gdt_wait_log(g, "\"route\":\"/debug\",\"guest_level\":\"debug\"", 1, 3000),
+              "no debug line for /debug; stderr:\n%s", gdt_tail(g));
+    cr_expect_eq(gdt_log_count(g, "\"route\":\"/debug\",\"guest_level\":\"trace\""), 0);
+    cr_expect_eq(gdt_log_count(g, "\"owner\":\"other\",\"route\":\"/debug\""), 4);
+    cr_expect_eq(gdt_stop(g, SIGTERM, 10000), 0);
 }
 
 static const char cfg_strict[] = Y_LISTEN

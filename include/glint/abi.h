@@ -135,9 +135,44 @@ struct glint_call_frame {
     uint32_t fn_index;  /* IN: index in the function table */
     uint32_t nargs;     /* IN */
     uint64_t data_end;  /* IN: offset in the input buffer where argument data ends */
-    uint64_t reserved;
+    uint64_t reserved;  /* IN: bits 0-7: GLINT_LOG_* level (below); bit 8: GLINT_CALL_SPANS;
+                           other bits 0 */
     struct glint_abi_value args[GLINT_MAX_PARAMS]; /* IN */
 };
+
+/*
+ * Guest logging (glint_log in glint/guest.h).  The host writes the most
+ * verbose level it wants into bits 0-7 of the call frame's `reserved` before
+ * every call (and before initialization), so the guest knows it without an
+ * exit; GLINT_LOG_OFF (what a host that predates logging writes) means none.
+ * A message is a host call to GLINT_LOG_HOSTFN, which is never registered:
+ * the host handles it itself, sends no reply, and takes it also during
+ * initialization.  Arguments: (u32 level, string file, u32 line, string
+ * message).  Guests built before logging ignore the field.
+ */
+#define GLINT_LOG_OFF   0u
+#define GLINT_LOG_ERROR 1u
+#define GLINT_LOG_WARN  2u
+#define GLINT_LOG_INFO  3u
+#define GLINT_LOG_DEBUG 4u
+#define GLINT_LOG_TRACE 5u
+#define GLINT_LOG_LEVEL_MASK 0xffu
+#define GLINT_LOG_HOSTFN "__glint_log"
+
+/*
+ * Guest tracing spans (glint_span_begin/end in glint/guest.h).  The host sets
+ * GLINT_CALL_SPANS in the call frame's `reserved` when a tracer wants spans
+ * for this call; without it the guest makes no exit for a span.  A span is a
+ * host call to GLINT_SPAN_HOSTFN, never registered (so it is not part of a
+ * snapshot's host-function set): the host handles it itself.  Arguments:
+ * (u32 op, string name), op GLINT_SPAN_OP_BEGIN (name given) or
+ * GLINT_SPAN_OP_END (name ignored); result void.  Guests built before
+ * spans ignore the bit.
+ */
+#define GLINT_CALL_SPANS     (1u << 8)
+#define GLINT_SPAN_HOSTFN    "__glint_span"
+#define GLINT_SPAN_OP_BEGIN  1u
+#define GLINT_SPAN_OP_END    2u
 
 /*
  * The result of a guest call, at the start of the output buffer.  Before each

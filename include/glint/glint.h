@@ -372,6 +372,103 @@ const glint_function *glint_sandbox_function(const glint_sandbox *sb, size_t ind
 uint64_t glint_sandbox_exit_count(const glint_sandbox *sb);
 
 /* ---------------------------------------------------------------------------
+ * Guest logging: glint_log(level, fmt, ...) in the guest (glint/guest.h).
+ *
+ * Each sandbox has a maximum level (GLINT_LOG_OFF, _ERROR, _WARN, _INFO,
+ * _DEBUG, _TRACE in glint/abi.h); the guest learns it without an exit and
+ * does not even format messages above it.  Messages reach `callback` on the
+ * thread that runs the guest call, with their level, the guest source file
+ * and line ("" and 0 when unknown), and the text (one line: control
+ * characters become '?'; valid only during the callback).  Default: level
+ * GLINT_LOG_WARN, printed to stderr as "glint: guest log [warn] file:line:
+ * message".  Each guest call (and initialization) delivers at most
+ * GLINT_LOG_MAX_MESSAGES messages and GLINT_LOG_MAX_BYTES bytes of text;
+ * what it drops beyond that is counted, reported by one last callback at
+ * the end of the call (level warn, file "", "N guest log messages dropped
+ * ..."), and added to glint_sandbox_log_dropped.  Logging allocates
+ * nothing and stores nothing on the host.  Set between calls (not during
+ * one); callback NULL restores the stderr default.  GLINT_E_INVALID for an
+ * unknown level.
+ */
+#define GLINT_LOG_MAX_MESSAGES 100u
+#define GLINT_LOG_MAX_BYTES (64u * 1024u)
+typedef void (*glint_log_fn)(glint_sandbox *sb, unsigned level, const char *file, uint32_t line,
+                             const char *message, void *user);
+glint_status glint_sandbox_set_log(glint_sandbox *sb, unsigned max_level, glint_log_fn callback,
+                                   void *user);
+/* Messages dropped by the caps since the sandbox was created. */
+uint64_t glint_sandbox_log_dropped(const glint_sandbox *sb);
+/* "off", "error", "warn", "info", "debug", "trace"; "?" otherwise. */
+const char *glint_log_level_name(unsigned level);
+/* The reverse (case-insensitive; "warning" too); GLINT_E_INVALID otherwise. */
+glint_status glint_log_level_parse(const char *name, unsigned *out, glint_error *err);
+
+/* ---------------------------------------------------------------------------
+ * Profiler: samples the guest's instruction pointer and frame-pointer stack
+ * at `hz` samples per second of wall time while the sandbox runs guest
+ * code (1 .. 10000; 0 means 1000), across calls, until stopped.  Each
+ * sample interrupts the guest for a moment and resumes it transparently;
+ * time limits and glint_sandbox_interrupt work as usual.  The stack walk
+ * reads only guest memory, follows at most GLINT_PROFILE_MAX_DEPTH frames
+ * and only upwards, so a guest that lies in its frame pointers gets short
+ * or odd stacks, never a hang.  Symbols come from the guest ELF's symbol
+ * table (when the image has one; otherwise addresses in hex).  Start and
+ * stop between calls, from the thread that uses the sandbox.  Off, it
+ * costs nothing.  GLINT_E_STATE if already started (start) or not started
+ * (stop).
+ */
+#define GLINT_PROFILE_MAX_DEPTH 128u
+glint_status glint_sandbox_profile_start(glint_sandbox *sb, uint32_t hz);
+/*
+ * Stops sampling and writes, where the path is not NULL, the folded stacks
+ * (one "outer;...;inner COUNT" line per distinct stack, outermost first;
+ * the input of flamegraph.pl) and an SVG flame graph drawn by glint.
+ * *samples (may be NULL) gets the number of samples.  The profile is freed
+ * either way; GLINT_E_IO if a file cannot be written.
+ */
+glint_status glint_sandbox_profile_stop(glint_sandbox *sb, const char *folded_path,
+                                        const char *svg_path, uint64_t *samples);
+
+/* ---------------------------------------------------------------------------
+ * Crash dumps: ELF core files of the guest (docs/observability.md).
+ *
+ * With a directory set, every guest failure (exception, abort, heap
+ * exhaustion, stack overflow, access outside guest memory, time limit,
+ * cancellation, malformed result) writes DIR/core.FUNCTION.PID.SEQ at the
+ * moment of the failure, before any restore: the guest's registers
+ * (NT_PRSTATUS, NT_FPREGSET), its user pages with their permissions, and a
+ * "GLINT" note saying what failed, so that `gdb GUEST.elf CORE` shows the
+ * faulting function and the backtrace.  A file never exceeds `max_bytes`
+ * (0: 256 MiB; at least 16 KiB): the stack from RSP goes first, and what
+ * does not fit is left out and said so in the note.  Files are written by
+ * a thread of glint's own that this call starts, so a call thread under
+ * glint_seccomp_restrict_thread still gets its dumps.  A dump that cannot
+ * be written leaves the call's status alone and adds "[no core dump: ...]"
+ * to its message.  dir NULL turns dumps off.  GLINT_E_IO if dir is not a
+ * directory.  Set between calls.
+ */
+glint_status glint_sandbox_set_core_dump(glint_sandbox *sb, const char *dir, uint64_t max_bytes);
+/* Writes a core file of the guest as it is now to `path` (replaced), with
+ * the sandbox's cap (default 256 MiB).  Not during a call (GLINT_E_BUSY). */
+glint_status glint_sandbox_write_core(glint_sandbox *sb, const char *path);
+/* The path of the last core file written for this sandbox, or NULL. */
+const char *glint_sandbox_core_path(const glint_sandbox *sb);
+
+/* ---------------------------------------------------------------------------
+ * Debugger: a GDB remote-protocol stub on 127.0.0.1 (docs/observability.md).
+ *
+ * Listens on `port` (0: any free port; *bound_port, if not NULL, gets it).
+ * The next guest call (or glint_sandbox_init) waits for gdb to connect
+ * (`target remote :PORT`), stops before the guest runs and serves gdb:
+ * registers, memory (guest pages only), software breakpoints, single step,
+ * continue; guest exceptions are reported as signals.  When the call ends
+ * gdb sees the guest exit (or be killed by the failure's signal); detach
+ * lets the call go on without the debugger.  Set a time limit of 0 while
+ * debugging: the limit counts the time the guest is stopped too.
+ */
+glint_status glint_sandbox_debug_listen(glint_sandbox *sb, uint16_t port, uint16_t *bound_port);
+
+/* ---------------------------------------------------------------------------
  * Snapshots.
  *
  * A snapshot holds a sandbox's guest memory, its complete vCPU state, the
@@ -532,6 +629,154 @@ typedef struct glint_pool_stats {
     uint64_t refill_failures; /* background creations that failed (retried after 100 ms) */
 } glint_pool_stats;
 void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st);
+
+/* ---------------------------------------------------------------------------
+ * Metrics (docs/observability.md, "Metrics").  Always on: the library keeps
+ * counters and duration histograms per sandbox, per pool and per process,
+ * updated without allocation or locks on the call path; reading them copies
+ * a struct (no allocation).  Each field is read atomically, the struct as a
+ * whole is not one instant: read from any thread at any time.
+ */
+#define GLINT_HIST_BUCKETS 32u
+/* Durations with fixed log-scale buckets: buckets[0] counts durations under
+ * 1 us, buckets[i] (0 < i < GLINT_HIST_BUCKETS - 1) those from 2^(i-1) us up
+ * to (not including) 2^i us, and the last bucket everything from 2^30 us. */
+typedef struct glint_histogram {
+    uint64_t count;
+    uint64_t sum_ns;
+    uint64_t buckets[GLINT_HIST_BUCKETS];
+} glint_histogram;
+
+/* Upper bound (exclusive) of bucket i in nanoseconds; UINT64_MAX for the last. */
+uint64_t glint_histogram_bucket_bound_ns(unsigned i);
+
+#define GLINT_STATUS_SLOTS 32u /* room in by_status[] for every glint_status */
+
+typedef struct glint_sandbox_stats {
+    uint64_t calls;           /* glint_sandbox_call/_call_index that got the sandbox (not BUSY) */
+    uint64_t by_status[GLINT_STATUS_SLOTS]; /* of `calls`, by the status they returned */
+    uint64_t guest_failures;  /* of `calls`, those that poisoned the sandbox (guest failures) */
+    uint64_t timeouts;        /* of `guest_failures`, GLINT_E_TIMEOUT */
+    uint64_t cancellations;   /* of `guest_failures`, GLINT_E_CANCELLED */
+    uint64_t host_calls;      /* host functions run for the guest */
+    uint64_t host_call_failures; /* of `host_calls`, those that returned an error */
+    uint64_t host_calls_refused; /* host calls refused before any callback ran */
+    uint64_t guest_spans;     /* spans the guest opened (glint_span_begin) while traced */
+    uint64_t guest_spans_dropped; /* guest spans over the per-call caps */
+    uint64_t restores;        /* restores (explicit, auto-restore, pool release) */
+    uint64_t restore_failures;
+    uint64_t inits;           /* glint_sandbox_init runs */
+    uint64_t snapshots;       /* snapshots taken of this sandbox */
+    uint64_t exits;           /* VM exits (glint_sandbox_exit_count) */
+    glint_histogram call_duration;      /* calls that ran guest code, without auto-restore */
+    glint_histogram restore_duration;
+    glint_histogram host_call_duration; /* the host function's callback */
+} glint_sandbox_stats;
+
+/* Copies the sandbox's counters since it was created (a pool's sandbox:
+ * since it was acquired) into *st.  NULL sb gives zeros. */
+void glint_sandbox_get_stats(const glint_sandbox *sb, glint_sandbox_stats *st);
+
+/*
+ * A pool's metrics, beside glint_pool_stats (kept as it was: this is a
+ * separate structure so that glint_pool_stats's layout does not change).
+ * `sandboxes` sums the stats of every lease given back with
+ * glint_pool_release (a lease still out counts once it is released).
+ */
+typedef struct glint_pool_metrics {
+    uint64_t acquires;        /* successful glint_pool_acquire */
+    uint64_t hits;            /* of `acquires`, served by a ready sandbox */
+    uint64_t misses;          /* of `acquires`, that had to create one */
+    uint64_t acquire_failures;
+    uint64_t releases;
+    uint64_t release_failures; /* releases whose restore failed (the sandbox was destroyed) */
+    glint_histogram acquire_duration;
+    glint_histogram release_duration; /* the restore on release */
+    glint_sandbox_stats sandboxes;
+} glint_pool_metrics;
+void glint_pool_get_metrics(glint_pool *pool, glint_pool_metrics *m);
+
+typedef struct glint_process_stats {
+    uint64_t sandboxes_created;   /* created successfully (any way, pools included) */
+    uint64_t sandboxes_destroyed;
+    uint64_t sandboxes_live;
+    uint64_t snapshots_taken;
+    uint64_t pools_created;
+    uint64_t pools_destroyed;
+} glint_process_stats;
+void glint_get_process_stats(glint_process_stats *st);
+
+/* ---------------------------------------------------------------------------
+ * Tracing (docs/observability.md, "Tracing").  Spans with a duration and
+ * attributes, delivered to a callback when they end (children before their
+ * parent).  Off by default; with no tracer set anywhere a traced operation
+ * costs one predictable branch.
+ */
+typedef enum glint_span_kind {
+    GLINT_SPAN_CREATE = 0,    /* a sandbox created (from an image or a snapshot) */
+    GLINT_SPAN_INIT,          /* glint_sandbox_init */
+    GLINT_SPAN_CALL,          /* a guest call, with its auto-restore */
+    GLINT_SPAN_HOST_CALL,     /* a host function run for the guest */
+    GLINT_SPAN_RESTORE,       /* a restore (explicit, auto, pool release) */
+    GLINT_SPAN_SNAPSHOT,      /* glint_sandbox_snapshot */
+    GLINT_SPAN_POOL_ACQUIRE,
+    GLINT_SPAN_POOL_RELEASE,
+    GLINT_SPAN_GUEST,         /* opened by the guest (glint_span_begin) inside a call */
+} glint_span_kind;
+
+typedef struct glint_span {
+    glint_span_kind kind;
+    const char *name;         /* "call", "host_call", ...; a guest span: the guest's name
+                                 (sanitized, at most 63 bytes) */
+    const char *function;     /* guest function (call, guest span), host function (host
+                                 call), or NULL */
+    const char *backend;      /* "kvm", "process", or NULL */
+    glint_status status;      /* how it ended (GLINT_OK for a guest span) */
+    uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC */
+    uint64_t id;              /* unique in the process, never 0 */
+    uint64_t parent;          /* the enclosing span on this thread, 0 if none */
+    uint64_t sandbox_id;      /* unique in the process per sandbox, 0 if none */
+    uint64_t thread_id;       /* the kernel's thread id */
+    const glint_sandbox *sandbox; /* may be NULL; valid only during the callback */
+} glint_span;
+
+/* Called on the thread that ended the span; `span` and its strings are valid
+ * only during the callback.  It must not call into the sandbox. */
+typedef void (*glint_tracer_fn)(const glint_span *span, void *user);
+
+/* Process-wide tracer for spans that no sandbox or pool tracer takes; NULL
+ * turns it off.  When it returns, no callback runs with the previous
+ * (fn, user) any more. */
+void glint_set_tracer(glint_tracer_fn fn, void *user);
+/* Per sandbox (overrides the process-wide one for its spans); not while a
+ * call runs on it.  NULL turns it off. */
+void glint_sandbox_set_tracer(glint_sandbox *sb, glint_tracer_fn fn, void *user);
+/* Per pool: its acquire/release spans and the spans of its sandboxes
+ * (set on each as it is created or acquired).  Thread-safe. */
+void glint_pool_set_tracer(glint_pool *pool, glint_tracer_fn fn, void *user);
+/* "create", "init", "call", "host_call", ...; "?" otherwise. */
+const char *glint_span_kind_name(glint_span_kind kind);
+
+/*
+ * The built-in writer: Chrome trace-event JSON ("X" complete events), which
+ * Perfetto (ui.perfetto.dev) and chrome://tracing open.  Thread-safe; use
+ * glint_trace_file_write as the tracer with the file as `user`:
+ *     glint_trace_file_open("t.json", 0, &tf, &err);
+ *     glint_set_tracer(glint_trace_file_write, tf);
+ *     ...
+ *     glint_set_tracer(NULL, NULL);
+ *     glint_trace_file_close(tf, &err);
+ * The file stops growing at `max_bytes` (0: 256 MiB); later spans are
+ * counted as dropped (glint_trace_file_dropped, and in the file's
+ * "otherData").  Close writes the end of the JSON; GLINT_E_IO if anything
+ * could not be written.
+ */
+typedef struct glint_trace_file glint_trace_file;
+glint_status glint_trace_file_open(const char *path, uint64_t max_bytes, glint_trace_file **out,
+                                   glint_error *err);
+void glint_trace_file_write(const glint_span *span, void *user);
+uint64_t glint_trace_file_dropped(const glint_trace_file *tf);
+glint_status glint_trace_file_close(glint_trace_file *tf, glint_error *err);
 
 /* ---------------------------------------------------------------------------
  * Seccomp: an optional system-call filter for threads that run guest calls

@@ -134,6 +134,49 @@ int glint_host_call(const char *name, glint_type ret_type, glint_val *ret, size_
 /* Message of the last failed glint_host_call ("" if none). */
 const char *glint_host_error(void);
 
+/* ---- logging ---- */
+/*
+ * glint_log(level, fmt, ...) sends one printf-style message, with the
+ * source file and line, to the host's log (by default the host prints
+ * warnings and errors to its stderr).  Levels: GLINT_LOG_ERROR, _WARN,
+ * _INFO, _DEBUG, _TRACE.  The host sets the most verbose level it wants
+ * and the guest reads it without an exit: a message above it costs one
+ * comparison, and neither its format nor its arguments are evaluated.
+ * Each message sent is one host call (one exit); messages longer than
+ * GLINT_LOG_MSG_MAX bytes are truncated.  The host caps what it takes per
+ * call (by default 100 messages, 64 KiB) and counts what it drops.  Works
+ * in glint_main too.
+ */
+#define GLINT_LOG_MSG_MAX 4000u
+#define glint_log(level, ...)                                                            \
+    do {                                                                                 \
+        if (glint_log_enabled(level))                                                    \
+            glint_log_at((level), __FILE__, __LINE__, __VA_ARGS__);                      \
+    } while (0)
+/* True if the host wants messages of `level` now. */
+bool glint_log_enabled(unsigned level);
+/* The most verbose level the host wants now (GLINT_LOG_OFF: none). */
+unsigned glint_log_level(void);
+/* What glint_log expands to, without the level check (it checks again). */
+void glint_log_at(unsigned level, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- tracing spans ---- */
+/*
+ * glint_span_begin(name) ... glint_span_end() marks a stretch of the current
+ * guest call as a span in the host's trace, nested under the call's span
+ * (and under any guest span still open).  Spans nest: each end closes the
+ * innermost open one; spans left open end with the call.  When the host
+ * traces nothing, both cost one comparison and make no exit; when it does,
+ * each is one host call (one exit).  Names are ASCII, at most 63 bytes
+ * (longer ones are cut).  The host keeps at most 32 open and 1024 per call
+ * and drops (counts) the rest.  Only during a guest call, not in glint_main.
+ */
+void glint_span_begin(const char *name);
+void glint_span_end(void);
+/* True if the host wants spans for the current call. */
+bool glint_span_enabled(void);
+
 /* ---- failure ---- */
 /* Aborts the sandbox with `code` and a formatted message (at most
  * GLINT_ABORT_MSG_MAX bytes reach the host).  Never returns. */

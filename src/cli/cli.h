@@ -12,6 +12,7 @@
  *   weekday.c  the optional host function GetWeekday() -> string
  *   report.c   one-line errors on stderr, status -> exit code
  *   seccomp.c  the system-call filter of `glint call` (off with --no-seccomp)
+ *   trace.c    glint call --trace: spans to a Chrome trace-event file
  */
 #ifndef GLINT_CLI_H
 #define GLINT_CLI_H
@@ -47,6 +48,11 @@ struct cli_opts {
     bool host;             /* --host (glint info --host) */
     bool help;             /* -h, --help, or the `help` command */
     bool version;          /* -V, --version, or the `version` command */
+    unsigned log_level;    /* --log-level (default GLINT_LOG_WARN) */
+    const char *profile_path; /* --profile FILE: folded stacks there, the SVG in FILE.svg */
+    const char *core_dir;  /* --core-dump DIR: core files of guest failures there */
+    int gdb_port;          /* --gdb PORT: wait for gdb on 127.0.0.1:PORT (-1: none) */
+    const char *trace_path; /* --trace FILE: Chrome trace-event JSON of the run */
     const char *command;   /* first positional word; NULL if none */
     char **pos;            /* positional words after the command (owned array) */
     size_t npos;
@@ -150,6 +156,21 @@ extern const glint_function cli_weekday_fn;
  * the one-line error.
  */
 int cli_seccomp_start(const struct cli_opts *o);
+
+/* ---- profile.c: glint call --profile ---- */
+/* Starts the profiler and, before the seccomp filter, the thread that
+ * writes its files at the end; -1 if fine (or not asked), else an exit code. */
+int cli_profile_start(const struct cli_opts *o, glint_sandbox *sb);
+/* Stops it and writes FILE and FILE.svg; -1 if fine (or not asked). */
+int cli_profile_finish(const struct cli_opts *o, glint_sandbox *sb);
+
+/* ---- trace.c: glint call --trace ---- */
+/* Opens the file and starts the thread that writes it (before the seccomp
+ * filter); the spans go to a buffer meanwhile.  -1 if fine (or not asked),
+ * else an exit code. */
+int cli_trace_start(const struct cli_opts *o);
+/* Writes the spans and closes the file; -1 if fine (or not asked). */
+int cli_trace_finish(const struct cli_opts *o);
 
 /* ---- report.c ---- */
 /* Prints "glint: <message>\n" on stderr, control characters escaped. */

@@ -16,7 +16,7 @@
 
 #include "cli.h"
 
-enum opt_kind { OPT_FLAG, OPT_SIZE, OPT_TIMEOUT, OPT_BACKEND };
+enum opt_kind { OPT_FLAG, OPT_SIZE, OPT_TIMEOUT, OPT_BACKEND, OPT_LOG_LEVEL, OPT_PROFILE, OPT_TRACE, OPT_CORE_DUMP, OPT_GDB };
 
 struct opt {
     const char *name;
@@ -27,6 +27,11 @@ struct opt {
 static const struct opt options[] = {
     {"timeout", OPT_TIMEOUT, 0},
     {"backend", OPT_BACKEND, 0},
+    {"core-dump", OPT_CORE_DUMP, 0},
+    {"gdb", OPT_GDB, 0},
+    {"log-level", OPT_LOG_LEVEL, 0},
+    {"profile", OPT_PROFILE, 0},
+    {"trace", OPT_TRACE, 0},
     {"heap", OPT_SIZE, offsetof(glint_config, heap_size)},
     {"stack", OPT_SIZE, offsetof(glint_config, stack_size)},
     {"input", OPT_SIZE, offsetof(glint_config, input_size)},
@@ -51,6 +56,51 @@ static const struct opt *find_option(const char *name, size_t len)
 static int apply_value(const struct opt *op, const char *value, struct cli_opts *o)
 {
     const char *why;
+    if (op->kind == OPT_CORE_DUMP) {
+        if (!*value) {
+            cli_error("--core-dump needs a directory");
+            return CLI_EXIT_USAGE;
+        }
+        o->core_dir = value;
+        return -1;
+    }
+    if (op->kind == OPT_GDB) {
+        uint64_t port;
+        why = cli_parse_unsigned(value, 65535, &port);
+        if (why || port == 0) {
+            cli_error("--gdb: '%.64s' is not a port (1-65535)", value);
+            return CLI_EXIT_USAGE;
+        }
+        o->gdb_port = (int)port;
+        if (!o->timeout_given)
+            o->cfg.timeout_ms = 0; /* the guest stands still while gdb looks at it */
+        return -1;
+    }
+    if (op->kind == OPT_LOG_LEVEL) {
+        glint_error err;
+        if (glint_log_level_parse(value, &o->log_level, &err) != GLINT_OK) {
+            cli_error("--log-level: '%.64s' is not a level (off, error, warn, info, debug, trace)",
+                      value);
+            return CLI_EXIT_USAGE;
+        }
+        return -1;
+    }
+    if (op->kind == OPT_PROFILE) {
+        if (!*value) {
+            cli_error("--profile needs a file name");
+            return CLI_EXIT_USAGE;
+        }
+        o->profile_path = value;
+        return -1;
+    }
+    if (op->kind == OPT_TRACE) {
+        if (!*value) {
+            cli_error("--trace needs a file name");
+            return CLI_EXIT_USAGE;
+        }
+        o->trace_path = value;
+        return -1;
+    }
     if (op->kind == OPT_BACKEND) {
         glint_backend b;
         glint_error err;
@@ -146,6 +196,8 @@ int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
 {
     memset(o, 0, sizeof *o);
     glint_config_default(&o->cfg);
+    o->gdb_port = -1;
+    o->log_level = GLINT_LOG_WARN;
     if (argc < 1)
         return -1;
     o->pos = calloc((size_t)argc, sizeof *o->pos);

@@ -221,6 +221,24 @@ static glint_status run_sandbox(const struct call *c, glint_sandbox *sb, glint_v
     return s;
 }
 
+/* --core-dump and --gdb; -1 if fine (or not asked), else an exit code. */
+static int cli_debug_start(const struct cli_opts *o, glint_sandbox *sb)
+{
+    if (o->core_dir && glint_sandbox_set_core_dump(sb, o->core_dir, 0) != GLINT_OK) {
+        cli_error("--core-dump: %s", glint_sandbox_error(sb)->message);
+        return CLI_EXIT_USAGE;
+    }
+    if (o->gdb_port >= 0) {
+        if (glint_sandbox_debug_listen(sb, (uint16_t)o->gdb_port, NULL) != GLINT_OK) {
+            cli_error("--gdb: %s", glint_sandbox_error(sb)->message);
+            return CLI_EXIT_INTERNAL;
+        }
+        cli_error("waiting for gdb on 127.0.0.1:%d (gdb GUEST.elf -ex 'target remote :%d')",
+                  o->gdb_port, o->gdb_port);
+    }
+    return -1;
+}
+
 static int call_in_sandbox(const struct call *c)
 {
     if (cli_guard_start() != 0) {
@@ -237,8 +255,19 @@ static int call_in_sandbox(const struct call *c)
         return cli_create_failed(c->o, c->path, c->src.snap, s, &err);
     }
     cli_guard_set(sb);
-    int rc = cli_seccomp_start(c->o);
+    int drc = cli_debug_start(c->o, sb); /* before the filter: it starts a thread */
+    if (drc >= 0) {
+        cli_guard_set(NULL);
+        cli_guard_stop();
+        glint_sandbox_destroy(sb);
+        return drc;
+    }
+    glint_sandbox_set_log(sb, c->o->log_level, NULL, NULL); /* stderr, at --log-level */
+    int rc = cli_profile_start(c->o, sb); /* before the filter: it starts threads */
+    if (rc < 0)
+        rc = cli_seccomp_start(c->o);
     if (rc >= 0) {
+        cli_profile_finish(c->o, sb);
         cli_guard_set(NULL);
         cli_guard_stop();
         glint_sandbox_destroy(sb);
@@ -246,18 +275,22 @@ static int call_in_sandbox(const struct call *c)
     }
     glint_value result = {.type = GLINT_VOID};
     s = run_sandbox(c, sb, &result);
+    int prc = cli_profile_finish(c->o, sb);
     int sig = cli_guard_signal();
     cli_guard_stop();
     if (sig)
         rc = report_cancel(c, sig, s, glint_sandbox_error(sb));
     else if (s != GLINT_OK) {
         cli_error("%s: %s", c->path, glint_sandbox_error(sb)->message);
+        if (c->o->core_dir && glint_sandbox_core_path(sb))
+            cli_error("core dump written to %s (gdb %s %s)", glint_sandbox_core_path(sb),
+                      c->path, glint_sandbox_core_path(sb));
         rc = cli_exit_code(s);
     } else if (cli_value_print(&result, c->o->raw) != 0) {
         cli_error("writing the result to standard output: %s", strerror(errno));
         rc = CLI_EXIT_INTERNAL;
     } else
-        rc = CLI_EXIT_OK;
+        rc = prc >= 0 ? prc : CLI_EXIT_OK;
     glint_sandbox_destroy(sb);
     return rc;
 }
@@ -275,7 +308,13 @@ int cli_cmd_call(const struct cli_opts *o)
         return rc;
     rc = prepare(&c);
     if (rc < 0)
+        rc = cli_trace_start(o); /* before the filter: it starts a thread */
+    if (rc < 0) {
         rc = call_in_sandbox(&c);
+        int trc = cli_trace_finish(o);
+        if (rc == CLI_EXIT_OK && trc >= 0)
+            rc = trc;
+    }
     for (size_t k = 0; k < GLINT_MAX_PARAMS; k++)
         free(c.owned[k]);
     close_source(&c.src);

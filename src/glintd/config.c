@@ -357,6 +357,13 @@ static int route_pair(struct ctx *c, const char *full, const char *k, yaml_node_
     }
     if (!strcmp(k, "idle_timeout_s"))
         return get_u32(c, v, full, 0, 86400 * 7, &r->idle_timeout_s);
+    if (!strcmp(k, "log_level")) {
+        static const char *const m[] = {"off", "error", "warn", "info", "debug", "trace", NULL};
+        if (get_choice(c, v, full, m, &i) != 0)
+            return -1;
+        r->log_level = (unsigned)i; /* GLINT_LOG_OFF .. GLINT_LOG_TRACE, in this order */
+        return 0;
+    }
     if (!strcmp(k, "prefill"))
         return get_u32(c, v, full, 0, 10000, &r->prefill);
     if (!strcmp(k, "grant")) {
@@ -374,7 +381,7 @@ static int route_pair(struct ctx *c, const char *full, const char *k, yaml_node_
         return 0;
     }
     return UNKNOWN(c, v, full, "path, match, methods, owner, guest, function, mode, bind, result, "
-                               "idle_timeout_s, prefill, grant");
+                               "idle_timeout_s, prefill, grant, log_level");
 }
 
 static int load_routes(struct ctx *c, yaml_node_t *v, struct gd_config *cf)
@@ -395,6 +402,7 @@ static int load_routes(struct ctx *c, yaml_node_t *v, struct gd_config *cf)
         r->bind = GD_BIND_HTTP;
         r->result = GD_RESULT_JSON;
         r->idle_timeout_s = 60;
+        r->log_level = GLINT_LOG_WARN;
         r->line = rn ? (int)rn->start_mark.line + 1 : 0;
         char path[40];
         snprintf(path, sizeof path, "routes[%zu]", i);

@@ -46,6 +46,7 @@ struct gd_route {
     uint32_t idle_timeout_s;  /* scale to zero; 0 = keep */
     uint32_t prefill;
     unsigned grants;          /* GD_GRANT_* */
+    unsigned log_level;       /* guest glint_log messages kept: GLINT_LOG_* (default warn) */
     int line;                 /* where it is in the file */
     int guest_line, function_line; /* where its guest and function keys are */
 };

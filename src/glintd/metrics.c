@@ -143,6 +143,110 @@ static void lower(char *dst, const char *src, size_t size)
     dst[i] = 0;
 }
 
+/* ---- the library's pool metrics (glint_pool_get_metrics), per pooled route ---- */
+
+static void lib_hist(struct out *o, const char *name, const char *labels, const glint_histogram *h)
+{
+    unsigned long long cum = 0;
+    for (unsigned i = 0; i + 1 < GLINT_HIST_BUCKETS; i++) {
+        cum += h->buckets[i];
+        put(o, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+            (double)glint_histogram_bucket_bound_ns(i) / 1e9, cum);
+    }
+    put(o, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, (unsigned long long)h->count);
+    put(o, "%s_sum{%s} %.9f\n", name, labels, (double)h->sum_ns / 1e9);
+    put(o, "%s_count{%s} %llu\n", name, labels, (unsigned long long)h->count);
+}
+
+/* Labels: route and owner (bounded by the configuration), and a result or
+ * a status (bounded by glint's statuses). */
+static void pool_series(struct out *o, struct gd_state *s)
+{
+    size_t n = s->cfg.nroutes;
+    glint_pool_metrics *m = n ? calloc(n, sizeof *m) : NULL;
+    glint_pool_stats *ps = n ? calloc(n, sizeof *ps) : NULL;
+    char (*lb)[700] = n ? calloc(n, sizeof *lb) : NULL;
+    if (n && (!m || !ps || !lb)) {
+        free(m), free(ps), free(lb);
+        o->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct gd_route_rt *r = &s->routes[i];
+        char rb[300], ob[300];
+        if (r->pool) {
+            glint_pool_get_metrics(r->pool, &m[i]);
+            glint_pool_get_stats(r->pool, &ps[i]);
+        }
+        snprintf(lb[i], sizeof lb[i], "route=\"%s\",owner=\"%s\"", lv(r->cfg->path, rb, sizeof rb),
+                 lv(r->owner->cfg->name, ob, sizeof ob));
+    }
+#define EACH_POOL for (size_t i = 0; i < n; i++) if (s->routes[i].pool)
+    put(o, "# HELP glintd_pool_acquires_total Sandboxes acquired from a route's pool, by result (hit: one was ready; miss: one was made; failed).\n");
+    put(o, "# TYPE glintd_pool_acquires_total counter\n");
+    EACH_POOL {
+        put(o, "glintd_pool_acquires_total{%s,result=\"hit\"} %llu\n", lb[i], (unsigned long long)m[i].hits);
+        put(o, "glintd_pool_acquires_total{%s,result=\"miss\"} %llu\n", lb[i], (unsigned long long)m[i].misses);
+        put(o, "glintd_pool_acquires_total{%s,result=\"failed\"} %llu\n", lb[i],
+            (unsigned long long)m[i].acquire_failures);
+    }
+    put(o, "# HELP glintd_pool_releases_total Sandboxes given back to a route's pool, by result (failed: the restore failed and it was destroyed).\n");
+    put(o, "# TYPE glintd_pool_releases_total counter\n");
+    EACH_POOL {
+        put(o, "glintd_pool_releases_total{%s,result=\"ok\"} %llu\n", lb[i],
+            (unsigned long long)(m[i].releases - m[i].release_failures));
+        put(o, "glintd_pool_releases_total{%s,result=\"failed\"} %llu\n", lb[i],
+            (unsigned long long)m[i].release_failures);
+    }
+    put(o, "# HELP glintd_pool_sandboxes_total Sandboxes (VMs or processes) a route's pool created and destroyed.\n");
+    put(o, "# TYPE glintd_pool_sandboxes_total counter\n");
+    EACH_POOL {
+        put(o, "glintd_pool_sandboxes_total{%s,event=\"created\"} %llu\n", lb[i], (unsigned long long)ps[i].created);
+        put(o, "glintd_pool_sandboxes_total{%s,event=\"destroyed\"} %llu\n", lb[i],
+            (unsigned long long)ps[i].destroyed);
+    }
+    put(o, "# HELP glintd_pool_calls_total Guest calls on a route's pooled sandboxes (counted when each is given back), by status.\n");
+    put(o, "# TYPE glintd_pool_calls_total counter\n");
+    EACH_POOL {
+        for (unsigned st = 0; st < GLINT_STATUS_SLOTS; st++) {
+            if (!m[i].sandboxes.by_status[st])
+                continue;
+            char kind[64];
+            lower(kind, glint_status_name((glint_status)st), sizeof kind);
+            put(o, "glintd_pool_calls_total{%s,status=\"%s\"} %llu\n", lb[i], st ? kind : "ok",
+                (unsigned long long)m[i].sandboxes.by_status[st]);
+        }
+    }
+    put(o, "# HELP glintd_pool_host_calls_total Host functions the guests of a route's pool called, by result.\n");
+    put(o, "# TYPE glintd_pool_host_calls_total counter\n");
+    EACH_POOL {
+        const glint_sandbox_stats *st = &m[i].sandboxes;
+        put(o, "glintd_pool_host_calls_total{%s,result=\"ok\"} %llu\n", lb[i],
+            (unsigned long long)(st->host_calls - st->host_call_failures));
+        put(o, "glintd_pool_host_calls_total{%s,result=\"failed\"} %llu\n", lb[i],
+            (unsigned long long)st->host_call_failures);
+        put(o, "glintd_pool_host_calls_total{%s,result=\"refused\"} %llu\n", lb[i],
+            (unsigned long long)st->host_calls_refused);
+    }
+    static const struct {
+        const char *name, *help;
+        int which;
+    } hs[] = {
+        {"glintd_pool_acquire_seconds", "glint_pool_acquire's time, by route (the library's log-scale buckets).", 0},
+        {"glintd_pool_release_seconds", "glint_pool_release's time (the restore), by route.", 1},
+        {"glintd_pool_call_seconds", "Guest calls on a route's pooled sandboxes, by route.", 2},
+    };
+    for (size_t k = 0; k < sizeof hs / sizeof hs[0]; k++) {
+        put(o, "# HELP %s %s\n# TYPE %s histogram\n", hs[k].name, hs[k].help, hs[k].name);
+        EACH_POOL lib_hist(o, hs[k].name, lb[i],
+                           hs[k].which == 0   ? &m[i].acquire_duration
+                           : hs[k].which == 1 ? &m[i].release_duration
+                                              : &m[i].sandboxes.call_duration);
+    }
+#undef EACH_POOL
+    free(m), free(ps), free(lb);
+}
+
 char *gd_metrics_render(struct gd_state *s, size_t *len)
 {
     struct out o = {malloc(16384), 0, 16384, 0};
@@ -233,6 +337,7 @@ char *gd_metrics_render(struct gd_state *s, size_t *len)
         put(&o, "glintd_guest_prints_total{route=\"%s\",owner=\"%s\",result=\"dropped\"} %llu\n", rb, ob,
             (unsigned long long)atomic_load(&r->m.prints_dropped));
     }
+    pool_series(&o, s);
     put(&o, "# HELP glintd_owner_rejections_total Requests refused for an owner's limits, by reason.\n");
     put(&o, "# TYPE glintd_owner_rejections_total counter\n");
     for (size_t i = 0; i < s->cfg.nowners; i++) {

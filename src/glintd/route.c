@@ -66,6 +66,25 @@ static glint_status print_refused(glint_hostcall *hc, const glint_value *args, s
     return glint_hostcall_fail(hc, "print is not granted to this route (grant: [print])");
 }
 
+/* ---- guest logs (glint_log in the guest) ----------------------------------- */
+
+static void guest_log(glint_sandbox *sb, unsigned level, const char *file, uint32_t line,
+                      const char *message, void *user)
+{
+    (void)sb;
+    struct gd_route_rt *r = user;
+    char extra[2048];
+    size_t n = (size_t)snprintf(extra, sizeof extra, "\"owner\":\"%s\",\"route\":\"", r->owner->cfg->name);
+    gd_json_escape(extra, sizeof extra - 600, &n, r->cfg->path, strlen(r->cfg->path));
+    n += (size_t)snprintf(extra + n, sizeof extra - n, "\",\"guest_level\":\"%s\",\"file\":\"",
+                          glint_log_level_name(level));
+    gd_json_escape(extra, sizeof extra - 400, &n, file, strlen(file) > 200 ? 200 : strlen(file));
+    n += (size_t)snprintf(extra + n, sizeof extra - n, "\",\"line\":%u,\"text\":\"", line);
+    gd_json_escape(extra, sizeof extra - 4, &n, message, strlen(message));
+    snprintf(extra + n, sizeof extra - n, "\"");
+    gd_log(level <= GLINT_LOG_ERROR ? "error" : level == GLINT_LOG_WARN ? "warn" : "info", "guest log", extra);
+}
+
 /* ---- building a state ------------------------------------------------------ */
 
 static bool is_snapshot_file(const char *path)
@@ -363,12 +382,19 @@ glint_status gd_route_acquire(struct gd_route_rt *r, glint_sandbox **out, bool *
 {
     *cold = false;
     t_prints = 0;
-    if (r->cfg->mode == GD_WARM)
-        return warm_acquire(r, out, cold, err);
-    glint_pool_stats st;
-    glint_pool_get_stats(r->pool, &st);
-    *cold = st.idle == 0;
-    return glint_pool_acquire(r->pool, out, err);
+    glint_status s;
+    if (r->cfg->mode == GD_WARM) {
+        s = warm_acquire(r, out, cold, err);
+    } else {
+        glint_pool_stats st;
+        glint_pool_get_stats(r->pool, &st);
+        *cold = st.idle == 0;
+        s = glint_pool_acquire(r->pool, out, err);
+    }
+    /* The guest's glint_log messages go to glintd's log, tagged. */
+    if (s == GLINT_OK)
+        (void)glint_sandbox_set_log(*out, r->cfg->log_level, guest_log, r);
+    return s;
 }
 
 void gd_route_release(struct gd_route_rt *r, glint_sandbox *sb)

@@ -225,3 +225,26 @@ int glint__print(const char *text, size_t len)
     v.v.str.len = len;
     return glint_host_call("print", GLINT_VOID, NULL, 1, &v);
 }
+
+/*
+ * A log message: like glint_host_call, also in glint_main, but the host
+ * sends no reply (glint/abi.h), so nothing is read back.  The file name is
+ * sent as it is; the host shows one that is not valid UTF-8 as "?".
+ */
+void glint__log_send(unsigned level, const char *file, size_t file_len, uint32_t line,
+                     const char *msg, size_t len)
+{
+    static const char name[] = GLINT_LOG_HOSTFN;
+    glint_val args[4] = {GLINT_VAL_U32(level), {.type = GLINT_STRING}, GLINT_VAL_U32(line),
+                         {.type = GLINT_STRING}};
+    args[1].v.str.ptr = file;
+    args[1].v.str.len = file_len;
+    args[3].v.str.ptr = msg;
+    args[3].v.str.len = len;
+    struct kept_result kept;
+    if (keep_result(&kept, name, request_size(sizeof name - 1, 4, args)))
+        return;
+    if (build(name, sizeof name - 1, GLINT_VOID, 4, args) == 0)
+        __asm__ volatile("outb %%al, %0" : : "N"(GLINT_PORT_HOSTCALL), "a"(0) : "memory");
+    restore_result(&kept);
+}

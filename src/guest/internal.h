@@ -111,5 +111,8 @@ HIDDEN void glint__big_from_digits(struct glint_big *b, const char *d, int n);
 /* ---- host calls (hostcall.c) ---- */
 /* print(text[0..len)); returns 0 or the glint_host_call code. */
 HIDDEN int glint__print(const char *text, size_t len);
+/* Sends one log message to the host (GLINT_LOG_HOSTFN); no reply (hostcall.c). */
+HIDDEN void glint__log_send(unsigned level, const char *file, size_t file_len, uint32_t line,
+                            const char *msg, size_t len);
 
 #endif

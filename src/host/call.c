@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cpu_x86_64.h"
+#include "debug.h"
 #include "error.h"
 #include "sandbox.h"
 #include "wire.h"
@@ -63,7 +64,8 @@ static glint_status marshal(glint_sandbox *sb, size_t index, const glint_value *
     f->entry = sb->fn_entries[index];
     f->fn_index = (uint32_t)index;
     f->nargs = (uint32_t)nargs;
-    f->reserved = 0;
+    f->reserved = sb->log_level; /* glint_log's level: the guest reads it without an exit */
+    f->reserved |= sb->obs.frame_flags; /* GLINT_CALL_SPANS while traced (stats.c) */
     for (size_t i = 0; i < nargs; i++) {
         struct glint_abi_value *w = &f->args[i];
         w->type = (uint32_t)args[i].type;
@@ -325,9 +327,19 @@ glint_status glint_run_guest(glint_sandbox *sb, const glint_function *fn, glint_
 {
     glint_status s = GLINT_OK;
     sb->in_call = fn != NULL;
-    if (!fn)
+    if (!fn) {
         sb->data_end = 0;
+        /* glint_main may log too: the level in a frame of its own. */
+        struct glint_call_frame *f = (struct glint_call_frame *)(sb->mem + sb->lay.input_base);
+        f->reserved = sb->log_level;
+        if (sizeof *f > sb->host_in_hw)
+            sb->host_in_hw = sizeof *f;
+    }
+    sb->log_msgs = 0;
+    sb->log_bytes = 0;
     glint_run_begin(sb);
+    if (sb->gdb)
+        glint_gdb_call_begin(sb);
     for (;;) {
         glint_status why = glint_run_cancelled(sb);
         if (why != GLINT_OK) {
@@ -342,13 +354,24 @@ glint_status glint_run_guest(glint_sandbox *sb, const glint_function *fn, glint_
         }
         if (ex.kind != HV_EXIT_INTR)
             sb->exits++;
+        else if (sb->prof) /* a profiler sample, or an interrupt */
+            glint_profile_on_intr(sb);
+        if (sb->gdb && ex.kind == HV_EXIT_EXCEPTION && glint_gdb_exception(sb, &ex))
+            continue; /* a breakpoint or single step the debugger took */
         int done;
         s = on_exit(sb, &ex, fn, result, &done);
         if (done)
             break;
     }
     glint_run_end(sb);
+    /* Crash dump and debugger: before anything restores the sandbox. */
+    if (s != GLINT_OK && s != GLINT_E_GUEST_ERROR && sb->state == SB_POISONED)
+        glint_core_on_failure(sb, ctx_name(fn));
+    if (sb->gdb)
+        glint_gdb_call_end(sb, s);
     sb->in_call = 0;
+    if (sb->log_dropped_call)
+        glint_log_call_end(sb);
     return s;
 }
 
@@ -384,9 +407,13 @@ API glint_status glint_sandbox_call_index(glint_sandbox *sb, size_t index, const
         return GLINT_E_INVALID;
     if (!enter(sb))
         return GLINT_E_BUSY;
+    uint64_t seq0 = atomic_load_explicit(&sb->seq, memory_order_relaxed);
+    uint64_t t0 = glint_obs_call_begin(sb, index < sb->nfuncs ? sb->funcs[index].name : NULL);
     glint_status s = call_checked(sb, index, args, nargs, result);
+    glint_obs_call_done(sb, s, t0, seq0);
     if (sb->auto_restore && sb->state != SB_CREATED)
         s = glint_auto_restore(sb) == GLINT_OK ? s : sb->err.status;
+    glint_obs_call_end(sb, s);
     atomic_store(&sb->busy, 0);
     return s;
 }
@@ -400,6 +427,8 @@ API glint_status glint_sandbox_call(glint_sandbox *sb, const char *name, const g
         return GLINT_E_BUSY;
     glint_status s;
     size_t i = 0;
+    uint64_t seq0 = atomic_load_explicit(&sb->seq, memory_order_relaxed);
+    uint64_t t0 = glint_obs_call_begin(sb, name);
     if (!name) {
         s = glint_fail(&sb->err, GLINT_E_INVALID, "glint_sandbox_call: name is NULL");
     } else {
@@ -412,8 +441,10 @@ API glint_status glint_sandbox_call(glint_sandbox *sb, const char *name, const g
         else
             s = call_checked(sb, i, args, nargs, result);
     }
+    glint_obs_call_done(sb, s, t0, seq0);
     if (sb->auto_restore && sb->state != SB_CREATED)
         s = glint_auto_restore(sb) == GLINT_OK ? s : sb->err.status;
+    glint_obs_call_end(sb, s);
     atomic_store(&sb->busy, 0);
     return s;
 }

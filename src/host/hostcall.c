@@ -116,6 +116,7 @@ static glint_status refuse(glint_sandbox *sb, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     reply(sb, GLINT_HOSTCALL_REFUSED, msg, NULL);
+    glint_obs_hostcall_refused(sb);
     return GLINT_OK;
 }
 
@@ -128,7 +129,9 @@ static glint_status invoke(glint_sandbox *sb, const struct glint_host_entry *e, 
     glint_value ret;
     memset(&ret, 0, sizeof ret);
     ret.type = e->sig.ret;
+    uint64_t t0 = glint_obs_hostcall_begin(sb);
     glint_status st = e->callback(hc, args, nargs, &ret, e->user);
+    glint_obs_hostcall_end(sb, e->name, st, t0);
     char msg[GLINT_ABORT_MSG_MAX + 64];
     if (st != GLINT_OK) {
         if (hc->message[0])
@@ -151,6 +154,33 @@ static glint_status invoke(glint_sandbox *sb, const struct glint_host_entry *e, 
     return GLINT_OK;
 }
 
+/*
+ * A guest tracing span (GLINT_SPAN_HOSTFN, never registered): (u32 op,
+ * string name) -> void.  Handled here, whether or not a tracer wants it
+ * (stats.c ignores it then); the guest gets an empty OK reply.
+ */
+static glint_status guest_span(glint_sandbox *sb, const char *ctx, const struct glint_hostcall_frame *f,
+                               const uint8_t *out, uint64_t osz)
+{
+    if (f->nargs != 2 || f->ret_type != GLINT_VOID || f->args[0].type != GLINT_U32 ||
+        f->args[1].type != GLINT_STRING)
+        return refuse(sb, "%s: takes (uint32, string) -> void", GLINT_SPAN_HOSTFN);
+    glint_value v[2];
+    size_t used = 0;
+    char why[200];
+    if (!glint_wire_decode(&f->args[0], GLINT_U32, out, osz, sb->hc_args_buf, osz + 16, &used, &v[0],
+                           why, sizeof why) ||
+        !glint_wire_decode(&f->args[1], GLINT_STRING, out, osz, sb->hc_args_buf, osz + 16, &used,
+                           &v[1], why, sizeof why)) {
+        if (strstr(why, "UTF-8"))
+            return refuse(sb, "%s: the name %s", GLINT_SPAN_HOSTFN, why);
+        return glint_fail(&sb->err, GLINT_E_BAD_GUEST_DATA, "%s: malformed span: %s", ctx, why);
+    }
+    glint_obs_guest_span(sb, v[0].v.u32, v[1].v.str.ptr, v[1].v.str.len);
+    reply(sb, GLINT_HOSTCALL_OK, NULL, NULL);
+    return GLINT_OK;
+}
+
 glint_status glint_hostcall_dispatch(glint_sandbox *sb, const char *ctx)
 {
     const uint8_t *out = sb->mem + sb->lay.output_base;
@@ -158,6 +188,10 @@ glint_status glint_hostcall_dispatch(glint_sandbox *sb, const char *ctx)
     struct glint_hostcall_frame f;
     memcpy(&f, out, sizeof f);
 
+    /* Guest logging: an internal name, never registered, no reply (log.c). */
+    if (f.name_len == sizeof GLINT_LOG_HOSTFN - 1 && glint_range_ok(f.name_off, f.name_len, osz) &&
+        memcmp(out + f.name_off, GLINT_LOG_HOSTFN, f.name_len) == 0)
+        return glint_log_hostcall(sb, &f);
     if (!sb->in_call)
         return refuse(sb, "host functions can be called only during a guest call");
     if (f.name_len == 0 || f.name_len > GLINT_MAX_NAME || !glint_range_ok(f.name_off, f.name_len, osz))
@@ -180,6 +214,8 @@ glint_status glint_hostcall_dispatch(glint_sandbox *sb, const char *ctx)
                               "%s: malformed host call to '%s': argument %u has type tag %u", ctx, name,
                               i + 1, f.args[i].type);
 
+    if (f.name_len == sizeof GLINT_SPAN_HOSTFN - 1 && memcmp(name, GLINT_SPAN_HOSTFN, f.name_len) == 0)
+        return guest_span(sb, ctx, &f, out, osz);
     const struct glint_host_entry *e = find_host(sb, name);
     if (!e)
         return refuse(sb, "no host function named '%s' is registered", name);

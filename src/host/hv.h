@@ -115,6 +115,13 @@ struct hv_ops {
     glint_status (*quiesce)(struct hv *hv, glint_error *err);
     /* Test hook: the process holding the guest (0 for KVM: the caller's). */
     int (*debug_pid)(struct hv *hv);
+    /* Profiler (profile.c).  kick: make the current run of `thread` return
+     * HV_EXIT_INTR soon without stopping the call (under the run lock; one
+     * kick at a time, cleared with set_immediate_exit(0) by the vCPU thread
+     * when it has taken the sample).  sample_regs: RIP, RSP and RBP of the
+     * guest after such an exit; 0 if unknown. */
+    void (*kick)(struct hv *hv, pthread_t thread);
+    int (*sample_regs)(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *rbp);
 };
 
 extern const struct hv_ops hv_kvm_ops;

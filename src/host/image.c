@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "image.h"
+#include "symbols.h"
 
 #define API __attribute__((visibility("default")))
 
@@ -24,6 +25,7 @@ API void glint_image_close(glint_image *img)
     for (size_t i = 0; i < img->nskipped; i++)
         free(img->skipped[i]);
     free(img->skipped);
+    glint_symtab_free(img->syms);
     free(img->data);
     free(img);
 }
@@ -45,6 +47,8 @@ static glint_status image_from_buffer(uint8_t *data, size_t len, glint_image **o
         glint_image_close(img);
         return s;
     }
+    if (!img->is_wasm)
+        img->syms = glint_symtab_read(img->data, img->size); /* best effort */
     *out = img;
     return GLINT_OK;
 }

@@ -44,6 +44,7 @@ struct glint_image {
     int is_wasm;
     size_t nskipped;
     char **skipped;
+    struct glint_symtab *syms; /* function symbols for the profiler (symbols.h), or NULL */
 };
 
 /*

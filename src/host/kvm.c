@@ -31,6 +31,7 @@ struct hv {
     struct kvm_run *run;
     size_t run_size;
     size_t mem_size;
+    int kick_out; /* a profiler kick's signal may be on its way (under the run lock) */
 };
 
 /* The MSRs saved in a snapshot: every one a guest could reach. */
@@ -305,15 +306,38 @@ static void kvm_destroy(struct hv *hv)
 
 static void kvm_set_immediate_exit(struct hv *hv, int on)
 {
+    if (!on)
+        hv->kick_out = 0; /* the kick was answered, or the run ended */
     __atomic_store_n(&hv->run->immediate_exit, (uint8_t)(on != 0), __ATOMIC_SEQ_CST);
 }
 
 /* The run gets one signal (watchdog.c): immediate_exit stays set until the
- * run ends, so a signal that lands outside KVM_RUN is not lost. */
+ * run ends, so a signal that lands outside KVM_RUN is not lost.  With a
+ * profiler kick's signal still on its way, immediate_exit alone suffices,
+ * and a second signal is what PVM must not get (watchdog.c). */
 static void kvm_interrupt(struct hv *hv, pthread_t thread)
 {
     kvm_set_immediate_exit(hv, 1);
+    if (!hv->kick_out)
+        pthread_kill(thread, glint_interrupt_signal());
+}
+
+/* A profiler sample: the same exit as an interrupt, one at a time; the
+ * vCPU thread clears immediate_exit once it has read the registers. */
+static void kvm_kick(struct hv *hv, pthread_t thread)
+{
+    kvm_set_immediate_exit(hv, 1);
+    hv->kick_out = 1;
     pthread_kill(thread, glint_interrupt_signal());
+}
+
+static int kvm_sample_regs(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *rbp)
+{
+    struct kvm_regs regs;
+    if (xioctl(hv->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+        return 0;
+    *rip = regs.rip, *rsp = regs.rsp, *rbp = regs.rbp;
+    return 1;
 }
 
 /*
@@ -751,6 +775,8 @@ const struct hv_ops hv_kvm_ops = {
     .interrupt = kvm_interrupt,
     .set_immediate_exit = kvm_set_immediate_exit,
     .guest_rip = kvm_guest_rip,
+    .kick = kvm_kick,
+    .sample_regs = kvm_sample_regs,
     .save_cpu = kvm_save_cpu,
     .restore_cpu = kvm_restore_cpu,
     .cpu_state_rip = kvm_state_rip,

@@ -73,6 +73,10 @@ struct glint_pool {
     uint64_t created, reused, destroyed, refilled, refill_failures;
     uint64_t last_acquire_ns;    /* for min_idle: is the pool in use? */
     uint64_t refill_retry_ns;    /* no background creation before this */
+
+    /* Metrics and tracing (under lock; stats.c, trace.c). */
+    glint_pool_metrics m;
+    struct glint_obs_tracer tracer;
 };
 
 API void glint_pool_config_default(glint_pool_config *cfg)
@@ -104,7 +108,12 @@ static glint_status register_all(glint_sandbox *sb, const glint_host_function *h
 static glint_status make_sandbox(glint_pool *pool, glint_sandbox **out, glint_error *err)
 {
     glint_sandbox *sb = NULL;
+    pthread_mutex_lock(&pool->lock);
+    struct glint_obs_tracer tracer = pool->tracer;
+    pthread_mutex_unlock(&pool->lock);
+    glint_obs_new_tracer = &tracer; /* the sandbox takes it as it is created */
     glint_status s = glint_sandbox_create_from_snapshot_on(pool->snap, pool->backend, &sb, err);
+    glint_obs_new_tracer = NULL;
     if (s != GLINT_OK)
         return s;
     s = register_all(sb, pool->host, pool->nhost, err);
@@ -420,6 +429,7 @@ API glint_status glint_pool_create(const glint_snapshot *snap, const glint_pool_
         pool_free(pool);
         return s;
     }
+    glint_obs_pool_count(1);
     if ((s = prefill(pool, cfg->prefill, err)) != GLINT_OK) {
         glint_pool_destroy(pool);
         return s;
@@ -447,24 +457,22 @@ API void glint_pool_destroy(glint_pool *pool)
         glint_sandbox_destroy(ring_pop_newest(pool));
     pthread_cond_destroy(&pool->wake);
     pthread_mutex_destroy(&pool->lock);
+    glint_obs_tracer_set(&pool->tracer, NULL, NULL);
+    glint_obs_pool_count(0);
     pool_free(pool);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Acquire and release. */
 
-API glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint_error *err)
+static glint_status acquire(glint_pool *pool, glint_sandbox **out, glint_error *err, int *hit)
 {
-    if (!out)
-        return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: out is NULL");
-    *out = NULL;
-    if (!pool)
-        return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: pool is NULL");
     pthread_mutex_lock(&pool->lock);
     if (pool->min_idle) /* only the refill asks whether the pool is in use */
         pool->last_acquire_ns = glint_now_ns();
     if (pool->nidle) {
         *out = ring_pop_newest(pool);
+        *hit = 1;
         pool->reused++;
         pool->out++;
         if (pool->nidle < pool->min_idle)
@@ -487,15 +495,102 @@ API glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint
     return GLINT_OK;
 }
 
+/* A pool span: to the pool's tracer, else the process-wide one. */
+static void pool_span(glint_pool *pool, glint_span *span)
+{
+    pthread_mutex_lock(&pool->lock);
+    struct glint_obs_tracer t = pool->tracer;
+    pthread_mutex_unlock(&pool->lock);
+    glint_obs_emit(&t, span);
+}
+
+API glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint_error *err)
+{
+    if (!out)
+        return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: out is NULL");
+    *out = NULL;
+    if (!pool)
+        return glint_fail(err, GLINT_E_INVALID, "glint_pool_acquire: pool is NULL");
+    uint64_t t0 = glint_now_ns(), id = 0, parent = 0;
+    if (glint_obs_tracing()) {
+        id = glint_obs_span_id();
+        parent = glint_obs_cur();
+        glint_obs_set_cur(id);
+    }
+    int hit = 0;
+    glint_status s = acquire(pool, out, err, &hit);
+    uint64_t t1 = glint_now_ns();
+    pthread_mutex_lock(&pool->lock);
+    if (s == GLINT_OK) {
+        pool->m.acquires++;
+        if (hit)
+            pool->m.hits++;
+        else
+            pool->m.misses++;
+        glint_hist_add(&pool->m.acquire_duration, t1 - t0);
+        /* The pool's tracer (or none) for its spans from now on. */
+        glint_obs_tracer_set(&(*out)->obs.tracer, pool->tracer.fn, pool->tracer.user);
+    } else {
+        pool->m.acquire_failures++;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (id) {
+        glint_obs_set_cur(parent);
+        glint_span span = {.kind = GLINT_SPAN_POOL_ACQUIRE, .name = "pool_acquire",
+                           .function = hit ? "hit" : "miss",
+                           .backend = glint_backend_name(pool->backend), .status = s,
+                           .start_ns = t0, .end_ns = t1, .id = id, .parent = parent,
+                           .sandbox_id = s == GLINT_OK ? (*out)->obs.id : 0,
+                           .thread_id = glint_obs_tid(), .sandbox = *out};
+        pool_span(pool, &span);
+    }
+    return s;
+}
+
+/* Folds the lease's stats into the pool's and starts the sandbox's afresh. */
+static void release_metrics(glint_pool *pool, glint_sandbox *sb, glint_status s, uint64_t t0, uint64_t id,
+                            uint64_t parent)
+{
+    uint64_t t1 = glint_now_ns();
+    uint64_t sbid = sb->obs.id;
+    pthread_mutex_lock(&pool->lock);
+    pool->m.releases++;
+    if (s != GLINT_OK)
+        pool->m.release_failures++;
+    glint_hist_add(&pool->m.release_duration, t1 - t0);
+    glint_sandbox_stats st;
+    glint_stats_read(&sb->obs.st, &st);
+    st.exits = 0; /* kept by the sandbox itself, not per lease */
+    glint_stats_fold(&pool->m.sandboxes, &st);
+    memset(&sb->obs.st, 0, sizeof sb->obs.st);
+    glint_obs_tracer_set(&sb->obs.tracer, pool->tracer.fn, pool->tracer.user);
+    pthread_mutex_unlock(&pool->lock);
+    if (id) {
+        glint_obs_set_cur(parent);
+        glint_span span = {.kind = GLINT_SPAN_POOL_RELEASE, .name = "pool_release",
+                           .backend = glint_backend_name(pool->backend), .status = s,
+                           .start_ns = t0, .end_ns = t1, .id = id, .parent = parent,
+                           .sandbox_id = sbid, .thread_id = glint_obs_tid()};
+        pool_span(pool, &span);
+    }
+}
+
 API void glint_pool_release(glint_pool *pool, glint_sandbox *sb)
 {
     if (!pool || !sb)
         return;
+    uint64_t t0 = glint_now_ns(), id = 0, parent = 0;
+    if (glint_obs_tracing()) {
+        id = glint_obs_span_id();
+        parent = glint_obs_cur();
+        glint_obs_set_cur(id);
+    }
     /* Nothing the last user set may survive: auto-restore, error, poison,
      * memory, vCPU state (restore clears all but the first). */
     glint_status s = glint_sandbox_set_auto_restore(sb, NULL);
     if (s == GLINT_OK)
         s = glint_sandbox_restore(sb, pool->snap);
+    release_metrics(pool, sb, s, t0, id, parent);
     if (s == GLINT_OK) {
         pthread_mutex_lock(&pool->lock);
         if (!pool->stopping && pool->nidle < pool->max_idle) {
@@ -508,6 +603,32 @@ API void glint_pool_release(glint_pool *pool, glint_sandbox *sb)
         pthread_mutex_unlock(&pool->lock);
     }
     doom(pool, sb);
+}
+
+API void glint_pool_get_metrics(glint_pool *pool, glint_pool_metrics *m)
+{
+    if (!m)
+        return;
+    memset(m, 0, sizeof *m);
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    *m = pool->m;
+    pthread_mutex_unlock(&pool->lock);
+}
+
+API void glint_pool_set_tracer(glint_pool *pool, glint_tracer_fn fn, void *user)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    glint_obs_tracer_set(&pool->tracer, fn, user);
+    /* The ready sandboxes take it now; the ones out, when acquired again. */
+    for (size_t i = 0; i < pool->nidle; i++) {
+        glint_sandbox *sb = pool->ring[(pool->head + i) % pool->max_idle].sb;
+        glint_obs_tracer_set(&sb->obs.tracer, fn, user);
+    }
+    pthread_mutex_unlock(&pool->lock);
 }
 
 API void glint_pool_get_stats(glint_pool *pool, glint_pool_stats *st)

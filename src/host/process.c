@@ -865,6 +865,22 @@ static uint64_t process_guest_rip(struct hv *hv)
     return hv->cpu.rip;
 }
 
+/* A profiler sample: the interrupt signal without `stop`, so the report
+ * is an interrupt exit and the next run resumes the guest as it was. */
+static void process_kick(struct hv *hv, pthread_t thread)
+{
+    (void)thread;
+    send_signal(hv, PROC_SIG_INTERRUPT);
+}
+
+static int process_sample_regs(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *rbp)
+{
+    if (!hv->in_guest_state)
+        return 0;
+    *rip = hv->cpu.rip, *rsp = hv->cpu.rsp, *rbp = hv->cpu.rbp;
+    return 1;
+}
+
 /* Writes the pending state into the control page for the next resume. */
 static void write_pending(struct hv *hv)
 {
@@ -1396,6 +1412,8 @@ const struct hv_ops hv_process_ops = {
     .interrupt = process_interrupt,
     .set_immediate_exit = set_immediate_exit,
     .guest_rip = process_guest_rip,
+    .kick = process_kick,
+    .sample_regs = process_sample_regs,
     .save_cpu = process_save_cpu,
     .restore_cpu = process_restore_cpu,
     .cpu_state_rip = process_state_rip,

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "cpu_x86_64.h"
+#include "debug.h"
 #include "error.h"
 #include "image.h"
 #include "sandbox.h"
 #include "snapshot.h"
+#include "symbols.h"
 
 #define KiB (1024ull)
 #define MiB (1024ull * 1024ull)
@@ -224,6 +226,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
         return s;
 
     glint_image_load(img, sb->mem, (size_t)sb->lay.mem_size);
+    sb->syms = glint_symtab_ref(img->syms);
     write_boot_info(sb);
     struct glint_region regions[GLINT_IMAGE_MAX_SEGS + 4];
     size_t n = guest_regions(img, &sb->lay, regions);
@@ -260,6 +263,8 @@ glint_sandbox *glint_sandbox_new(const glint_config *cfg, glint_error *err)
     sb->memfd = -1;
     pthread_mutex_init(&sb->run_lock, NULL);
     atomic_store(&sb->cancel_seq, UINT64_MAX);
+    glint_log_defaults(sb);
+    glint_obs_sandbox_new(sb);
     if (cfg)
         sb->cfg = *cfg;
     else
@@ -275,6 +280,7 @@ API glint_status glint_sandbox_create(const glint_image *img, const glint_config
     *out = NULL;
     if (!img)
         return glint_fail(err, GLINT_E_INVALID, "glint_sandbox_create: image is NULL");
+    uint64_t t0 = glint_now_ns();
     glint_sandbox *sb = glint_sandbox_new(cfg, err);
     if (!sb)
         return GLINT_E_NOMEM;
@@ -283,6 +289,7 @@ API glint_status glint_sandbox_create(const glint_image *img, const glint_config
         glint_sandbox_destroy(sb);
         return s;
     }
+    glint_obs_created(sb, t0);
     *out = sb;
     return GLINT_OK;
 }
@@ -306,6 +313,9 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     if (!sb)
         return;
     glint_watchdog_remove(sb); /* harmless if it was never added */
+    glint_obs_destroyed(sb);
+    glint_profile_free(sb);
+    glint_symtab_free(sb->syms);
     if (sb->hv)
         sb->be->destroy(sb->hv);
     if (sb->mem)
@@ -320,6 +330,9 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     free(sb->hc_args_buf);
     free(sb->hc.scratch);
     free(sb->dirty);
+    glint_gdb_free(sb);
+    free(sb->core_dir);
+    free(sb->core_last);
     glint_snapshot_free(sb->synced);
     glint_snapshot_free(sb->auto_restore);
     glint_snapshot_free(sb->base);
@@ -353,6 +366,12 @@ API glint_status glint_sandbox_register(glint_sandbox *sb, const glint_function 
     if (sb->state != SB_CREATED)
         return glint_fail(&sb->err, GLINT_E_STATE,
                           "register %s: host functions must be registered before glint_sandbox_init",
+                          fn->name);
+    if (strcmp(fn->name, GLINT_SPAN_HOSTFN) == 0)
+        return glint_fail(&sb->err, GLINT_E_INVALID, "register: '%s' is reserved for guest spans",
+                          fn->name);
+    if (strcmp(fn->name, GLINT_LOG_HOSTFN) == 0)
+        return glint_fail(&sb->err, GLINT_E_INVALID, "register: '%s' is reserved for guest logging",
                           fn->name);
     if (!valid_name(fn->name))
         return glint_fail(&sb->err, GLINT_E_INVALID,
@@ -413,6 +432,7 @@ API glint_status glint_sandbox_init(glint_sandbox *sb)
     if (!atomic_compare_exchange_strong(&sb->busy, &expected, 1))
         return GLINT_E_BUSY;
     glint_status s;
+    uint64_t t0 = glint_now_ns();
     if (sb->state == SB_POISONED)
         s = glint_fail(&sb->err, GLINT_E_POISONED, "sandbox is poisoned by an earlier failure (%s: %.600s)",
                        glint_status_name(sb->poison.status), sb->poison.message);
@@ -430,6 +450,7 @@ API glint_status glint_sandbox_init(glint_sandbox *sb)
         if (s == GLINT_OK)
             sb->state = SB_READY;
     }
+    glint_obs_init_done(sb, s, t0);
     atomic_store(&sb->busy, 0);
     return s;
 }

@@ -12,6 +12,7 @@
 #include "glint/glint.h"
 #include "hv.h"
 #include "layout.h"
+#include "observe.h"
 
 #define GLINT_MAX_HOST_FUNCS 256u
 
@@ -83,6 +84,31 @@ struct glint_sandbox {
     _Atomic uint64_t deadline_ns; /* 0 = none */
     _Atomic uint64_t deadline_seq; /* the run deadline_ns belongs to */
     struct glint_sandbox *wd_next, *wd_prev;
+
+    /* Crash dumps (coredump.c) and the debugger (gdbstub.c); off: NULL. */
+    char *core_dir;               /* write a core file here on a guest failure */
+    uint64_t core_max;            /* size cap of one core file, bytes */
+    uint64_t core_seq;            /* core files written so far */
+    char *core_last;              /* path of the last one written (malloc'd) */
+    struct glint_gdb *gdb;        /* a debugger session (listening or attached) */
+
+    /* Guest logging (log.c): the level goes into every call frame. */
+    unsigned log_level;           /* GLINT_LOG_* */
+    glint_log_fn log_cb;          /* never NULL once created */
+    void *log_user;
+    uint32_t log_msgs;            /* taken in this call */
+    uint64_t log_bytes;           /* ... and their bytes */
+    uint64_t log_dropped_call;    /* dropped in this call */
+    uint64_t log_dropped;         /* dropped since creation */
+
+    /* Profiler (profile.c): NULL when off.  kick_pending: a sample kick is
+     * on its way to the vCPU (under run_lock). */
+    struct glint_profiler *prof;
+    int kick_pending;
+    struct glint_symtab *syms;    /* the image's symbols (symbols.c), or NULL */
+
+    /* Metrics and tracing (stats.c, trace.c, observe.h). */
+    struct glint_obs obs;
 };
 
 /* call.c */
@@ -108,6 +134,15 @@ glint_status glint_auto_restore(glint_sandbox *sb);
 /* snapshot.c: the host set of sb equals that of snap. */
 int glint_host_set_matches(const glint_sandbox *sb, const struct glint_snapshot *snap, char *why,
                            size_t why_size);
+
+/* log.c */
+void glint_log_defaults(glint_sandbox *sb);
+glint_status glint_log_hostcall(glint_sandbox *sb, const struct glint_hostcall_frame *f);
+void glint_log_call_end(glint_sandbox *sb); /* reports this call's drops */
+
+/* profile.c: an interrupted run of a profiled sandbox (the vCPU thread). */
+void glint_profile_on_intr(glint_sandbox *sb);
+void glint_profile_free(glint_sandbox *sb);
 
 /* Poisons the sandbox with the error already in sb->err. */
 glint_status glint_poison(glint_sandbox *sb);

@@ -334,7 +334,9 @@ API glint_status glint_sandbox_snapshot(glint_sandbox *sb, glint_snapshot **out)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&sb->busy, &expected, 1))
         return GLINT_E_BUSY;
+    uint64_t t0 = glint_now_ns();
     glint_status s = take(sb, out);
+    glint_obs_snapshot_done(sb, s, t0);
     atomic_store(&sb->busy, 0);
     return s;
 }
@@ -415,7 +417,18 @@ static glint_status finish_pending_exit(glint_sandbox *sb)
     return s;
 }
 
+static glint_status restore_locked_untimed(glint_sandbox *sb, struct glint_snapshot *snap);
+
+/* A restore, counted and traced (stats.c). */
 static glint_status restore_locked(glint_sandbox *sb, struct glint_snapshot *snap)
+{
+    uint64_t t0 = glint_now_ns();
+    glint_status s = restore_locked_untimed(sb, snap);
+    glint_obs_restore_done(sb, s, t0);
+    return s;
+}
+
+static glint_status restore_locked_untimed(glint_sandbox *sb, struct glint_snapshot *snap)
 {
     char why[600];
     if (!layout_matches(sb, snap, why, sizeof why) || !glint_host_set_matches(sb, snap, why, sizeof why))
@@ -589,6 +602,7 @@ API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csn
         return glint_fail(err, GLINT_E_INVALID, "glint_sandbox_create_from_snapshot: snapshot is NULL");
     struct glint_snapshot *snap = (struct glint_snapshot *)csnap;
     const struct hv_ops *be;
+    uint64_t t0 = glint_now_ns();
     glint_status s = glint_snapshot_backend_for(snap, (int)backend, &be, err);
     if (s != GLINT_OK)
         return s;
@@ -608,6 +622,7 @@ API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csn
         (s = glint_sandbox_finish_setup(sb, err)))
         goto fail;
     sb->synced = glint_snapshot_ref(snap);
+    glint_obs_created(sb, t0);
     *out = sb;
     return GLINT_OK;
 fail:

@@ -244,6 +244,7 @@ void glint_run_end(glint_sandbox *sb)
     atomic_store(&sb->deadline_ns, 0);
     pthread_mutex_lock(&sb->run_lock);
     sb->running = 0;
+    sb->kick_pending = 0; /* a profiler kick still on its way hits no later call */
     sb->be->set_immediate_exit(sb->hv, 0);
     pthread_mutex_unlock(&sb->run_lock);
 }

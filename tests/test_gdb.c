@@ -1,0 +1,154 @@
+/*
+ * test_gdb.c - the GDB remote stub (docs/observability.md, "Debugger"):
+ * gdb in batch mode against a sandbox on the backend this run uses
+ * (scripts/test-backends.sh runs the suite on each).  The guest is built
+ * with -O0 -g (Makefile) so that gdb can step it and print its locals.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+#define GDB_GUEST TEST_GUEST("gdb_guest")
+
+struct gdb_run {
+    pid_t pid;
+    char out[64];
+};
+
+/* Starts gdb in batch mode against 127.0.0.1:port with `cmds`. */
+static void gdb_start(struct gdb_run *g, uint16_t port, const char *cmds)
+{
+    snprintf(g->out, sizeof g->out, "/tmp/glint-gdb-%d-%u.out", (int)getpid(), port);
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd,
+             "exec timeout 60 gdb -nx -batch -ex 'set remotetimeout 30' "
+             "-ex 'target remote 127.0.0.1:%u' %s '%s' > '%s' 2>&1",
+             port, cmds, GDB_GUEST, g->out);
+    g->pid = fork();
+    cr_assert(g->pid >= 0, "fork");
+    if (g->pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+}
+
+/* Waits for gdb; its output (malloc'd). */
+static char *gdb_finish(struct gdb_run *g)
+{
+    int st;
+    while (waitpid(g->pid, &st, 0) < 0)
+        ;
+    char *buf = calloc(1, 65536);
+    FILE *f = fopen(g->out, "r");
+    if (f) {
+        size_t n = fread(buf, 1, 65535, f);
+        buf[n] = 0;
+        fclose(f);
+    }
+    unlink(g->out);
+    return buf;
+}
+
+static bool gdb_installed(void)
+{
+    return system("gdb --version >/dev/null 2>&1") == 0;
+}
+
+/* A sandbox of gdb_guest, no time limit, listening; gdb started with cmds. */
+static glint_sandbox *gdb_sandbox(struct gdb_run *g, const char *cmds)
+{
+    glint_config cfg;
+    glint_config_default(&cfg);
+    cfg.timeout_ms = 0;
+    glint_sandbox *sb = th_create(GDB_GUEST, &cfg);
+    uint16_t port = 0;
+    EXPECT_OK(sb, glint_sandbox_debug_listen(sb, 0, &port));
+    cr_assert(port != 0);
+    gdb_start(g, port, cmds);
+    return sb;
+}
+
+static int32_t gdb_sum(glint_sandbox *sb, int32_t n, glint_status want)
+{
+    glint_value a = {.type = GLINT_I32, .v.i32 = n}, r = {.type = GLINT_VOID};
+    glint_status s = glint_sandbox_call(sb, "Sum", &a, 1, &r);
+    cr_assert_eq(s, want, "Sum: %s: %s", glint_status_name(s), glint_sandbox_error(sb)->message);
+    return r.v.i32;
+}
+
+Test(gdb, breakpoint_step_print_continue, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    struct gdb_run g;
+    glint_sandbox *sb = gdb_sandbox(&g, "-ex 'break gdb_add' -ex continue -ex bt -ex 'print acc' "
+                                        "-ex 'print v' -ex next -ex 'print next' -ex stepi "
+                                        "-ex 'info registers rip' -ex delete -ex continue");
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    cr_assert_eq(gdb_sum(sb, 4, GLINT_OK), 10);
+    char *out = gdb_finish(&g);
+    cr_assert(th_has(out, "Breakpoint 1, gdb_add (acc=0, v=1)"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "in Sum (") , "gdb:\n%s", out);
+    cr_assert(th_has(out, "$1 = 0") && th_has(out, "$2 = 1") && th_has(out, "$3 = 1"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "<gdb_add+"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "exited normally"), "gdb:\n%s", out);
+    free(out);
+    /* The sandbox goes on as usual, without the debugger. */
+    cr_assert_eq(gdb_sum(sb, 3, GLINT_OK), 6);
+    glint_sandbox_destroy(sb);
+}
+
+Test(gdb, write_memory_and_detach, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    struct gdb_run g;
+    glint_sandbox *sb = gdb_sandbox(&g, "-ex 'break gdb_add' -ex continue -ex 'set var acc = 1000' "
+                                        "-ex detach");
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    /* 1000 + 1 + 2 + 3 + 4: gdb changed the guest's local, then let it go. */
+    cr_assert_eq(gdb_sum(sb, 4, GLINT_OK), 1010);
+    char *out = gdb_finish(&g);
+    cr_assert(th_has(out, "Detaching") || th_has(out, "detached"), "gdb:\n%s", out);
+    free(out);
+    glint_sandbox_destroy(sb);
+}
+
+Test(gdb, fault_is_sigsegv, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    struct gdb_run g;
+    glint_sandbox *sb = gdb_sandbox(&g, "-ex continue -ex bt -ex continue");
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    glint_value a = {.type = GLINT_I32, .v.i32 = 5}, r;
+    cr_assert_eq(glint_sandbox_call(sb, "Fault", &a, 1, &r), GLINT_E_EXCEPTION);
+    char *out = gdb_finish(&g);
+    cr_assert(th_has(out, "SIGSEGV"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "in Fault (") || th_has(out, "Fault ("), "gdb:\n%s", out);
+    free(out);
+    glint_sandbox_destroy(sb);
+}
+
+Test(gdb, memory_outside_guest_refused, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    struct gdb_run g;
+    /* The page tables (not mapped for the guest) and a host-like address. */
+    glint_sandbox *sb = gdb_sandbox(&g, "-ex 'x/2gx 0x1000' -ex 'x/2gx 0x7fff00000000' "
+                                        "-ex 'set {long}0x1000 = 1' -ex continue");
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    cr_assert_eq(gdb_sum(sb, 2, GLINT_OK), 3);
+    char *out = gdb_finish(&g);
+    cr_assert(th_has(out, "Cannot access memory at address 0x1000"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "Cannot access memory at address 0x7fff00000000"), "gdb:\n%s", out);
+    free(out);
+    glint_sandbox_destroy(sb);
+}
