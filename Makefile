@@ -335,10 +335,12 @@ bench: all $(GLINTD) $(BENCH)
 	@scripts/bench-deps.sh
 	$(BENCH) --json bench/results.json --markdown $(B)/bench/results.md
 	scripts/bench-gateway.sh --json bench/gateway.json
+	scripts/bench-wasm.sh --json bench/wasm.json
 
 bench-quick: all $(GLINTD) $(BENCH)
 	$(BENCH) --quick --json $(B)/bench/results-quick.json
 	scripts/bench-gateway.sh --quick --json $(B)/bench/gateway-quick.json
+	scripts/bench-wasm.sh --quick --json $(B)/bench/wasm-quick.json
 
 clean:
 	rm -rf $(BUILD)
