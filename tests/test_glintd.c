@@ -1882,6 +1882,60 @@ Test(glintd_hostile, print_flood_is_cut, .timeout = 90)
     gd_expect(g, "GET", "/add?a=1&b=1", NULL, NULL, 200, "{\"result\":2}");
 }
 
+/* W3C trace context: a valid traceparent is continued (same trace id, the
+ * caller's span as parent, a new span id for the request); none or a
+ * malformed one starts a new trace.  The response and the access log carry
+ * the ids. */
+static void traceparent_of(const struct hresp *r, char *out, size_t size)
+{
+    const char *h = strstr(r->head, "\ntraceparent: ");
+    cr_assert_not_null(h, "no traceparent in the response:\n%s", r->head);
+    h += strlen("\ntraceparent: ");
+    size_t n = strcspn(h, "\r\n");
+    cr_assert_eq(n, 55, "traceparent '%.*s'", (int)n, h);
+    snprintf(out, size, "%.*s", (int)n, h);
+}
+
+Test(glintd_http, traceparent_continued_or_started, .timeout = 60)
+{
+    SKIP_IF_NO_KVM();
+    struct gdt *g = gdt_start(Y_LISTEN "owners:\n  demo: {}\nroutes:\n"
+                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+    const char *in = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    struct hresp r = gd_req(g, "GET", "/add?a=1&b=2",
+                            "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n", NULL);
+    expect_resp(&r, 200, "{\"result\":3}", "traced");
+    char tp[64];
+    traceparent_of(&r, tp, sizeof tp);
+    cr_assert(!strncmp(tp, in, 36), "trace id not continued: %s", tp);
+    cr_assert(strncmp(tp + 36, in + 36, 16) != 0, "the request's span id is the caller's: %s", tp);
+    cr_assert(!strcmp(tp + 52, "-01"), "flags: %s", tp);
+    hresp_free(&r);
+    cr_assert(gdt_wait_log(g, "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"", 1, 3000),
+              "no trace id in the access log:\n%s", gdt_tail(g));
+    cr_expect_eq(gdt_log_count(g, "\"parent_span_id\":\"00f067aa0ba902b7\""), 1);
+    /* None, and malformed ones: a new trace each time. */
+    const char *bad[] = {NULL, "traceparent: 00-00000000000000000000000000000000-00f067aa0ba902b7-01\r\n",
+                         "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01\r\n",
+                         "traceparent: zz\r\n"};
+    char first[64] = "";
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = gd_req(g, "GET", "/add?a=1&b=2", bad[i], NULL);
+        expect_resp(&r, 200, "{\"result\":3}", "untraced");
+        traceparent_of(&r, tp, sizeof tp);
+        cr_assert(strncmp(tp, in, 36) != 0 && strncmp(tp, "00-", 3) == 0, "case %zu: %s", i, tp);
+        cr_assert(strncmp(tp, first, 36) != 0, "case %zu reused a trace id: %s", i, tp);
+        snprintf(first, sizeof first, "%s", tp);
+        hresp_free(&r);
+    }
+    /* Errors carry it too. */
+    r = gd_req(g, "GET", "/nope", NULL, NULL);
+    expect_resp(&r, 404, NULL, "404");
+    traceparent_of(&r, tp, sizeof tp);
+    hresp_free(&r);
+    cr_expect_eq(gdt_stop(g, SIGTERM, 10000), 0);
+}
+
 /* The guest's glint_log messages reach glintd's log, tagged with owner and
  * route, filtered by the route's log_level (default warn). */
 Test(glintd_hostile, guest_logs_tagged_and_filtered, .timeout = 60)

@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +45,68 @@ struct req {
     uint64_t acquire_ns, call_ns, release_ns;
     glint_status glint;         /* the guest call's status */
     int cold;
+    /* W3C trace context: the caller's trace (or a new one), this request's span. */
+    char trace_id[33], span_id[17], parent_id[17], flags[3];
 };
 
 static void conn_busy(struct MHD_Connection *c, int busy);
+
+/* ---- trace context (W3C traceparent) ------------------------------------------ */
+
+static uint64_t random64(void)
+{
+    static _Thread_local uint64_t state;
+    if (!state && (getrandom(&state, sizeof state, GRND_NONBLOCK) != (ssize_t)sizeof state || !state))
+        state = gd_now_ns() ^ (uint64_t)(uintptr_t)&state ^ 0x9e3779b97f4a7c15ull;
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull); /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static bool lower_hex(const char *s, size_t n)
+{
+    bool nonzero = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+        nonzero |= s[i] != '0';
+    }
+    return nonzero;
+}
+
+/* "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>": continue that
+ * trace; otherwise (absent or malformed) start a new one.  Either way this
+ * request gets a span id of its own. */
+static void trace_start(struct MHD_Connection *c, struct req *q)
+{
+    const char *tp = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent");
+    if (tp && strlen(tp) >= 55 && !strncmp(tp, "00-", 3) && tp[35] == '-' && tp[52] == '-' &&
+        (tp[55] == 0 || tp[55] == '-') && lower_hex(tp + 3, 32) && lower_hex(tp + 36, 16) &&
+        (lower_hex(tp + 53, 2) || !strncmp(tp + 53, "00", 2))) {
+        memcpy(q->trace_id, tp + 3, 32);
+        memcpy(q->parent_id, tp + 36, 16);
+        memcpy(q->flags, tp + 53, 2);
+    } else {
+        snprintf(q->trace_id, sizeof q->trace_id, "%016llx%016llx", (unsigned long long)random64(),
+                 (unsigned long long)random64());
+        q->parent_id[0] = 0;
+        memcpy(q->flags, "01", 2);
+    }
+    q->trace_id[32] = 0;
+    q->parent_id[16] = 0;
+    q->flags[2] = 0;
+    snprintf(q->span_id, sizeof q->span_id, "%016llx", (unsigned long long)(random64() | 1));
+}
+
+static void add_traceparent(struct MHD_Response *r, const struct req *q)
+{
+    if (!q || !q->trace_id[0])
+        return;
+    char tp[64];
+    snprintf(tp, sizeof tp, "00-%s-%s-%s", q->trace_id, q->span_id, q->flags);
+    MHD_add_response_header(r, "traceparent", tp);
+}
 
 /* ---- responses -------------------------------------------------------------- */
 
@@ -60,6 +120,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *q, int sta
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (close || atomic_load(&gd_draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    add_traceparent(r, q);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     if (q)
@@ -202,6 +263,7 @@ static enum MHD_Result send_guest_response(struct MHD_Connection *c, struct req 
     }
     if (atomic_load(&gd_draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    add_traceparent(r, q);
     enum MHD_Result ok = MHD_queue_response(c, rs.status, r);
     MHD_destroy_response(r);
     q->status = (int)rs.status;
@@ -668,6 +730,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!q->started) {
         q->started = 1;
         conn_busy(c, 1);
+        trace_start(c, q);
         q->method_bit = gd_method_bit(method, strlen(method));
         if (!strcmp(url, "/livez") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics")) {
             q->own = !strcmp(url, "/livez") ? "/livez" : !strcmp(url, "/readyz") ? "/readyz" : "/metrics";
@@ -783,7 +846,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
                                   (double)q->call_ns / 1e3, (double)q->release_ns / 1e3);
         }
         if (n < sizeof line)
-            snprintf(line + n, sizeof line - n, ",\"duration_us\":%.1f", (double)dur / 1e3);
+            n += (size_t)snprintf(line + n, sizeof line - n, ",\"duration_us\":%.1f", (double)dur / 1e3);
+        if (n < sizeof line && q->trace_id[0])
+            snprintf(line + n, sizeof line - n, ",\"trace_id\":\"%s\",\"span_id\":\"%s\",\"parent_span_id\":\"%s\"",
+                     q->trace_id, q->span_id, q->parent_id);
         gd_log("info", "request", line + 1 < line + sizeof line ? line + 1 : "");
     }
     free(q->body);
