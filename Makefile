@@ -136,7 +136,7 @@ $(B)/obj/wasm-guest/%.o: src/wasm/%.c $(WASM_ENGINE_H)
 	@mkdir -p $(dir $@)
 	$(GUEST_GCC) $(GUEST_CFLAGS) -c -o $@ $<
 
-$(WASM_RUNTIME): src/wasm/runtime/runtime.c $(WASM_RT_OBJ) $(WASM_ENGINE_H) $(GUEST_DEPS)
+$(WASM_RUNTIME): src/wasm/runtime/runtime.c src/host/utf8.h $(WASM_RT_OBJ) $(WASM_ENGINE_H) $(GUEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(GLINT_CC) -O2 -s -o $@ src/wasm/runtime/runtime.c $(WASM_RT_OBJ)
 
@@ -242,7 +242,7 @@ run-hello: $(B)/examples/hello/hello $(B)/examples/hello/hello-guest.elf
 	cd $(B)/examples/hello && ./hello ./hello-guest.elf World
 
 # glintd, the HTTP gateway (docs/glintd.md): libmicrohttpd, libyaml, jansson.
-$(GLINTD): $(GLINTD_C) $(wildcard src/glintd/*.h) $(LIBGLINT_A) include/glint/glint.h include/glint/http.h | deps-build
+$(GLINTD): $(GLINTD_C) $(wildcard src/glintd/*.h) src/host/utf8.h $(LIBGLINT_A) include/glint/glint.h include/glint/http.h | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -o $@ $(GLINTD_C) $(LIBGLINT_A) \
 	    $(HOST_LDFLAGS) -lmicrohttpd -lyaml -ljansson -lpthread -lm

@@ -26,6 +26,7 @@
 
 #include <glint/http.h>
 
+#include "../host/utf8.h" /* the host library's check, header-only */
 #include "glintd.h"
 
 struct req {
@@ -304,27 +305,6 @@ static char *url_decode(const char *s, size_t n, size_t *out_len)
     return d;
 }
 
-static bool utf8_ok(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned ch = p[i];
-        size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n)
-            return false;
-        uint32_t cp = len == 1 ? ch : len == 2 ? ch & 0x1f : len == 3 ? ch & 0x0f : ch & 0x07;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
 
 /* Converts text to a value of type t; the value may point into `text`,
  * which must outlive it.  NULL, or a message saying what is wrong. */
@@ -369,7 +349,7 @@ static const char *from_text(glint_type t, const char *text, size_t n, glint_val
         return NULL;
     }
     case GLINT_STRING:
-        if (!utf8_ok(text, n))
+        if (!glint_utf8_valid((const uint8_t *)text, n))
             return "not valid UTF-8";
         *v = glint_str(text, n);
         return NULL;

@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 #include "glint/glint.h"
+#include "utf8.h"
 
 /* True if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-int glint_utf8_valid(const uint8_t *s, size_t n);
 
 /*
  * Decodes a guest-written value `w` (a copy) that must have type `expect`.

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../host/utf8.h" /* the host library's own check */
 #include "../wasm.h"
 #include "blob.h"
 
@@ -246,38 +247,6 @@ static void put_scalar(uint32_t type, uint64_t bits)
     r->status = GLINT_RESULT_OK;
 }
 
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0)
-            len = 2, cp = c & 0x1fu, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            len = 3, cp = c & 0x0fu, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            len = 4, cp = c & 0x07u, min = 0x10000;
-        else
-            return 0;
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
 
 /* ---- calls ------------------------------------------------------------------- */
 
@@ -374,7 +343,7 @@ static int put_buffer(uint32_t type, uint64_t packed)
         return -1;
     }
     const uint8_t *src = mem ? mem + ptr : (const uint8_t *)"";
-    if (type == GLINT_STRING && !utf8_valid(src, len)) {
+    if (type == GLINT_STRING && !glint_utf8_valid(src, len)) {
         glint_return_error("wasm: the string result (%u bytes at 0x%x) is not valid UTF-8", len, ptr);
         return -1;
     }
