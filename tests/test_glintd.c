@@ -2302,14 +2302,14 @@ Test(glintd_hostile, owner_flood_keeps_others_fast, .timeout = 90)
  */
 
 static const char cfg_burn[] = Y_LISTEN
-    "server: {threads: 8, shutdown_grace_s: 10}\n"
+    "server: {threads: 8, shutdown_grace_s: 60}\n"
     "owners:\n"
     "  demo: {timeout_ms: 20000}\n"
     "routes:\n"
     "  - {path: /burn, owner: demo, guest: " G_BURN ", function: Burn, bind: typed}\n"
     "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n";
 
-Test(glintd_lifecycle, sigterm_drains_requests_in_flight, .timeout = 90)
+Test(glintd_lifecycle, sigterm_drains_requests_in_flight, .timeout = 150)
 {
     SKIP_IF_NO_KVM();
     struct gdt *g = gdt_start(cfg_burn);
@@ -2370,7 +2370,7 @@ Test(glintd_lifecycle, sigterm_drains_requests_in_flight, .timeout = 90)
         }
         cr_expect(b[i].end_ms > t_term, "slow request %d ended before the SIGTERM: cannot tell", i);
     }
-    int code = gdt_stop(g, 0, 15000);
+    int code = gdt_stop(g, 0, 60000);
     cr_expect_eq(code, 0, "glintd exit %d after SIGTERM; stderr:\n%s", code, gdt_tail(g));
     char *log = gdt_slurp(g->err, NULL);
     cr_expect(strstr(log, "\"msg\":\"stopped\",\"unfinished\":0"), "no clean stop line:\n%s", gdt_tail(g));
