@@ -50,6 +50,22 @@ _Static_assert(JAIL_CTL_ADDR == PROC_CTL_ADDR && JAIL_CTL_WORDS * 8 == PROC_CTL_
 
 /* ---- /proc helpers ------------------------------------------------------- */
 
+/* The open flags of fd in process pid (/proc/PID/fdinfo/FD), or -1. */
+static int proc_fd_flags(int pid, int fd)
+{
+    char path[96], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", pid, fd);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int flags = -1;
+    while (fgets(buf, sizeof buf, f))
+        if (sscanf(buf, "flags: %o", (unsigned *)&flags) == 1)
+            break;
+    fclose(f);
+    return flags;
+}
+
 /* Reads /proc/<pid>/<what> into buf (NUL-terminated); bytes read or -1. */
 static ssize_t proc_read(int pid, const char *what, char *buf, size_t size)
 {
@@ -250,7 +266,7 @@ Test(jail, status_seccomp_nnp_no_caps, .timeout = VM_TEST_TIMEOUT)
 
 /* ---- 2: file descriptors ------------------------------------------------- */
 
-Test(jail, fds_only_userfaultfd, .timeout = VM_TEST_TIMEOUT)
+Test(jail, fds_only_park_pipe_and_userfaultfd, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_UNLESS_PROCESS();
     glint_config cfg = jail_config(5000);
@@ -262,7 +278,7 @@ Test(jail, fds_only_userfaultfd, .timeout = VM_TEST_TIMEOUT)
     snprintf(path, sizeof path, "/proc/%d/fd", pid);
     DIR *d = opendir(path);
     cr_assert_not_null(d, "cannot open %s: %s", path, strerror(errno));
-    int n = 0;
+    int n = 0, park = 0;
     for (struct dirent *e = readdir(d); e; e = readdir(d)) {
         if (e->d_name[0] == '.')
             continue;
@@ -272,13 +288,21 @@ Test(jail, fds_only_userfaultfd, .timeout = VM_TEST_TIMEOUT)
         cr_assert_gt(len, 0, "readlink %s: %s", fdpath, strerror(errno));
         link[len] = '\0';
         cr_log_info("child fd %s -> %s", e->d_name, link);
-        cr_assert_str_eq(link, "anon_inode:[userfaultfd]", "the jailed child holds fd %s -> %s",
-                         e->d_name, link);
+        if (atoi(e->d_name) == PROC_FD_PARK) {
+            cr_assert(!strncmp(link, "pipe:[", 6), "the park fd is %s, not a pipe", link);
+            int flags = proc_fd_flags(pid, PROC_FD_PARK);
+            cr_assert_eq(flags & O_ACCMODE, O_WRONLY, "the park pipe is open for reading too (0%o)", flags);
+            park++;
+        } else {
+            cr_assert_str_eq(link, "anon_inode:[userfaultfd]", "the jailed child holds fd %s -> %s",
+                             e->d_name, link);
+        }
         n++;
     }
     closedir(d);
-    cr_assert_eq(n, tracking ? 1 : 0, "the child holds %d fds (dirty tracking %s)", n,
-                 tracking ? "on: want exactly the userfaultfd" : "off: want none");
+    cr_assert_eq(park, 1, "the child holds no park pipe");
+    cr_assert_eq(n, tracking ? 2 : 1, "the child holds %d fds (dirty tracking %s)", n,
+                 tracking ? "on: want the park pipe and the userfaultfd" : "off: want the park pipe");
     glint_sandbox_destroy(sb);
 }
 
@@ -297,7 +321,7 @@ Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
     ssize_t len = proc_read(pid, "maps", buf, sizeof buf);
     cr_assert_gt(len, 0, "cannot read /proc/%d/maps", pid);
     cr_assert_lt((size_t)len, sizeof buf - 1, "maps too long");
-    int guest = 0, stub = 0, stub_text = 0, ctl = 0, vsyscall = 0;
+    int guest = 0, stub = 0, stub_text = 0, ctl = 0, ro = 0, vsyscall = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         unsigned long long start, end, off;
         char perms[8], dev[16];
@@ -332,6 +356,12 @@ Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
             cr_assert_str_eq(name, "/memfd:glint-ctl (deleted)", "control page: %s", line);
             cr_assert_str_eq(perms, "rw-s", "control page: %s", line);
             ctl++;
+        } else if (start == PROC_RO_ADDR) {
+            cr_assert_eq(end, PROC_RO_ADDR + PROC_RO_SIZE, "read-only control page: %s", line);
+            cr_assert_eq(off, CTL_SIZE, "read-only control page: %s", line);
+            cr_assert_str_eq(name, "/memfd:glint-ctl (deleted)", "read-only control page: %s", line);
+            cr_assert_str_eq(perms, "r--s", "read-only control page: %s", line);
+            ro++;
         } else if (start == VSYSCALL_ADDR) {
             cr_assert_str_eq(name, "[vsyscall]", "%s", line);
             vsyscall++;
@@ -343,6 +373,7 @@ Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
     cr_assert_gt(stub, 0, "no stub mapped");
     cr_assert_eq(stub_text, 1, "%d executable stub mappings", stub_text);
     cr_assert_eq(ctl, 1, "control page mapped %d times", ctl);
+    cr_assert_eq(ro, 1, "read-only control page mapped %d times", ro);
     cr_assert_leq(vsyscall, 1);
     glint_sandbox_destroy(sb);
 }
@@ -473,6 +504,63 @@ SYSCALL_TEST(x32_refused, "X32", "x32 system call 39")
 SYSCALL_TEST(compat32_int80_refused, "Compat32", "32-bit (i386) system call 20", "compatibility mode")
 SYSCALL_TEST(gate_getpid_refused, "GateGetpid", "x86-64 system call 39")
 SYSCALL_TEST(gate_futex_refused, "GateFutex", "x86-64 system call 202")
+SYSCALL_TEST(gate_write_refused, "GateWrite", "x86-64 system call 1")
+/* The park gate's write with the guest's own buffer: a forged park record. */
+SYSCALL_TEST(park_gate_forged_record_refused, "ParkForged", "x86-64 system call 1")
+
+/* The park word (proc_abi.h, struct proc_ro) is the one thing the guest
+ * must not be able to write: a store to it faults like any read-only page. */
+Test(jail, park_word_read_only, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(SYSCALLS_GUEST, &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    glint_value r = {0};
+    glint_status s = glint_sandbox_call(sb, "WriteRO", NULL, 0, &r);
+    const glint_error *e = glint_sandbox_error(sb);
+    fprintf(stderr, "jail: WriteRO -> %s: %s\n", glint_status_name(s), e->message);
+    cr_assert_eq(s, GLINT_E_OUT_OF_BOUNDS, "%s: %s", glint_status_name(s), e->message);
+    cr_assert_eq(e->address, PROC_RO_ADDR, "fault address 0x%llx", (unsigned long long)e->address);
+    cr_assert(HAS_ANY(e->message, "write to a read-only page"), "%s", e->message);
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    expect_jailed(guest_pid(sb));
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Where", (glint_value[]){glint_str("lret", 4)}, 1, &r));
+    glint_snapshot_free(snap);
+    glint_sandbox_destroy(sb);
+}
+
+/* A guest that jumps into the whole park gate itself (as if the host had
+ * asked it to park) records a word that carries no park token, so it only
+ * re-runs the host's last command: it never makes the host believe that it
+ * is parked.  The call ends at its time limit; restores work afterwards,
+ * again and again, with the same jailed child or a fresh one. */
+Test(jail, guest_in_park_gate_contained, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(300);
+    glint_sandbox *sb = th_start(SYSCALLS_GUEST, &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    for (int round = 0; round < 3; round++) {
+        glint_value r = {0};
+        double t0 = th_now_ms();
+        glint_status s = glint_sandbox_call(sb, "ParkGate", NULL, 0, &r);
+        double ms = th_now_ms() - t0;
+        const glint_error *e = glint_sandbox_error(sb);
+        fprintf(stderr, "jail: ParkGate -> %s after %.0f ms: %s\n", glint_status_name(s), ms, e->message);
+        cr_assert_eq(s, GLINT_E_TIMEOUT, "%s: %s", glint_status_name(s), e->message);
+        cr_assert(glint_sandbox_poisoned(sb));
+        EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+        expect_jailed(guest_pid(sb));
+        EXPECT_OK(sb, glint_sandbox_call(sb, "Where", (glint_value[]){glint_str("lret", 4)}, 1, &r));
+        cr_assert_neq(r.v.u64, 0);
+        EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    }
+    glint_snapshot_free(snap);
+    glint_sandbox_destroy(sb);
+}
 
 /* ---- 6: a scribbled control page fails only its own call ---------------- */
 

@@ -6,8 +6,10 @@
  * The child's address space holds only: guest memory (the sandbox memfd,
  * mapped at the same guest addresses as in the VM, with the page tables'
  * permissions), the stub's code and stack at PROC_STUB_BASE, the control
- * page at PROC_CTL_ADDR (a memfd shared with the host) and the kernel's
- * [vsyscall] page, which no process can unmap.
+ * page at PROC_CTL_ADDR and the read-only page after it (one memfd shared
+ * with the host) and the kernel's [vsyscall] page, which no process can
+ * unmap.  Its file descriptors: the write end of the park pipe and the
+ * userfaultfd of dirty tracking.
  *
  * Everything the child writes to the control page is hostile input: the
  * guest can write that page too.  The host copies what it needs out of it
@@ -19,22 +21,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROC_STUB_BASE   0x7e0000000000ull /* stub text; linked here (src/stub/stub.ld) */
+#define PROC_STUB_BASE   0x7e0000000000 /* stub text; linked here (src/stub/stub.ld) */
 #define PROC_GATE_SYSCALL (PROC_STUB_BASE + 0x0)  /* `syscall; ret`: futex after the filter */
 #define PROC_GATE_SIGRET  (PROC_STUB_BASE + 0x10) /* `mov $15,%eax; syscall`: sa_restorer */
 #define PROC_GATE_READY   (PROC_STUB_BASE + 0x20) /* `ud2`: "set up, waiting for the first run" */
 #define PROC_GATE_WAIT    (PROC_STUB_BASE + 0x30) /* the only FUTEX_WAIT; continues into fixed code */
 #define PROC_GATE_WAIT_IP (PROC_GATE_WAIT + 24)
+#define PROC_GATE_PARK    (PROC_STUB_BASE + 0x80) /* the only write: a park record; continues into fixed code */
+#define PROC_GATE_PARK_IP (PROC_GATE_PARK + 27)
 /* Instruction pointers the kernel reports to seccomp (after the syscall). */
 #define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
-#define PROC_CTL_ADDR    0x7e0001000000ull /* control page(s), shared with the host */
-#define PROC_CTL_SIZE    0x4000ull
-#define PROC_STUB_END    0x7e0002000000ull /* the stub keeps [PROC_STUB_BASE, this) */
+#define PROC_CTL_ADDR    0x7e0001000000 /* control page(s), shared with the host */
+#define PROC_CTL_SIZE    0x4000
+#define PROC_RO_ADDR     (PROC_CTL_ADDR + PROC_CTL_SIZE) /* struct proc_ro: read-only in the child */
+#define PROC_RO_SIZE     0x1000
+#define PROC_RO_TO_CHILD (PROC_RO_ADDR + 0)    /* offsetof(struct proc_ro, to_child) */
+#define PROC_RO_PARK_SPIN (PROC_RO_ADDR + 0x40) /* offsetof(struct proc_ro, park_spin) */
+#define PROC_PARK_SPIN_MAX 100000 /* pause loops (~1 ms at 10 ns), whatever the host asks */
+#define PROC_STUB_END    0x7e0002000000 /* the stub keeps [PROC_STUB_BASE, this) */
 
 /* File descriptors the child starts with (everything else is closed). */
 #define PROC_FD_MEM 3 /* guest memory memfd */
 #define PROC_FD_CTL 4 /* control memfd */
+#define PROC_FD_PARK 5 /* write end of the park pipe (see struct proc_ro) */
 
 #define PROC_BOOT_FS 0x10000 /* GLINT_BOOT_INFO_GVA: the FS base a guest starts with */
 
@@ -63,16 +73,55 @@ struct proc_regs {
 
 #define PROC_XSAVE_MAX 2560u /* legacy 512 + header 64 + AVX 256, with room */
 
-/* Sequence words: the low 31 bits count, the top bit says "waiting in futex". */
+/*
+ * The page after the control page, mapped read-only in the child: what the
+ * guest must not be able to forge.  Its first word, `word`, holds the
+ * host's command count (to_child, a futex word: the stub waits for it to
+ * move) and, only while the host parks the child, a park token that is
+ * new for every park (never 0).  The host changes the word with single
+ * 64-bit stores: a command stores (count + 1, no token).
+ *
+ * Parking (before a restore or a snapshot): the host stores (count, new
+ * token) and reads the park pipe.  The stub, waiting for a command, sees
+ * the token and jumps to PROC_GATE_PARK: a write of `word`, as the kernel reads
+ * it from this page, to the pipe, then fixed code that loads `word` again
+ * and, if it still carries a token, waits for to_child to move (spinning
+ * up to park_spin loops, then FUTEX_WAIT at PROC_GATE_WAIT); without a
+ * token the host has already posted its next command, which it then runs.
+ * A record equal to the host's current word was written during this park,
+ * when no command was pending, so the child is in that fixed code and runs
+ * no guest instruction until the host's next command.  The guest can jump
+ * to the gate itself, with any registers (the filter pins fd, buffer and
+ * length), but only into the same fixed code, and it cannot write this
+ * page: a record it makes at another time never matches.
+ */
+struct proc_ro {
+    union {
+        uint64_t word;
+        struct {
+            uint32_t to_child;   /* low half: the command count (futex word) */
+            uint32_t park_token; /* high half: nonzero only while the host parks the child */
+        };
+    };
+    uint8_t pad0[56];
+    uint32_t park_spin;          /* pause loops the parked stub spins before FUTEX_WAIT (capped) */
+    uint8_t pad1[60];
+    uint32_t fsgsbase;           /* RDFSBASE/RDGSBASE work here: a restore checks the bases
+                                  * instead of setting them with two system calls */
+};
+
+_Static_assert(offsetof(struct proc_ro, to_child) == PROC_RO_TO_CHILD - PROC_RO_ADDR, "proc_ro");
+_Static_assert(offsetof(struct proc_ro, park_spin) == PROC_RO_PARK_SPIN - PROC_RO_ADDR, "proc_ro");
+
 struct proc_ctl {
     /* Words first: each on its own cache line. */
     uint32_t to_host;        /* child increments after a report; host futex-waits on it */
     uint32_t host_waiting;   /* 1 while the host sleeps on to_host */
     uint8_t pad0[56];
-    uint32_t to_child;       /* host increments after a command; child futex-waits on it */
-    uint32_t child_waiting;  /* 1 while the child sleeps on to_child */
+    uint32_t park_hint;      /* the token of the last park record written (a hint: the guest can write it) */
+    uint32_t child_waiting;  /* 1 while the child sleeps on to_child (a hint: the guest can write it) */
     uint32_t spin;           /* host-set: how long the child spins before sleeping (loops) */
-    uint32_t park;           /* host-set: stop spinning, wait at PROC_GATE_WAIT now */
+    uint32_t reserved1;
     uint8_t pad1[48];
 
     /* Command (host -> child). */
@@ -110,7 +159,7 @@ struct proc_ctl {
 };
 
 _Static_assert(sizeof(struct proc_ctl) <= PROC_CTL_SIZE, "control page too large");
-_Static_assert(offsetof(struct proc_ctl, to_child) == 0x40,
-               "src/stub/stub.c: gate_wait addresses to_child there");
+_Static_assert(offsetof(struct proc_ctl, park_hint) == 0x40 && offsetof(struct proc_ctl, child_waiting) == 0x44,
+               "src/stub/stub.c: gate_park addresses them");
 
 #endif

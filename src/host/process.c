@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
@@ -92,10 +93,13 @@ struct hv {
 
     int ctlfd;
     struct proc_ctl *ctl;
+    struct proc_ro *ro;     /* read-only in the child (proc_abi.h) */
     pid_t pid;
     int pidfd;
     int pagemap_fd;
-    int syscall_fd;         /* /proc/PID/syscall: where the child waits */
+    int park_fd;            /* read end of the park pipe */
+    uint64_t parked;        /* RO word at the child's last proven park (0: not parked) */
+    uint32_t park_token;    /* the last token used */
     uint32_t seen;          /* to_host value of the last report consumed */
     int dead;               /* the child is gone: respawn on a full restore */
     int died_sig;
@@ -151,26 +155,27 @@ static struct {
     int done;      /* the result is there for the requester */
     int memfd, ctlfd;
     pid_t pid;
-    int pidfd, pagemap_fd, syscall_fd;
+    int pidfd, pagemap_fd, park_r;
     int err;
 } sp = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
-static pid_t spawn_now(int memfd, int ctlfd, int *err)
+static pid_t spawn_now(int memfd, int ctlfd, int park_w, int *err)
 {
     char *argv[] = {"glint-sandbox", NULL};
     char *envp[] = {NULL};
     pid_t pid = vfork();
     if (pid == 0) {
-        /* vfork child: system calls only.  fds 3, 4 and 5 become the
-         * guest memory, the control page and the stub to execute. */
+        /* vfork child: system calls only.  fds 3, 4, 5 and 6 become the
+         * guest memory, the control pages, the park pipe and the stub to
+         * execute. */
         int m = fcntl(memfd, F_DUPFD, 100), c = fcntl(ctlfd, F_DUPFD, 100);
-        int s = fcntl(g.stub_fd, F_DUPFD, 100);
-        if (m < 0 || c < 0 || s < 0 || dup2(m, PROC_FD_MEM) < 0 || dup2(c, PROC_FD_CTL) < 0 ||
-            dup3(s, 5, O_CLOEXEC) < 0)
+        int w = fcntl(park_w, F_DUPFD, 100), s = fcntl(g.stub_fd, F_DUPFD, 100);
+        if (m < 0 || c < 0 || w < 0 || s < 0 || dup2(m, PROC_FD_MEM) < 0 || dup2(c, PROC_FD_CTL) < 0 ||
+            dup2(w, PROC_FD_PARK) < 0 || dup3(s, PROC_FD_PARK + 1, O_CLOEXEC) < 0)
             _exit(126);
-        syscall(SYS_close_range, 6, ~0u, 0);
+        syscall(SYS_close_range, PROC_FD_PARK + 2, ~0u, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
+        syscall(SYS_execveat, PROC_FD_PARK + 1, "", argv, envp, AT_EMPTY_PATH);
         _exit(127);
     }
     *err = pid < 0 ? errno : 0;
@@ -185,23 +190,36 @@ static void *spawner_main(void *arg)
         while (!sp.pending)
             pthread_cond_wait(&sp.cond, &sp.lock);
         sp.pending = 0;
-        sp.pid = spawn_now(sp.memfd, sp.ctlfd, &sp.err);
+        /* The park pipe (proc_abi.h): the child gets the write end. */
+        int park[2];
+        sp.park_r = -1;
+        if (pipe2(park, O_CLOEXEC | O_NONBLOCK) < 0) {
+            sp.err = errno;
+            sp.pid = -1;
+        } else {
+            sp.pid = spawn_now(sp.memfd, sp.ctlfd, park[1], &sp.err);
+            close(park[1]);
+            if (sp.pid > 0)
+                sp.park_r = park[0];
+            else
+                close(park[0]);
+        }
         /* Also here, not on the caller's thread, which may be under
          * glint_seccomp_restrict_thread's filter (a restore respawns).
          * vfork returned after the exec: the child's memory map is final. */
-        sp.pidfd = sp.pagemap_fd = sp.syscall_fd = -1;
+        sp.pidfd = sp.pagemap_fd = -1;
         if (sp.pid > 0) {
             sp.pidfd = (int)syscall(SYS_pidfd_open, sp.pid, 0); /* close-on-exec */
             if (sp.pidfd < 0) {
                 sp.err = errno;
+                close(sp.park_r);
+                sp.park_r = -1;
                 kill(sp.pid, SIGKILL);
                 while (waitpid(sp.pid, NULL, 0) < 0 && errno == EINTR)
                     ;
                 sp.pid = -1;
             } else {
                 char path[64];
-                snprintf(path, sizeof path, "/proc/%d/syscall", (int)sp.pid);
-                sp.syscall_fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (g.uffd) {
                     snprintf(path, sizeof path, "/proc/%d/pagemap", (int)sp.pid);
                     sp.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -221,7 +239,7 @@ static void spawner_after_fork(void)
     sp.started = sp.busy = sp.pending = sp.done = 0;
 }
 
-static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *syscall_fd, int *err)
+static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *park_fd, int *err)
 {
     pthread_mutex_lock(&sp.lock);
     if (!sp.started) {
@@ -258,7 +276,7 @@ static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *sysca
     *err = sp.err;
     *pidfd = sp.pidfd;
     *pagemap_fd = sp.pagemap_fd;
-    *syscall_fd = sp.syscall_fd;
+    *park_fd = sp.park_r;
     sp.done = 0;
     sp.busy = 0;
     pthread_cond_broadcast(&sp.cond);
@@ -298,7 +316,7 @@ static void op(struct bpf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 #define OFF_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8u * (i))
 #define OFF_ARG_HI(i) (offsetof(struct seccomp_data, args) + 8u * (i) + 4u)
 
-enum { L_TRAP, L_ALLOW, L_WAIT, L_SYSCALL, L_WAKE_OP, L_ARCH, L_ARCH_GS, L_COUNT };
+enum { L_TRAP, L_ALLOW, L_WAIT, L_PARK, L_SYSCALL, L_ARCH, L_ARCH_GS, L_COUNT };
 
 static void ld(struct bpf *b, uint32_t off)
 {
@@ -326,8 +344,9 @@ static void label(struct bpf *b, int l)
 
 /*
  * Only the stub's gates may make system calls, each with pinned arguments:
- *   PROC_GATE_WAIT_IP     futex(&to_child, FUTEX_WAIT, *, NULL)
- *   PROC_GATE_SYSCALL_IP  futex(&to_host or &to_child, FUTEX_WAKE, ...),
+ *   PROC_GATE_WAIT_IP     futex(&RO->to_child, FUTEX_WAIT, *, NULL)
+ *   PROC_GATE_PARK_IP     write(PROC_FD_PARK, &RO->word, 8)
+ *   PROC_GATE_SYSCALL_IP  futex(&to_host, FUTEX_WAKE, ...),
  *                         arch_prctl(ARCH_SET_FS, boot info), arch_prctl(ARCH_SET_GS, 0)
  *   PROC_GATE_SIGRET_IP   rt_sigreturn
  * Everything else, any ABI, from anywhere: SECCOMP_RET_TRAP (SIGSYS, which
@@ -337,7 +356,7 @@ static void label(struct bpf *b, int l)
 static int build_filter(struct bpf *b)
 {
     const uint64_t to_host = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_host);
-    const uint64_t to_child = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_child);
+    const uint64_t to_child = PROC_RO_TO_CHILD;
     memset(b, 0, sizeof *b);
     ld(b, OFF_ARCH);
     need(b, AUDIT_ARCH_X86_64, L_TRAP);
@@ -348,6 +367,7 @@ static int build_filter(struct bpf *b)
     need(b, (uint32_t)(PROC_STUB_BASE >> 32), L_TRAP);
     ld(b, OFF_IP_LO);
     when(b, (uint32_t)PROC_GATE_WAIT_IP, L_WAIT);
+    when(b, (uint32_t)PROC_GATE_PARK_IP, L_PARK);
     when(b, (uint32_t)PROC_GATE_SYSCALL_IP, L_SYSCALL);
     need(b, (uint32_t)PROC_GATE_SIGRET_IP, L_TRAP);
     ld(b, OFF_NR);
@@ -371,6 +391,23 @@ static int build_filter(struct bpf *b)
     need(b, 0, L_TRAP);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 
+    label(b, L_PARK); /* write(PROC_FD_PARK, &RO->word, 8) */
+    ld(b, OFF_NR);
+    need(b, __NR_write, L_TRAP);
+    ld(b, OFF_ARG_HI(0));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_LO(0));
+    need(b, PROC_FD_PARK, L_TRAP);
+    ld(b, OFF_ARG_HI(1));
+    need(b, (uint32_t)((uint64_t)PROC_RO_ADDR >> 32), L_TRAP);
+    ld(b, OFF_ARG_LO(1));
+    need(b, (uint32_t)PROC_RO_ADDR, L_TRAP);
+    ld(b, OFF_ARG_HI(2));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_LO(2));
+    need(b, 8, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+
     label(b, L_SYSCALL);
     ld(b, OFF_NR);
     when(b, __NR_arch_prctl, L_ARCH);
@@ -378,9 +415,7 @@ static int build_filter(struct bpf *b)
     ld(b, OFF_ARG_HI(0));
     need(b, (uint32_t)(to_host >> 32), L_TRAP);
     ld(b, OFF_ARG_LO(0));
-    when(b, (uint32_t)to_host, L_WAKE_OP);
-    need(b, (uint32_t)to_child, L_TRAP);
-    label(b, L_WAKE_OP);
+    need(b, (uint32_t)to_host, L_TRAP);
     ld(b, OFF_ARG_HI(1));
     need(b, 0, L_TRAP);
     ld(b, OFF_ARG_LO(1));
@@ -419,7 +454,6 @@ static int build_filter(struct bpf *b)
     return 0;
 }
 
-_Static_assert(offsetof(struct proc_ctl, to_child) == 0x40, "stub.c: gate_wait's &CTL->to_child");
 
 /* ------------------------------------------------------------------------- */
 /* One-time set-up: the stub memfd, host facts, and a probe child. */
@@ -476,7 +510,7 @@ static void process_init_once(void)
     struct hv probe;
     memset(&probe, 0, sizeof probe);
     probe.memfd = memfd_create("glint-probe", MFD_CLOEXEC);
-    probe.ctlfd = probe.pidfd = probe.pagemap_fd = probe.syscall_fd = -1;
+    probe.ctlfd = probe.pidfd = probe.pagemap_fd = probe.park_fd = -1;
     probe.pid = -1;
     if (probe.memfd < 0 || ftruncate(probe.memfd, 2 * (off_t)GLINT_PAGE_SIZE) < 0) {
         glint_fail(err, GLINT_E_NO_KVM, "process backend: probe memory: %s", strerror(errno));
@@ -496,7 +530,7 @@ static void process_init_once(void)
         g.uffd = 0;
     kill_child(&probe);
     if (probe.ctl)
-        munmap(probe.ctl, PROC_CTL_SIZE);
+        munmap(probe.ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
     if (probe.ctlfd >= 0)
         close(probe.ctlfd);
     close(probe.memfd);
@@ -561,6 +595,7 @@ static void send_signal(struct hv *hv, int sig)
 }
 
 #define GRACE_NS 200000000ull /* an interrupted child that does not answer in 200 ms is killed */
+#define PARK_SPIN 10000u      /* pause loops a parked child spins before it sleeps (~100 us) */
 #define SPIN_MAX_NS 20000u
 
 /*
@@ -618,12 +653,15 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
 static void post_command(struct hv *hv)
 {
     struct proc_ctl *c = hv->ctl;
-    c->spin = hv->spin_ns && !hv->cooldown ? 4000 : 0;
-    c->park = 0;
+    int spin = hv->spin_ns && !hv->cooldown;
+    c->spin = spin ? 4000 : 0;
+    hv->ro->park_spin = spin ? PARK_SPIN : 0;
     hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&c->to_child, 1, __ATOMIC_SEQ_CST);
+    /* One store: the next count, no park token (proc_abi.h). */
+    uint64_t next = (uint64_t)(uint32_t)(hv->ro->to_child + 1u);
+    __atomic_store_n(&hv->ro->word, next, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&c->child_waiting, __ATOMIC_SEQ_CST))
-        syscall(SYS_futex, &c->to_child, FUTEX_WAKE, 1, NULL, NULL, 0);
+        syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -646,15 +684,17 @@ static void kill_child(struct hv *hv)
         close(hv->pidfd);
     if (hv->pagemap_fd >= 0)
         close(hv->pagemap_fd);
-    if (hv->syscall_fd >= 0)
-        close(hv->syscall_fd);
+    if (hv->park_fd >= 0)
+        close(hv->park_fd);
     hv->pid = -1;
-    hv->pidfd = hv->pagemap_fd = hv->syscall_fd = -1;
+    hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
+    hv->parked = 0;
     hv->dead = 1;
 }
 
 static const char *const setup_steps[] = {
-    [1] = "mapping the control page", [3] = "unmapping the host's pages",
+    [1] = "mapping the control page", [2] = "mapping the read-only control page",
+    [3] = "unmapping the host's pages",
     [4] = "mapping guest memory", [6] = "dropping capabilities", [8] = "installing the signal handler",
     [9] = "the host went away", [10] = "installing the seccomp filter",
 };
@@ -664,15 +704,16 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
 {
     if (hv->ctlfd < 0) {
         hv->ctlfd = memfd_create("glint-ctl", MFD_CLOEXEC);
-        if (hv->ctlfd < 0 || ftruncate(hv->ctlfd, PROC_CTL_SIZE) < 0)
+        if (hv->ctlfd < 0 || ftruncate(hv->ctlfd, PROC_CTL_SIZE + PROC_RO_SIZE) < 0)
             return glint_fail(err, errno == EMFILE || errno == ENFILE || errno == ENOMEM ? GLINT_E_NOMEM
                                                                                           : GLINT_E_HYPERVISOR,
                               "process backend: control page: %s", strerror(errno));
-        void *m = mmap(NULL, PROC_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, hv->ctlfd, 0);
+        void *m = mmap(NULL, PROC_CTL_SIZE + PROC_RO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, hv->ctlfd, 0);
         if (m == MAP_FAILED)
             return glint_fail(err, GLINT_E_NOMEM, "process backend: mapping the control page: %s",
                               strerror(errno));
         hv->ctl = m;
+        hv->ro = (struct proc_ro *)((char *)m + PROC_CTL_SIZE);
     }
     struct proc_ctl *c = hv->ctl;
     memset(c, 0, sizeof *c);
@@ -685,6 +726,7 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     /* FS/GS bases are reset with the pinned arch_prctl on every full state
      * load, never read back: a snapshot's bases are the boot values. */
     c->fsgsbase = 0;
+    hv->ro->fsgsbase = (uint32_t)g.fsgsbase;
     c->set.fs_base = GLINT_BOOT_INFO_GVA;
     struct bpf b;
     if (build_filter(&b) != 0)
@@ -693,16 +735,18 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     memcpy(c->filter, b.f, b.n * sizeof b.f[0]);
     hv->seen = 0;
 
-    int e = 0, pidfd = -1, pagemap_fd = -1, syscall_fd = -1;
-    pid_t pid = spawn(hv->memfd, hv->ctlfd, &pidfd, &pagemap_fd, &syscall_fd, &e);
+    int e = 0, pidfd = -1, pagemap_fd = -1, park_fd = -1;
+    pid_t pid = spawn(hv->memfd, hv->ctlfd, &pidfd, &pagemap_fd, &park_fd, &e);
     if (pid < 0)
-        return glint_fail(err, e == EAGAIN || e == ENOMEM ? GLINT_E_NOMEM : GLINT_E_HYPERVISOR,
+        return glint_fail(err, e == EAGAIN || e == ENOMEM || e == EMFILE || e == ENFILE ? GLINT_E_NOMEM
+                                                                                       : GLINT_E_HYPERVISOR,
                           "process backend: cannot start the sandbox process: %s", strerror(e));
     hv->pid = pid;
     hv->dead = 0;
     hv->pidfd = pidfd;
     hv->pagemap_fd = pagemap_fd;
-    hv->syscall_fd = syscall_fd;
+    hv->park_fd = park_fd;
+    hv->parked = 0;
     if (wait_report(hv, now_ns() + 5000000000ull)) {
         int sig = hv->died_sig;
         kill_child(hv);
@@ -788,7 +832,7 @@ static void process_destroy(struct hv *hv)
         return;
     kill_child(hv);
     if (hv->ctl)
-        munmap(hv->ctl, PROC_CTL_SIZE);
+        munmap(hv->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
     if (hv->ctlfd >= 0)
         close(hv->ctlfd);
     free(hv->hot);
@@ -811,7 +855,7 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     hv->mem_size = st->mem_size;
     hv->memfd = st->memfd;
     hv->lay = *st->lay;
-    hv->ctlfd = hv->pidfd = hv->pagemap_fd = hv->syscall_fd = -1;
+    hv->ctlfd = hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
     hv->pid = -1;
     hv->dead = 1;
     size_t words = (st->mem_size / GLINT_PAGE_SIZE + 63) / 64 + 1;
@@ -1240,8 +1284,8 @@ static void process_state_set_rip(void *state, uint64_t rip)
     ((struct ucpu *)state)->rip = rip;
 }
 
-static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, struct glint_page_region *vec,
-                               uint64_t *bitmap, glint_error *err);
+static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, uint64_t flags,
+                               struct glint_page_region *vec, uint64_t *bitmap, glint_error *err);
 
 /* At most this many hot pages per sandbox: each costs a 4 KiB copy per restore. */
 #define HOT_MAX 16u
@@ -1260,50 +1304,62 @@ static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_e
         }
         return GLINT_OK;
     }
-    /* Only write-protected regions may be scanned (the rest cannot change);
-     * hot pages are left out of the scans (which would protect them again)
-     * and reported as they are. */
+    /* Only write-protected regions may be scanned (the rest cannot change).
+     * One read-only scan per region finds the written pages; hot pages are
+     * reported as they are, and a written page joins them while there is
+     * room (it then stays writable).  Only the others are protected again,
+     * by a second scan of just their runs: re-protecting costs a TLB flush
+     * on the child's CPU, and each scan a system call. */
     struct glint_page_region vec[64];
     uint64_t words = (pages + 63) / 64, *seen = hv->scan;
     memset(seen, 0, words * sizeof *seen);
     for (uint32_t m = 0; m < hv->nmaps; m++) {
         if (!hv->maps[m].uffd_wp)
             continue;
-        uint64_t p = hv->maps[m].gva / GLINT_PAGE_SIZE;
-        uint64_t end = (hv->maps[m].gva + hv->maps[m].size) / GLINT_PAGE_SIZE;
-        if (end > pages)
-            end = pages;
-        while (p < end) {
-            uint64_t q = p;
-            while (q < end && !(hv->hot[q / 64] >> (q % 64) & 1))
-                q++;
-            if (q > p) {
-                glint_status s = scan_range(hv, p * GLINT_PAGE_SIZE, q * GLINT_PAGE_SIZE, vec, seen, err);
-                if (s != GLINT_OK)
-                    return s;
-            }
-            for (p = q; p < end && (hv->hot[p / 64] >> (p % 64) & 1); p++)
-                bitmap[p / 64] |= 1ull << (p % 64);
-        }
+        uint64_t start = hv->maps[m].gva, end = hv->maps[m].gva + hv->maps[m].size;
+        if (end > hv->mem_size)
+            end = hv->mem_size;
+        glint_status s = scan_range(hv, start, end, 0, vec, seen, err);
+        if (s != GLINT_OK)
+            return s;
     }
-    /* A page written between two scans becomes hot, up to HOT_MAX. */
     for (uint64_t w = 0; w < words; w++) {
-        bitmap[w] |= seen[w];
-        for (uint64_t bits = seen[w]; bits && hv->nhot < HOT_MAX; bits &= bits - 1) {
+        uint64_t fresh = seen[w] & ~hv->hot[w];
+        for (uint64_t bits = fresh; bits && hv->nhot < HOT_MAX; bits &= bits - 1) {
             hv->hot[w] |= bits & -bits;
             hv->nhot++;
         }
+        bitmap[w] |= seen[w] | hv->hot[w];
+        seen[w] &= ~hv->hot[w]; /* what remains: written pages to protect again */
+    }
+    for (uint64_t p = 0; p < pages;) {
+        if (!seen[p / 64]) {
+            p = (p / 64 + 1) * 64;
+            continue;
+        }
+        if (!(seen[p / 64] >> (p % 64) & 1)) {
+            p++;
+            continue;
+        }
+        uint64_t q = p;
+        while (q < pages && (seen[q / 64] >> (q % 64) & 1))
+            q++;
+        glint_status s = scan_range(hv, p * GLINT_PAGE_SIZE, q * GLINT_PAGE_SIZE,
+                                    PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, vec, NULL, err);
+        if (s != GLINT_OK)
+            return s;
+        p = q;
     }
     return GLINT_OK;
 }
 
-static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, struct glint_page_region *vec,
-                               uint64_t *bitmap, glint_error *err)
+static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, uint64_t flags,
+                               struct glint_page_region *vec, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
     while (start < end) {
         struct glint_pm_scan_arg a = {
-            .size = sizeof a, .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+            .size = sizeof a, .flags = flags,
             .start = start, .end = end, .vec = (uint64_t)(uintptr_t)vec, .vec_len = 64,
             .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
         };
@@ -1311,7 +1367,7 @@ static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, stru
         if (n < 0)
             return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: PAGEMAP_SCAN: %s",
                               strerror(errno));
-        for (long i = 0; i < n; i++)
+        for (long i = 0; bitmap && i < n; i++)
             for (uint64_t p = vec[i].start / GLINT_PAGE_SIZE; p < vec[i].end / GLINT_PAGE_SIZE && p < pages; p++)
                 bitmap[p / 64] |= 1ull << (p % 64);
         if (a.walk_end <= start)
@@ -1346,51 +1402,75 @@ static int process_debug_cpu_matches(struct hv *hv, const void *state, char *why
 }
 
 /*
- * The child is waiting at PROC_GATE_WAIT for the host's next command: the
- * kernel says so (/proc/PID/syscall: blocked in futex(&to_child,
- * FUTEX_WAIT) with that instruction pointer), not the control page, which
- * the guest can write.  Whatever waits there continues only into the
- * stub's fixed resume code, which a restore makes rebuild the whole state
- * from the host's.  So a guest that forged a report and kept running is
- * caught here, before a restore or a snapshot touches its memory; it gets
- * a few milliseconds to park (the stub stops spinning when asked), then
- * its process is killed and the next state load starts a fresh one.
+ * Parks the child: afterwards it runs no guest instruction until the next
+ * command.  The proof is a park record (proc_abi.h, struct proc_ro) equal
+ * to the RO word with this park's token, which only the stub's fixed code
+ * can have written during this park (the kernel reads it from a page the
+ * child cannot write), not the control page, which the guest can write.
+ * What the parked child runs next is the stub's fixed resume code, which a
+ * restore makes rebuild the whole state from the host's.  So a guest that
+ * forged a report and kept running is caught here, before a restore or a
+ * snapshot touches its memory; it gets a few milliseconds to park (the
+ * stub, waiting for a command, parks when asked), then its process is
+ * killed and the next state load starts a fresh one.  A parked child spins
+ * a while (park_spin) before it sleeps, so the command after a restore
+ * usually needs no wake-up.
  */
 static glint_status process_quiesce(struct hv *hv, glint_error *err)
 {
     (void)err;
     if (hv->dead)
         return GLINT_OK;
-    if (hv->syscall_fd < 0) { /* cannot tell: do not trust it */
-        kill_child(hv);
-        return GLINT_OK;
-    }
-    __atomic_store_n(&hv->ctl->park, 1, __ATOMIC_SEQ_CST);
-    const uint64_t to_child = PROC_CTL_ADDR + offsetof(struct proc_ctl, to_child);
-    uint64_t deadline = 0;
-    for (unsigned tries = 0;; tries++) {
-        char buf[256];
-        ssize_t n = pread(hv->syscall_fd, buf, sizeof buf - 1, 0);
-        if (n > 0) {
-            buf[n] = 0;
-            long nr;
-            unsigned long a0, a1, a2, a3, a4, a5, sp_, pc;
-            if (sscanf(buf, "%ld 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx", &nr, &a0, &a1, &a2,
-                       &a3, &a4, &a5, &sp_, &pc) == 9 &&
-                nr == __NR_futex && a0 == to_child && a1 == FUTEX_WAIT && a3 == 0 &&
-                pc == PROC_GATE_WAIT_IP)
-                return GLINT_OK;
-        }
-        if (tries == 0)
-            deadline = now_ns() + 5000000ull; /* 5 ms */
-        else if (now_ns() > deadline)
-            break;
-        if (tries > 8)
-            sched_yield();
-        else
+    if (hv->parked && hv->parked == __atomic_load_n(&hv->ro->word, __ATOMIC_RELAXED))
+        return GLINT_OK; /* no command since the last proof */
+    if (++hv->park_token == 0)
+        hv->park_token = 1;
+    uint64_t cur = (uint64_t)hv->ro->to_child | (uint64_t)hv->park_token << 32;
+    __atomic_store_n(&hv->ro->word, cur, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&hv->ctl->child_waiting, __ATOMIC_SEQ_CST))
+        syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0); /* it looks at the token */
+    uint64_t start = now_ns();
+    if (g.ncpu > 1) {
+        /* Read the pipe once the stub says it wrote (a hint only: reading
+         * it in a loop would fight the child's write for the pipe's lock). */
+        for (unsigned i = 0;; i++) {
+            if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == hv->park_token)
+                break;
             __builtin_ia32_pause();
+            if ((i & 63) == 63 && now_ns() - start > SPIN_MAX_NS)
+                break;
+        }
     }
-    kill_child(hv); /* not parked: a guest running on its own; start afresh */
+    for (unsigned tries = 0;; tries++) {
+        uint64_t rec[64];
+        ssize_t n = read(hv->park_fd, rec, sizeof rec);
+        if (n > 0) {
+            for (ssize_t i = 0; i < n / 8; i++)
+                if (rec[i] == cur)
+                    hv->parked = cur;
+            if (hv->parked == cur) {
+                while (read(hv->park_fd, rec, sizeof rec) > 0) /* older records, if any */
+                    ;
+                return GLINT_OK;
+            }
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            break; /* the child is gone */
+        uint64_t t = now_ns();
+        if (t - start > 5000000ull) /* 5 ms */
+            break;
+        if (tries < 4 && g.ncpu > 1) {
+            for (int i = 0; i < 32; i++)
+                __builtin_ia32_pause();
+        } else {
+            /* A wake that came just before the child slept was lost: again. */
+            syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0);
+            struct pollfd p = {.fd = hv->park_fd, .events = POLLIN};
+            (void)poll(&p, 1, 1);
+        }
+    }
+    kill_child(hv); /* not parked: a guest running on its own, or gone; start afresh */
     return GLINT_OK;
 }
 

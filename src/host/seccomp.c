@@ -231,7 +231,7 @@ static void build(struct prog *p, uint32_t forbid)
         SYS_mremap,       SYS_madvise,       SYS_brk,             SYS_fstat,
         SYS_newfstatat,   SYS_close,         SYS_exit,            SYS_exit_group,
         SYS_sigaltstack, /* sanitizer runtimes ask for it in their noreturn hooks */
-        SYS_pread64,     /* process backend: /proc/PID/syscall before a restore (quiesce) */
+        SYS_read,         SYS_poll, /* process backend: the park pipe before a restore (quiesce) */
     };
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         allow(p, plain[i], forbid);

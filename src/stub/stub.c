@@ -32,6 +32,9 @@
 
 #include "proc_abi.h"
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
 #define SYS_close 3
 #define SYS_mmap 9
 #define SYS_munmap 11
@@ -101,10 +104,11 @@ __asm__(".section .text.gates, \"ax\", @progbits\n"
         /* PROC_GATE_WAIT: the only FUTEX_WAIT.  In: ebx = the to_child
          * value already seen.  Whoever waits here (the handler, or a guest
          * that jumped here) continues only into stub_resume, on the stub's
-         * own stack: never back into code the guest chose. */
+         * own stack, once to_child moves, or into gate_park when the host
+         * asks: never back into code the guest chose. */
         ".globl gate_wait\n"
         "gate_wait:\n"
-        "1:  movabsq $0x7e0001000040, %rdi\n" /* &CTL->to_child */
+        "1:  movabsq $" XSTR(PROC_RO_TO_CHILD) ", %rdi\n"
         "    xorl %esi, %esi\n"            /* FUTEX_WAIT */
         "    movl %ebx, %edx\n"
         "    xorl %r10d, %r10d\n"          /* no timeout */
@@ -113,10 +117,55 @@ __asm__(".section .text.gates, \"ax\", @progbits\n"
         ".if (. - gate_wait) != 24\n"
         ".error \"gate_wait: PROC_GATE_WAIT_IP moved\"\n"
         ".endif\n"
+        "2:  movabsq $" XSTR(PROC_RO_TO_CHILD) ", %rdi\n"
         "    cmpl %ebx, (%rdi)\n"
+        "    jne 3f\n"
+        "    cmpl $0, 4(%rdi)\n"            /* RO->park_token */
         "    je 1b\n"
-        "    leaq resume_stack+8192(%rip), %rsp\n"
+        "    jmp gate_park\n"
+        ".globl gate_go\n"
+        "gate_go:\n"                      /* to_child moved: run the command */
+        "3:  leaq resume_stack+8192(%rip), %rsp\n"
         "    jmp stub_resume\n"
+        ".org gate_syscall + 0x80, 0xcc\n"
+        /* PROC_GATE_PARK: the only write, of RO->word (read by the kernel
+         * from the read-only page) to the park pipe; then fixed code: with
+         * a park token still in RO->word, a bounded spin until to_child
+         * moves, then gate_wait; without one, the host's next command is
+         * already there: run it.  See struct proc_ro. */
+        ".globl gate_park\n"
+        "gate_park:\n"
+        "    movl $1, %eax\n"              /* write */
+        "    movl $" XSTR(PROC_FD_PARK) ", %edi\n"
+        "    movabsq $" XSTR(PROC_RO_ADDR) ", %rsi\n" /* &RO->word */
+        "    movl $8, %edx\n"
+        "    syscall\n"
+        ".if (. - gate_park) != 27\n"
+        ".error \"gate_park: PROC_GATE_PARK_IP moved\"\n"
+        ".endif\n"
+        "    movabsq $" XSTR(PROC_RO_ADDR) ", %rdi\n"
+        "    movq (%rdi), %rbx\n"         /* ebx: to_child; the top half: the token */
+        "    movq %rbx, %rax\n"
+        "    shrq $32, %rax\n"
+        "    jz 3b\n"
+        "    movabsq $" XSTR(PROC_CTL_ADDR + 0x40) ", %rdx\n" /* &CTL->park_hint */
+        "    movl %eax, (%rdx)\n"
+        "    movabsq $" XSTR(PROC_RO_PARK_SPIN) ", %rax\n"
+        "    movl (%rax), %ecx\n"
+        "    cmpl $" XSTR(PROC_PARK_SPIN_MAX) ", %ecx\n"
+        "    jbe 4f\n"
+        "    movl $" XSTR(PROC_PARK_SPIN_MAX) ", %ecx\n"
+        "4:  testl %ecx, %ecx\n"
+        "    jz 6f\n"
+        "5:  cmpl %ebx, (%rdi)\n"
+        "    jne 3b\n"
+        "    pause\n"
+        "    decl %ecx\n"
+        "    jnz 5b\n"
+        "6:  movabsq $" XSTR(PROC_CTL_ADDR + 0x44) ", %rax\n" /* &CTL->child_waiting */
+        "    movl $1, %ecx\n"
+        "    xchgl %ecx, (%rax)\n"
+        "    jmp 1b\n"
         ".text\n");
 extern char gate_syscall[], gate_sigreturn[], gate_ready[];
 
@@ -130,6 +179,7 @@ static long gate(long n, long a, long b, long c, long d)
 }
 
 #define CTL ((volatile struct proc_ctl *)PROC_CTL_ADDR)
+#define RO ((volatile const struct proc_ro *)PROC_RO_ADDR)
 
 __attribute__((used)) uint8_t setup_stack[16384] __attribute__((aligned(16)));
 static uint8_t alt_stack[65536] __attribute__((aligned(16)));
@@ -215,6 +265,15 @@ static void copy(volatile void *dst, const volatile void *src, size_t n)
         d[i] = s[i];
 }
 
+/* Zeroes n bytes (a multiple of 8, 8-byte aligned) with plain stores that
+ * the compiler cannot turn into a call to memset (there is none here). */
+static void zero(volatile void *p, size_t n)
+{
+    volatile uint64_t *q = p;
+    for (size_t i = 0; i < n / 8; i++)
+        q[i] = 0;
+}
+
 #define FP_XSTATE_MAGIC1 0x46505853u
 
 static uint64_t rdfsbase(void)
@@ -237,18 +296,24 @@ static void report(void)
         gate(SYS_futex, (long)&CTL->to_host, FUTEX_WAKE, 1, 0);
 }
 
-/* Spins a bounded while for the host's next command (not at all when the
- * host asks the stub to park: it is about to check that it waits), then
- * waits at gate_wait.  Never returns. */
+/* Spins a bounded while for the host's next command, then waits at
+ * gate_wait; parks (gate_park) as soon as the host asks with a park token.
+ * Never returns. */
 __attribute__((noreturn)) static void wait_command(uint32_t seen)
 {
     uint32_t spin = CTL->spin;
     if (spin > 100000)
         spin = 100000;
     for (uint32_t i = 0; i < spin; i++) {
-        if (__atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_ACQUIRE) != seen ||
-            __atomic_load_n((uint32_t *)&CTL->park, __ATOMIC_RELAXED))
-            break;
+        if (__atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_ACQUIRE) != seen) {
+            /* The command is there: no futex call, no wake from the host. */
+            __asm__ volatile("jmp gate_go" ::: "memory");
+            __builtin_unreachable();
+        }
+        if (__atomic_load_n((const uint32_t *)&RO->park_token, __ATOMIC_RELAXED)) {
+            __asm__ volatile("jmp gate_park" ::: "memory");
+            __builtin_unreachable();
+        }
         __builtin_ia32_pause();
     }
     __atomic_store_n((uint32_t *)&CTL->child_waiting, 1, __ATOMIC_SEQ_CST);
@@ -352,7 +417,7 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
             fp_size_seen = n;
         }
     }
-    uint32_t seen = __atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST);
+    uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
     report();
     wait_command(seen);
 }
@@ -382,7 +447,11 @@ static void reset_selectors(void)
         __asm__ volatile("mov %0, %%ds; mov %0, %%es" : : "r"(0));
     if (fs | gs)
         __asm__ volatile("mov %0, %%fs; mov %0, %%gs" : : "r"(0));
-    /* The guest may have moved the bases (WRFSBASE, or a selector load). */
+    /* The guest may have moved the bases (WRFSBASE, or a selector load).
+     * Where they can be read (the host found out, in the read-only page),
+     * only set them when they moved. */
+    if (RO->fsgsbase && !(ds | es | fs | gs) && rdfsbase() == PROC_BOOT_FS && rdgsbase() == 0)
+        return;
     gate(SYS_arch_prctl, 0x1002, PROC_BOOT_FS, 0, 0);
     gate(SYS_arch_prctl, 0x1001, 0, 0, 0);
 }
@@ -395,15 +464,14 @@ __attribute__((noreturn, used)) void stub_resume(void)
     if (cmd == PROC_CMD_DUMP) {
         dump_fp(saved_uc ? saved_uc->mc.fpstate : 0);
         CTL->rep_kind = PROC_REP_DUMP;
-        uint32_t seen = __atomic_load_n((uint32_t *)&CTL->to_child, __ATOMIC_SEQ_CST);
+        uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
         report();
         wait_command(seen);
     }
     if (f & PROC_SET_GREGS) {
         /* Restore: everything from the host and from constants. */
         volatile struct k_ucontext *u = &fresh.uc;
-        for (size_t i = 0; i < sizeof fresh; i++)
-            ((volatile uint8_t *)&fresh)[i] = 0;
+        zero(&fresh, sizeof fresh);
         u->flags = 1 | 2 | 4; /* UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS */
         u->stack.sp = alt_stack;
         u->stack.flags = 0;
@@ -411,8 +479,8 @@ __attribute__((noreturn, used)) void stub_resume(void)
         u->sigmask = 0;
         load_regs((struct k_sigcontext *)&u->mc);
         uint32_t n = fp_size_seen;
-        for (size_t i = 0; i < sizeof fresh_fp; i++)
-            fresh_fp[i] = 0;
+        /* Only what sigreturn reads: the XSAVE image and its end marker. */
+        zero(fresh_fp, n > 512 && n + 4 <= sizeof fresh_fp ? (n + 4 + 7) & ~7u : 512);
         if (n > 512 && n + 4 <= sizeof fresh_fp) {
             copy(fresh_fp + 464, fp_hdr, 48); /* the kernel's sw_reserved, as it wrote it */
             uint32_t m2 = FP_XSTATE_MAGIC2;
@@ -439,7 +507,7 @@ __attribute__((noreturn, used)) void stub_main(void)
     long rc;
     /* 1: nothing but the two memfds (and nothing of stdin/out/err). */
     sys(SYS_close_range, 0, 2, 0);
-    sys(SYS_close_range, 5, ~0u, 0);
+    sys(SYS_close_range, PROC_FD_PARK + 1, ~0u, 0);
     u64 empty = 0;
     sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&empty, 0, 8, 0, 0);
     /* 2: the control page. */
@@ -447,6 +515,10 @@ __attribute__((noreturn, used)) void stub_main(void)
               MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_CTL, 0);
     if (rc != (long)PROC_CTL_ADDR)
         die(1, rc);
+    rc = sys6(SYS_mmap, PROC_RO_ADDR, PROC_RO_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_CTL,
+              PROC_CTL_SIZE);
+    if (rc != (long)PROC_RO_ADDR)
+        die(2, rc);
     sys(SYS_close, PROC_FD_CTL, 0, 0);
     /* 3: everything else goes: initial stack, vDSO, vvar, brk. */
     if ((rc = sys(SYS_munmap, 0, PROC_STUB_BASE, 0)) < 0)

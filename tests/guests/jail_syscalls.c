@@ -11,6 +11,11 @@
  *   Compat32()    lret to the 32-bit code segment 0x23, then int $0x80 (eax = 20)
  *   GateGetpid()  call the stub's syscall gate 0x7e0000000000 with rax = 39
  *   GateFutex()   the same gate with rax = 202 (futex) on address 0x1234
+ *   GateWrite()   the same gate with rax = 1 (write) to the park pipe's fd 5
+ *   ParkForged()  the park gate's own syscall instruction (write to fd 5),
+ *                 with a buffer in guest memory holding a forged record
+ *   WriteRO()     a store to the control area's read-only page (the park word)
+ *   ParkGate()    a jump to the whole park gate, as if the host had asked
  *   Where(string) -> uint64  the address of a site: "lret" (Compat32's far return)
  */
 #include <glint/guest.h>
@@ -18,6 +23,8 @@
 #include <string.h>
 
 #define STUB_GATE 0x7e0000000000ull
+#define PARK_GATE_SYSCALL (STUB_GATE + 0x80 + 25) /* proc_abi.h: PROC_GATE_PARK_IP - 2 */
+#define RO_WORD 0x7e0001004000ull                  /* proc_abi.h: PROC_RO_ADDR */
 
 static void Syscall(const glint_args *a)
 {
@@ -121,6 +128,62 @@ static void GateFutex(const glint_args *a)
     glint_return_u64(r);
 }
 GLINT_FUNCTION(GateFutex, GLINT_U64);
+
+static void GateWrite(const glint_args *a)
+{
+    (void)a;
+    static const uint64_t rec = 1;
+    uint64_t r;
+    __asm__ volatile("movabsq %[gate], %%rcx\n\t"
+                     "call *%%rcx"
+                     : "=a"(r)
+                     : [gate] "i"(STUB_GATE), "a"(1ull), "D"(5ull), "S"(&rec), "d"(8ull)
+                     : "rcx", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(GateWrite, GLINT_U64);
+
+static void ParkForged(const glint_args *a)
+{
+    (void)a;
+    /* What the host's current word could be: any count, any token. */
+    static volatile uint64_t rec = 0x0000000100000002ull;
+    uint64_t r;
+    __asm__ volatile("leaq 1f(%%rip), %%rcx\n\t"
+                     "pushq %%rcx\n\t"
+                     "movabsq %[gate], %%rcx\n\t"
+                     "jmp *%%rcx\n"
+                     "1:"
+                     : "=a"(r)
+                     : [gate] "i"(PARK_GATE_SYSCALL), "a"(1ull), "D"(5ull), "S"(&rec), "d"(8ull)
+                     : "rcx", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(ParkForged, GLINT_U64);
+
+static void WriteRO(const glint_args *a)
+{
+    (void)a;
+    *(volatile uint64_t *)RO_WORD = 0x0000000100000002ull;
+    glint_return_u64(*(volatile uint64_t *)RO_WORD);
+}
+GLINT_FUNCTION(WriteRO, GLINT_U64);
+
+static void ParkGate(const glint_args *a)
+{
+    (void)a;
+    uint64_t r;
+    __asm__ volatile("leaq 1f(%%rip), %%rcx\n\t"
+                     "pushq %%rcx\n\t"
+                     "movabsq %[gate], %%rcx\n\t"
+                     "jmp *%%rcx\n"
+                     "1:"
+                     : "=a"(r)
+                     : [gate] "i"(STUB_GATE + 0x80)
+                     : "rcx", "rdx", "rsi", "rdi", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(ParkGate, GLINT_U64);
 
 extern const char jail_lret_site[];
 
