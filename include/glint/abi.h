@@ -113,7 +113,7 @@ struct glint_boot_info {
     uint32_t flags;         /* IN: none defined yet */
     uint64_t heap_base;     /* IN: GVA, page aligned, memory is zero */
     uint64_t heap_size;     /* IN */
-    uint64_t reserved0;
+    uint64_t exit_gate;     /* IN: 0, or the GVA of the host's exit gate (below) */
     uint64_t stack_canary;  /* IN: offset 0x28, random per sandbox */
     uint64_t input_base;    /* IN: GVA of the input buffer (a glint_call_frame at its start) */
     uint64_t input_size;    /* IN */
@@ -123,6 +123,28 @@ struct glint_boot_info {
     uint64_t stack_size;    /* IN */
 };
 #define GLINT_BOOT_MAGIC 0x31544f4f42474cULL /* "GLBOOT1" */
+
+/*
+ * The exit gate.  Where boot_info.exit_gate is not 0 (the process backend
+ * sets it; KVM does not), a hypercall `out %al, $port` may instead be made
+ * as a jump to that address, without a fault:
+ *
+ *       movq 0x10020, %rdx         boot_info.exit_gate (not through FS:
+ *                                    guests may move FS)
+ *       testq %rdx, %rdx
+ *       jz 1f
+ *       leaq 2f(%rip), %rcx         where to resume
+ *       jmp *%rdx
+ *   1:  outb %al, $port             the resume address must follow the OUT:
+ *   2:                              the host reads the port there
+ *
+ * The exit is then the OUT's, as if it had run: the same port and value
+ * (AL), the guest state resumes at 2: with every register kept (RCX and RDX
+ * as set above) and nothing written below the guest's RSP.  The host may
+ * set exit_gate to 0 at any exit (a debugger attaching); guests read it
+ * before every hypercall.  A guest that jumps there any other way only
+ * fails its own call.
+ */
 
 /* ---------------------------------------------------------------------------
  * A call from the host into the guest.  The host writes this at the start of
@@ -253,6 +275,7 @@ _Static_assert(sizeof(struct glint_abi_value) == 24, "abi value layout");
 _Static_assert(sizeof(struct glint_fn_desc) == GLINT_FN_DESC_SIZE, "fn desc layout");
 _Static_assert(sizeof(struct glint_abi_note) == 24, "abi note layout");
 _Static_assert(__builtin_offsetof(struct glint_boot_info, stack_canary) == 0x28, "canary at %fs:0x28");
+_Static_assert(__builtin_offsetof(struct glint_boot_info, exit_gate) == 0x20, "exit gate at GLINT_BOOT_INFO_GVA + 0x20");
 _Static_assert(sizeof(struct glint_call_frame) == 32 + 16 * 24, "call frame layout");
 _Static_assert(sizeof(struct glint_result_frame) == 32, "result frame layout");
 _Static_assert(sizeof(struct glint_hostcall_frame) == 24 + 16 * 24, "hostcall frame layout");

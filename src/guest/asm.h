@@ -10,6 +10,7 @@
 
 #define ASM_BOOT_INFO_GVA      0x10000    /* GLINT_BOOT_INFO_GVA (layout.h) */
 #define ASM_BI_INPUT_BASE      0x30       /* offsetof(struct glint_boot_info, input_base) */
+#define ASM_BI_EXIT_GATE       0x20       /* offsetof(struct glint_boot_info, exit_gate) */
 #define ASM_PORT_DONE          0xE0       /* GLINT_PORT_DONE */
 #define ASM_PORT_ABORT         0xE2       /* GLINT_PORT_ABORT */
 #define ASM_ABI_VERSION        2          /* GLINT_ABI_VERSION */

@@ -8,6 +8,8 @@
 _Static_assert(ASM_BOOT_INFO_GVA == GLINT_BOOT_INFO_GVA, "asm.h: boot info address");
 _Static_assert(ASM_BI_INPUT_BASE == __builtin_offsetof(struct glint_boot_info, input_base),
                "asm.h: boot info input_base offset");
+_Static_assert(ASM_BI_EXIT_GATE == __builtin_offsetof(struct glint_boot_info, exit_gate),
+               "asm.h: exit gate");
 _Static_assert(ASM_PORT_DONE == GLINT_PORT_DONE, "asm.h: DONE port");
 _Static_assert(ASM_PORT_ABORT == GLINT_PORT_ABORT, "asm.h: ABORT port");
 _Static_assert(ASM_ABI_VERSION == GLINT_ABI_VERSION, "asm.h: ABI version");

@@ -203,7 +203,7 @@ int glint_host_call(const char *name, glint_type ret_type, glint_val *ret, size_
         restore_result(&kept);
         return rc;
     }
-    __asm__ volatile("outb %%al, %0" : : "N"(GLINT_PORT_HOSTCALL), "a"(0) : "memory");
+    GLINT__HYPERCALL(GLINT_PORT_HOSTCALL);
     restore_result(&kept);
     const struct glint_call_frame *frame = glint__frame();
     struct glint_hostcall_reply r;
@@ -245,6 +245,6 @@ void glint__log_send(unsigned level, const char *file, size_t file_len, uint32_t
     if (keep_result(&kept, name, request_size(sizeof name - 1, 4, args)))
         return;
     if (build(name, sizeof name - 1, GLINT_VOID, 4, args) == 0)
-        __asm__ volatile("outb %%al, %0" : : "N"(GLINT_PORT_HOSTCALL), "a"(0) : "memory");
+        GLINT__HYPERCALL(GLINT_PORT_HOSTCALL);
     restore_result(&kept);
 }

@@ -21,6 +21,20 @@
 /* The boot info page (read-only, filled by the host before the first run). */
 #define BOOT ((const struct glint_boot_info *)(uintptr_t)GLINT_BOOT_INFO_GVA)
 
+/* A hypercall: `out %al, $port` with AL = 0, or the same exit through the
+ * host's exit gate where it offers one (glint/abi.h). */
+#define GLINT__HYPERCALL(port)                                                      \
+    __asm__ volatile("movq 0x10020, %%rdx\n\t"                                    \
+                     "testq %%rdx, %%rdx\n\t"                                       \
+                     "jz 1f\n\t"                                                    \
+                     "leaq 2f(%%rip), %%rcx\n\t"                                    \
+                     "jmp *%%rdx\n"                                                 \
+                     "1: outb %%al, %0\n"                                           \
+                     "2:"                                                           \
+                     :                                                              \
+                     : "N"(port), "a"(0)                                            \
+                     : "rcx", "rdx", "memory", "cc")
+
 static inline uint8_t *glint__out(void)
 {
     return (uint8_t *)(uintptr_t)BOOT->output_base;

@@ -8,7 +8,8 @@
  *   _start:  .init_array constructors (if any), then glint_main() if the
  *            guest defines one; then mark initialization finished.
  *   loop:    OUT to GLINT_PORT_DONE (the first one means "initialized",
- *            each later one "call finished, result in the output buffer").
+ *            each later one "call finished, result in the output buffer"),
+ *            through the exit gate where the host offers one.
  *            When the host resumes us, a glint_call_frame is at input_base:
  *            call frame->entry(frame), and loop.
  *
@@ -40,8 +41,13 @@ _start:
     movb $1, glint__ready(%rip)     /* host calls are allowed from now on */
     movq ASM_BOOT_INFO_GVA + ASM_BI_INPUT_BASE, %rbx
 glint__dispatch:
-    outb %al, $ASM_PORT_DONE
-    movq %rbx, %rdi
+    movq ASM_BOOT_INFO_GVA + ASM_BI_EXIT_GATE, %rdx /* the exit gate (glint/abi.h), or an OUT */
+    testq %rdx, %rdx
+    jz 1f
+    leaq 2f(%rip), %rcx
+    jmp *%rdx
+1:  outb %al, $ASM_PORT_DONE
+2:  movq %rbx, %rdi
     call *ASM_CALL_ENTRY(%rbx)
     jmp glint__dispatch
     .size _start, . - _start

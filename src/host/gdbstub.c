@@ -765,5 +765,9 @@ API glint_status glint_sandbox_debug_listen(glint_sandbox *sb, uint16_t port, ui
         *bound_port = ntohs(a.sin_port);
     glint_service_start();
     sb->gdb = g;
+    /* Single steps and breakpoints need every exit to be a fault (the exit
+     * gate would run the stub's code under the trap flag). */
+    sb->no_exit_gate = 1;
+    glint_sandbox_sync_exit_gate(sb);
     return GLINT_OK;
 }

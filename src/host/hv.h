@@ -70,6 +70,9 @@ struct hv_ops {
     /* The host's mapping of guest memory must be the memory the guest
      * sees: MAP_SHARED of a memfd, never a private copy-on-write mapping. */
     int shared_memory;
+    /* boot_info.exit_gate for guests on this backend (glint/abi.h): the
+     * GVA of an exit without a fault, or 0 (exits are OUT). */
+    uint64_t exit_gate;
     const char *cpu_state_format; /* part of the snapshot file format */
     size_t cpu_state_size;
 

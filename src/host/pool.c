@@ -660,9 +660,21 @@ int glint_debug_memory_equal(const glint_sandbox *sb, const glint_snapshot *snap
     }
     const size_t page = GLINT_PAGE_SIZE, pages = (size_t)(sb->lay.mem_size / page);
     size_t bad = 0, first = 0;
-    for (size_t i = 0; i < pages; i++)
-        if (memcmp(sb->mem + i * page, snap->mem + i * page, page) != 0 && !bad++)
+    for (size_t i = 0; i < pages; i++) {
+        const uint8_t *a = sb->mem + i * page, *b = snap->mem + i * page;
+        int differs;
+        if (i == GLINT_BOOT_INFO_GVA / page) {
+            /* The exit gate is the backend's (glint_sandbox_sync_exit_gate), not the snapshot's. */
+            const size_t g = offsetof(struct glint_boot_info, exit_gate);
+            uint64_t want = sb->no_exit_gate ? 0 : sb->be->exit_gate, have;
+            memcpy(&have, a + g, 8);
+            differs = memcmp(a, b, g) != 0 || memcmp(a + g + 8, b + g + 8, page - g - 8) != 0 || have != want;
+        } else {
+            differs = memcmp(a, b, page) != 0;
+        }
+        if (differs && !bad++)
             first = i;
+    }
     if (!bad)
         return 1;
     size_t off = 0;

@@ -29,6 +29,7 @@
 #define PROC_GATE_WAIT_IP (PROC_GATE_WAIT + 24)
 #define PROC_GATE_PARK    (PROC_STUB_BASE + 0x80) /* the only write: a park record; continues into fixed code */
 #define PROC_GATE_PARK_IP (PROC_GATE_PARK + 27)
+#define PROC_GATE_FAST    (PROC_STUB_BASE + 0x100) /* the exit gate (glint/abi.h): an exit without a fault */
 /* Instruction pointers the kernel reports to seccomp (after the syscall). */
 #define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
@@ -63,6 +64,7 @@
 #define PROC_REP_SIGNAL 1u /* a signal reached the handler: signo, code, trapno, ... */
 #define PROC_REP_DUMP   2u /* answer to PROC_CMD_DUMP */
 #define PROC_REP_SETUP_FAILED 3u /* the stub could not set itself up: err = step, code = errno */
+#define PROC_REP_FAST   4u /* the guest took the exit gate: regs (rip = its resume address, after an OUT) */
 
 struct proc_regs {
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;

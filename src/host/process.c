@@ -1101,6 +1101,29 @@ static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *
     hv->in_guest_state = 1;
     ex->rip = r.regs.rip;
     ex->rsp = r.regs.rsp;
+    if (r.kind == PROC_REP_FAST) {
+        /* The exit gate: the OUT before the resume address, as if it had
+         * run (glint/abi.h).  The guest chose the registers and may have
+         * jumped there from anywhere: the OUT must be there, in guest code. */
+        uint16_t port;
+        uint8_t size, is_out;
+        uint64_t rip = r.regs.rip;
+        unsigned len = rip >= 2 ? decode_io(hv, rip - 2, r.regs.rdx, &port, &size, &is_out) : 0;
+        if (len != 2 || !is_out || size != 1 || port < GLINT_PORT_FIRST || port > GLINT_PORT_LAST) {
+            ex->kind = HV_EXIT_OTHER;
+            ex->raw_reason = r.kind;
+            snprintf(ex->what, sizeof ex->what,
+                     "a jump into the exit gate to resume at 0x%llx, which does not follow an OUT to a "
+                     "hypercall port", (unsigned long long)rip);
+            return GLINT_OK;
+        }
+        ex->kind = HV_EXIT_IO;
+        ex->port = port;
+        ex->size = 1;
+        ex->is_out = 1;
+        ex->value = (uint32_t)(r.regs.rax & 0xff);
+        return GLINT_OK;
+    }
     if (r.kind != PROC_REP_SIGNAL) {
         ex->kind = HV_EXIT_OTHER;
         ex->raw_reason = r.kind;
@@ -1483,6 +1506,7 @@ const struct hv_ops hv_process_ops = {
     .name = "process",
     .id = GLINT_BACKEND_PROCESS,
     .shared_memory = 1,
+    .exit_gate = PROC_GATE_FAST,
     .cpu_state_format = UCPU_FORMAT,
     .cpu_state_size = sizeof(struct ucpu),
     .probe = process_probe,

@@ -182,7 +182,18 @@ static void write_boot_info(glint_sandbox *sb)
     bi.output_size = sb->lay.output_size;
     bi.stack_top = sb->lay.stack_top;
     bi.stack_size = sb->lay.stack_size;
+    bi.exit_gate = sb->no_exit_gate ? 0 : sb->be->exit_gate;
     memcpy(sb->mem + GLINT_BOOT_INFO_GVA, &bi, sizeof bi);
+}
+
+void glint_sandbox_sync_exit_gate(glint_sandbox *sb)
+{
+    uint64_t want = sb->no_exit_gate ? 0 : sb->be->exit_gate, *at;
+    if (!sb->mem || sb->lay.mem_size < GLINT_BOOT_INFO_GVA + sizeof(struct glint_boot_info))
+        return;
+    at = (uint64_t *)(sb->mem + GLINT_BOOT_INFO_GVA + offsetof(struct glint_boot_info, exit_gate));
+    if (*at != want) /* a private mapping of a snapshot stays shared where it can */
+        *at = want;
 }
 
 static glint_status create_memory(glint_sandbox *sb, glint_error *err)

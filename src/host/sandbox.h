@@ -56,6 +56,7 @@ struct glint_sandbox {
     glint_error err;
     glint_error poison;     /* the failure that poisoned it */
     uint64_t exits;
+    int no_exit_gate;       /* OUT exits only (a debugger is attached) */
 
     /* Buffers preallocated so that calls allocate nothing. */
     uint8_t *result_buf;    /* output_size + 1: copies of results */
@@ -126,6 +127,9 @@ glint_status glint_run_cancelled(glint_sandbox *sb);
 /* sandbox.c: the parts of creation shared with snapshots. */
 glint_sandbox *glint_sandbox_new(const glint_config *cfg, glint_error *err);
 glint_status glint_sandbox_finish_setup(glint_sandbox *sb, glint_error *err);
+/* boot_info.exit_gate as this sandbox's backend wants it, after anything
+ * that wrote guest memory from elsewhere (a snapshot, a restore). */
+void glint_sandbox_sync_exit_gate(glint_sandbox *sb);
 glint_status glint_sandbox_set_functions(glint_sandbox *sb, const glint_function *funcs,
                                          const uint64_t *entries, size_t n, glint_error *err);
 

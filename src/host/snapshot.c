@@ -235,6 +235,9 @@ static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, 
         if (resident[i] && !page_is_zero(sb->mem + i * PAGE))
             memcpy(dst + i * PAGE, sb->mem + i * PAGE, PAGE);
     free(resident);
+    /* The exit gate is the backend's, set at every load: not part of a snapshot. */
+    if (size >= GLINT_BOOT_INFO_GVA + sizeof(struct glint_boot_info))
+        ((struct glint_boot_info *)(dst + GLINT_BOOT_INFO_GVA))->exit_gate = 0;
     munmap(dst, size);
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
         close(fd);
@@ -459,6 +462,7 @@ static glint_status restore_locked_untimed(glint_sandbox *sb, struct glint_snaps
         glint_snapshot_free(sb->synced);
         sb->synced = glint_snapshot_ref(snap);
     }
+    glint_sandbox_sync_exit_gate(sb);
     sb->host_in_hw = 0;
     sb->need_full = 0;
     sb->state = SB_READY;
@@ -615,6 +619,7 @@ API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csn
         (s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, err)) ||
         (s = map_snapshot_memory(sb, snap, err)))
         goto fail;
+    glint_sandbox_sync_exit_gate(sb);
     sb->base = glint_snapshot_ref(snap);
     struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL};
     if ((s = sb->be->create(&sb->hv, &setup, err)) ||

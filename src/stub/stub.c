@@ -166,8 +166,87 @@ __asm__(".section .text.gates, \"ax\", @progbits\n"
         "    movl $1, %ecx\n"
         "    xchgl %ecx, (%rax)\n"
         "    jmp 1b\n"
+        ".org gate_syscall + 0x100, 0xcc\n"
+        /* PROC_GATE_FAST, the exit gate (glint/abi.h): the guest jumps here
+         * instead of faulting on an OUT, with RCX = where to resume (after
+         * that OUT).  Its registers go to fast_regs, the flags too (from
+         * the stub's stack: nothing is written below the guest's RSP), and
+         * fast_exit reports them.  No system call, no signal frame. */
+        ".globl gate_fast\n"
+        "gate_fast:\n"
+        "    movabsq %rax, fast_regs+104\n"
+        "    movabsq $fast_regs, %rax\n"
+        "    movq %r8, 0(%rax)\n"
+        "    movq %r9, 8(%rax)\n"
+        "    movq %r10, 16(%rax)\n"
+        "    movq %r11, 24(%rax)\n"
+        "    movq %r12, 32(%rax)\n"
+        "    movq %r13, 40(%rax)\n"
+        "    movq %r14, 48(%rax)\n"
+        "    movq %r15, 56(%rax)\n"
+        "    movq %rdi, 64(%rax)\n"
+        "    movq %rsi, 72(%rax)\n"
+        "    movq %rbp, 80(%rax)\n"
+        "    movq %rbx, 88(%rax)\n"
+        "    movq %rdx, 96(%rax)\n"
+        "    movq %rcx, 112(%rax)\n"
+        "    movq %rsp, 120(%rax)\n"
+        "    movq %rcx, 128(%rax)\n"      /* rip: the resume address */
+        "    leaq resume_stack+8192(%rip), %rsp\n"
+        "    pushfq\n"
+        "    popq 136(%rax)\n"
+        "    call fast_exit\n"
+        "    ud2\n"
+        /* Back into the guest from fast_regs, flags first (from the stub's
+         * stack), RSP last, then a jump through memory: every register is
+         * the guest's. */
+        ".globl fast_resume\n"
+        "fast_resume:\n"
+        "    leaq resume_stack+8192(%rip), %rsp\n"
+        "    pushq fast_regs+136(%rip)\n"
+        "    popfq\n"
+        "    movabsq $fast_regs, %rax\n"
+        "    movq 0(%rax), %r8\n"
+        "    movq 8(%rax), %r9\n"
+        "    movq 16(%rax), %r10\n"
+        "    movq 24(%rax), %r11\n"
+        "    movq 32(%rax), %r12\n"
+        "    movq 40(%rax), %r13\n"
+        "    movq 48(%rax), %r14\n"
+        "    movq 56(%rax), %r15\n"
+        "    movq 64(%rax), %rdi\n"
+        "    movq 72(%rax), %rsi\n"
+        "    movq 80(%rax), %rbp\n"
+        "    movq 88(%rax), %rbx\n"
+        "    movq 96(%rax), %rdx\n"
+        "    movq 112(%rax), %rcx\n"
+        "    movq 120(%rax), %rsp\n"
+        "    movq 104(%rax), %rax\n"
+        "    jmp *fast_regs+128(%rip)\n"
+        ".globl gate_fast_end\n"
+        "gate_fast_end:\n"
         ".text\n");
 extern char gate_syscall[], gate_sigreturn[], gate_ready[];
+extern char gate_fast[], gate_fast_end[] __attribute__((visibility("hidden")));
+__attribute__((noreturn, visibility("hidden"))) void fast_resume(void);
+
+/* The guest's registers at its last exit through the gate (proc_regs
+ * layout: gate_fast and fast_resume use the offsets). */
+__attribute__((used, aligned(64))) struct proc_regs fast_regs;
+_Static_assert(offsetof(struct proc_regs, rax) == 104 && offsetof(struct proc_regs, rcx) == 112 &&
+                   offsetof(struct proc_regs, rsp) == 120 && offsetof(struct proc_regs, rip) == 128 &&
+                   offsetof(struct proc_regs, rflags) == 136,
+               "gate_fast: fast_regs offsets");
+/* The guest's state is in fast_regs and its FPU/SSE/AVX registers (the
+ * stub uses none), not in a signal frame; and a signal that came while
+ * the stub ran for it, delivered at the next resume. */
+static int fast_mode;
+static int fast_signal;
+struct k_sigcontext;
+static void load_fast_regs(struct k_sigcontext *mc);
+static void report_fast(uint32_t kind, int sig);
+static void xsave_to_ctl(void);
+static void xrstor_from_ctl(void);
 
 static long gate(long n, long a, long b, long c, long d)
 {
@@ -397,6 +476,20 @@ __attribute__((used)) uint8_t resume_stack[8192] __attribute__((aligned(16)));
 static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 {
     struct k_sigcontext *mc = &uc->mc;
+    if ((sig == PROC_SIG_INTERRUPT || sig == 24 /* SIGXCPU */) && mc->rip >= PROC_STUB_BASE &&
+        mc->rip < PROC_STUB_END) {
+        if (mc->rip >= (u64)fast_resume && mc->rip < (u64)gate_fast_end) {
+            /* On the way back into the guest: it is as if the signal had
+             * come at its resume address, with its registers. */
+            load_fast_regs(mc);
+        } else {
+            /* The stub is at work for an exit through the gate (its signals
+             * are not blocked there): report it at the next resume. */
+            fast_signal = sig;
+            return;
+        }
+    }
+    fast_mode = 0;
     CTL->rep_kind = PROC_REP_SIGNAL;
     CTL->signo = sig;
     CTL->code = si->code;
@@ -420,6 +513,76 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
     uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
     report();
     wait_command(seen);
+}
+
+/* The report of an exit through the gate (or of a signal held back while
+ * the stub worked for one): the guest's registers from fast_regs. */
+static void report_fast(uint32_t kind, int sig)
+{
+    CTL->rep_kind = kind;
+    CTL->signo = sig;
+    CTL->code = 0;
+    CTL->trapno = 0;
+    CTL->err = 0;
+    CTL->addr = 0;
+    volatile uint64_t *d = (volatile uint64_t *)&CTL->regs;
+    const uint64_t *s = (const uint64_t *)&fast_regs;
+    for (size_t i = 0; i < offsetof(struct proc_regs, fs_base) / 8; i++)
+        d[i] = s[i];
+    CTL->regs.cs = 0x33;
+}
+
+__attribute__((noreturn, used)) void fast_exit(void);
+__attribute__((noreturn, used)) void fast_exit(void)
+{
+    fast_mode = 1;
+    report_fast(PROC_REP_FAST, 0);
+    uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
+    report();
+    wait_command(seen);
+}
+
+/* A signal frame now holds the guest's state from fast_regs. */
+static void load_fast_regs(struct k_sigcontext *mc)
+{
+    const struct proc_regs *r = &fast_regs;
+    mc->r8 = r->r8, mc->r9 = r->r9, mc->r10 = r->r10, mc->r11 = r->r11;
+    mc->r12 = r->r12, mc->r13 = r->r13, mc->r14 = r->r14, mc->r15 = r->r15;
+    mc->rdi = r->rdi, mc->rsi = r->rsi, mc->rbp = r->rbp, mc->rbx = r->rbx;
+    mc->rdx = r->rdx, mc->rax = r->rax, mc->rcx = r->rcx, mc->rsp = r->rsp;
+    mc->rip = r->rip, mc->eflags = r->rflags;
+}
+
+/* FPU/SSE/AVX, straight from the registers (the stub uses none of them). */
+static uint64_t xcr0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static void xsave_to_ctl(void)
+{
+    uint32_t mask = (uint32_t)(xcr0() & 7);
+    __asm__ volatile("xsave64 %0" : "=m"(*(uint8_t(*)[832])CTL->xsave) : "a"(mask), "d"(0) : "memory");
+    CTL->xsave_size = 832;
+}
+
+static void xrstor_from_ctl(void)
+{
+    static uint8_t img[832] __attribute__((aligned(64)));
+    copy(img, CTL->xsave, 832);
+    uint32_t mxcsr;
+    copy(&mxcsr, img + 24, 4);
+    mxcsr &= 0xffff; /* reserved bits would fault */
+    copy(img + 24, &mxcsr, 4);
+    uint64_t mask = xcr0() & 7, bv;
+    copy(&bv, img + 512, 8);
+    bv &= mask;
+    copy(img + 512, &bv, 8);
+    for (size_t i = 520; i < 576; i++) /* XCOMP_BV and the reserved header: 0 */
+        img[i] = 0;
+    __asm__ volatile("xrstor64 %0" : : "m"(*(uint8_t(*)[832])img), "a"((uint32_t)mask), "d"(0) : "memory");
 }
 
 /* A whole new signal frame, built from the host's state alone: a restore
@@ -462,7 +625,10 @@ __attribute__((noreturn, used)) void stub_resume(void)
     __atomic_store_n((uint32_t *)&CTL->child_waiting, 0, __ATOMIC_RELAXED);
     uint32_t cmd = CTL->cmd, f = CTL->cmd_flags;
     if (cmd == PROC_CMD_DUMP) {
-        dump_fp(saved_uc ? saved_uc->mc.fpstate : 0);
+        if (fast_mode)
+            xsave_to_ctl();
+        else
+            dump_fp(saved_uc ? saved_uc->mc.fpstate : 0);
         CTL->rep_kind = PROC_REP_DUMP;
         uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
         report();
@@ -470,6 +636,9 @@ __attribute__((noreturn, used)) void stub_resume(void)
     }
     if (f & PROC_SET_GREGS) {
         /* Restore: everything from the host and from constants. */
+        fast_mode = 0;
+        fast_signal = 0;
+        saved_uc = 0; /* the frame below is not the handler's */
         volatile struct k_ucontext *u = &fresh.uc;
         zero(&fresh, sizeof fresh);
         u->flags = 1 | 2 | 4; /* UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS */
@@ -491,7 +660,31 @@ __attribute__((noreturn, used)) void stub_resume(void)
         reset_selectors();
         sigreturn_at((void *)u);
     }
+    if (fast_mode) {
+        /* The guest left through the gate: its state is in fast_regs and
+         * in the FPU/SSE/AVX registers. */
+        if (f & PROC_SET_RIP)
+            fast_regs.rip = CTL->set.rip;
+        if (f & PROC_SET_FP)
+            xrstor_from_ctl();
+        if (f & PROC_SET_FSGS)
+            reset_selectors();
+        if (fast_signal) {
+            /* A signal that came while the stub worked: reported now, at the
+             * guest's resume address, before it runs again. */
+            report_fast(PROC_REP_SIGNAL, fast_signal);
+            fast_signal = 0;
+            uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
+            report();
+            wait_command(seen);
+        }
+        fast_mode = 0;
+        saved_uc = 0; /* no frame holds the guest's state */
+        fast_resume();
+    }
     struct k_ucontext *uc = saved_uc;
+    if (!uc) /* only after a guest jumped into the stub: fail, in stub code */
+        __asm__ volatile("jmp gate_ready" ::: "memory");
     if (f & PROC_SET_RIP)
         uc->mc.rip = CTL->set.rip;
     if (f & PROC_SET_FP)

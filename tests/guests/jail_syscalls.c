@@ -16,6 +16,10 @@
  *                 with a buffer in guest memory holding a forged record
  *   WriteRO()     a store to the control area's read-only page (the park word)
  *   ParkGate()    a jump to the whole park gate, as if the host had asked
+ *   ExitGate()    the boot info's exit gate (0 where there is none)
+ *   GateNoOut()   a jump into the exit gate to resume after a jmp, not an OUT
+ *   GatePort80()  ... after an OUT to port 0x80, not a hypercall port
+ *   GateOutside() ... at an address outside guest memory (the stub's)
  *   Where(string) -> uint64  the address of a site: "lret" (Compat32's far return)
  */
 #include <glint/guest.h>
@@ -184,6 +188,55 @@ static void ParkGate(const glint_args *a)
     glint_return_u64(r);
 }
 GLINT_FUNCTION(ParkGate, GLINT_U64);
+
+static void ExitGate(const glint_args *a)
+{
+    (void)a;
+    uint64_t g;
+    __asm__ volatile("movq 0x10020, %0" : "=r"(g));
+    glint_return_u64(g);
+}
+GLINT_FUNCTION(ExitGate, GLINT_U64);
+
+/* Jumps to the exit gate (when there is one) with RCX = resume. */
+#define GATE_JUMP(resume_setup)                                                          \
+    do {                                                                                 \
+        uint64_t g;                                                                      \
+        __asm__ volatile("movq 0x10020, %0" : "=r"(g));                               \
+        if (!g) {                                                                        \
+            glint_return_u64(0);                                                         \
+            return;                                                                      \
+        }                                                                                \
+        __asm__ volatile(resume_setup "\n\tjmp *%0\n"                                  \
+                         "3: nop\n\t"                                                   \
+                         "jmp 4f\n\t"                                                   \
+                         "outb %%al, $0x80\n"                                           \
+                         "5: nop\n"                                                     \
+                         "4:"                                                            \
+                         : : "r"(g), "a"(0) : "rcx", "memory");                          \
+        glint_return_u64(1);                                                             \
+    } while (0)
+
+static void GateNoOut(const glint_args *a)
+{
+    (void)a;
+    GATE_JUMP("leaq 3f(%%rip), %%rcx");
+}
+GLINT_FUNCTION(GateNoOut, GLINT_U64);
+
+static void GatePort80(const glint_args *a)
+{
+    (void)a;
+    GATE_JUMP("leaq 5f(%%rip), %%rcx");
+}
+GLINT_FUNCTION(GatePort80, GLINT_U64);
+
+static void GateOutside(const glint_args *a)
+{
+    (void)a;
+    GATE_JUMP("movabsq $0x7e0000000102, %%rcx");
+}
+GLINT_FUNCTION(GateOutside, GLINT_U64);
 
 extern const char jail_lret_site[];
 
