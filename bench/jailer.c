@@ -7,6 +7,7 @@
  *   floor_proc_fault_handler     `out` in ring 3 (#GP) -> SIGSEGV handler
  *                                on an alternate stack in this process,
  *                                RIP += 2 through the ucontext, sigreturn
+ *   floor_proc_gate_roundtrip    the same exchange without a fault (the exit gate)
  *   floor_proc_exit_roundtrip    the exit glint uses: the jailed stub's
  *                                `out` -> its handler -> message on the
  *                                shared page -> host wakes, answers ->
@@ -254,7 +255,14 @@ struct jchild {
 extern char **environ;
 
 /* Starts the stub with a fresh control page; 0 or -1 with a reason. */
+static int jail_spawn_mode(struct jchild *j, uint32_t spin, uint32_t gate, char *why, size_t len);
+
 static int jail_spawn(struct jchild *j, uint32_t spin, char *why, size_t len)
+{
+    return jail_spawn_mode(j, spin, 0, why, len);
+}
+
+static int jail_spawn_mode(struct jchild *j, uint32_t spin, uint32_t gate, char *why, size_t len)
 {
     memset(j, 0, sizeof *j);
     j->pid = -1;
@@ -277,6 +285,7 @@ static int jail_spawn(struct jchild *j, uint32_t spin, char *why, size_t len)
     j->ctl = p;
     j->ctl->magic = JAIL_MAGIC;
     j->ctl->spin = spin;
+    j->ctl->gate = gate;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd, JAIL_CTL_FD);
@@ -458,6 +467,42 @@ static void floor_exit_roundtrip(void)
         result_note(r, "futex-only variant not measured: %s", why);
     }
     samples_free(&f);
+}
+
+/* floor_proc_gate_roundtrip: the same exchange, the stub calling its own
+ * exit function instead of faulting (the process backend's exit gate). */
+static void floor_gate_roundtrip(void)
+{
+    const char *name = "floor_proc_gate_roundtrip";
+    char why[300];
+    struct jchild j;
+    uint64_t spin_ns = g_ncpu > 1 ? SPIN_NS : 0;
+    if (jail_spawn_mode(&j, g_child_spin, 1, why, sizeof why) < 0) {
+        result_skip(name, "not measured: %s", why);
+        return;
+    }
+    if (jail_wait(&j, spin_ns, why, sizeof why) < 0) {
+        result_skip(name, "not measured: first exit: %s", why);
+        jail_destroy(&j);
+        return;
+    }
+    struct samples s = {0};
+    size_t warm = iters(1000, 50), n = iters(20000, 500);
+    int ok = roundtrips(&j, spin_ns, warm, n, &s, why, sizeof why) == 0;
+    uint64_t reports = j.ctl->reports, signo = j.ctl->signo;
+    jail_destroy(&j);
+    if (!ok || signo != 0) {
+        samples_free(&s);
+        result_skip(name, "not measured: %s", ok ? "the stub reported a signal" : why);
+        return;
+    }
+    struct result *r = add_min_median(name, &s);
+    result_extra(r, "spin_ns", (double)spin_ns);
+    result_note(r, "the same stub and jail, but each exit is a call of the stub's own exit function "
+                   "(no fault, no signal): message on the shared page -> host answers -> return; "
+                   "both sides spin %s before FUTEX_WAIT/FUTEX_WAKE; %d CPUs, not pinned; %llu "
+                   "reports", spin_ns ? "up to ~20 us" : "not at all (one CPU)", g_ncpu,
+                (unsigned long long)reports);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -803,8 +848,8 @@ static void floor_memory(void)
 
 void bench_proc_floors(void)
 {
-    static const char *const stub_names[] = {"floor_proc_exit_roundtrip", "floor_proc_create",
-                                             "floor_proc_memory"};
+    static const char *const stub_names[] = {"floor_proc_exit_roundtrip", "floor_proc_gate_roundtrip",
+                                             "floor_proc_create", "floor_proc_memory"};
     static char stub[4200];
     g_ncpu = count_cpus();
     g_child_spin = g_ncpu > 1 ? calibrate_spin(SPIN_NS) : 0;
@@ -814,6 +859,7 @@ void bench_proc_floors(void)
     floor_fault_handler();
     if (access(g_stub, X_OK) == 0) {
         floor_exit_roundtrip();
+        floor_gate_roundtrip();
     } else {
         for (size_t i = 0; i < sizeof stub_names / sizeof stub_names[0]; i++)
             result_skip(stub_names[i], "not measured: %s is not built (the Makefile builds it with glint-bench)", g_stub);

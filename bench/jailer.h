@@ -8,7 +8,9 @@
  * page, installs a SIGSEGV/SIGILL handler on an alternate stack, sets
  * no_new_privs and a seccomp filter (futex and rt_sigreturn only, and only
  * from its two system-call instructions; anything else kills it), then
- * loops on `out %al,$0x10`.  Each `out` raises #GP in ring 3: the handler
+ * loops on `out %al,$0x10` (or, with `gate`, on a call of a function of
+ * its own that does what the handler does, without a fault: the exit the
+ * process backend's exit gate makes).  Each `out` raises #GP in ring 3: the handler
  * writes a message to the control page, bumps `to_host` (FUTEX_WAKE when
  * the host sleeps), waits for `to_child` to move (a bounded spin, then
  * FUTEX_WAIT), steps RIP over the `out` when told to, and returns.
@@ -39,6 +41,7 @@ struct jail_ctl {
     uint32_t host_waiting;  /* host: in (or about to enter) FUTEX_WAIT on to_host */
     uint32_t child_waiting; /* stub: in (or about to enter) FUTEX_WAIT on to_child */
     uint32_t cmd;           /* host: JAIL_CMD_* */
+    uint32_t gate;          /* host-set: exits are calls into the stub's code, not `out` faults */
     uint32_t failed_step;   /* stub: set-up step that failed (then it exits 100 + step) */
     int64_t failed_rc;      /* stub: that step's return value */
     /* The report: what the handler saw. */
@@ -50,7 +53,8 @@ struct jail_ctl {
 #ifndef JAIL_STUB
 /* The jailed-process floors (jailer.c), run by the floors group:
  * floor_proc_fault_handler, floor_proc_exit_roundtrip,
- * floor_proc_ptrace_roundtrip, floor_proc_create, floor_proc_memory. */
+ * floor_proc_gate_roundtrip, floor_proc_ptrace_roundtrip,
+ * floor_proc_create, floor_proc_memory. */
 void bench_proc_floors(void);
 
 /* floor_proc_fault_handler one fault at a time, for figures that alternate

@@ -326,6 +326,7 @@ struct ratio_def {
 /* The jailed-process floors against each other and the peers (jailer.c). */
 static const struct ratio_def g_ratios_floors[] = {
     {"floor_proc_exit_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
+    {"floor_proc_gate_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
     {"floor_proc_ptrace_roundtrip", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
     {"floor_proc_create", NULL, "peer_posix_spawn", NULL, NULL, 0, 0, NULL},
 };
@@ -368,6 +369,9 @@ static const struct ratio_def g_ratios_process[] = {
      "call_empty / floor_proc_fault_handler, interleaved"},
     {"call_empty", "guest_insns", NULL, NULL, "<", 150, 0, NULL},
     {"call_empty", NULL, "floor_proc_exit_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"call_empty", NULL, "floor_proc_gate_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"call_host", NULL, "floor_proc_gate_roundtrip", NULL, NULL, 0, 0, NULL},
+    {"pooled_sandbox", NULL, "floor_proc_gate_roundtrip", NULL, NULL, 0, 0, NULL},
     {"call_host", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
     {"call_string", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
     {"call_bytes_1m", NULL, "floor_proc_fault_handler", NULL, NULL, 0, 0, NULL},
