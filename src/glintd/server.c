@@ -850,6 +850,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 struct gd_conn {
     int fd;
     int busy;               /* a request's headers are in: the guest may be running */
+    int reaped;             /* shut down once; libmicrohttpd closes it */
     uint64_t since_ns;
     struct gd_conn *prev, *next;
 };
@@ -914,15 +915,19 @@ static void conn_busy(struct MHD_Connection *c, int busy)
 
 unsigned gd_server_reap_slow(uint32_t timeout_s)
 {
-    uint64_t now = gd_now_ns(), limit = (uint64_t)timeout_s * 1000000000ull;
+    uint64_t limit = (uint64_t)timeout_s * 1000000000ull;
     unsigned n = 0;
     pthread_mutex_lock(&g_conns_lock);
+    /* The clock is read under the lock: a time read before it could be
+     * older than a since_ns set meanwhile, and the difference would wrap
+     * (that closed busy keep-alive connections under load). */
+    uint64_t now = gd_now_ns();
     for (struct gd_conn *g = g_conns; g; g = g->next)
-        if (!g->busy && now - g->since_ns > limit) {
+        if (!g->busy && !g->reaped && now > g->since_ns && now - g->since_ns > limit) {
             /* libmicrohttpd sees the connection fail and closes it; the
              * descriptor stays its to close (the lock keeps it open here). */
             shutdown(g->fd, SHUT_RDWR);
-            g->since_ns = UINT64_MAX / 2; /* once */
+            g->reaped = 1;
             n++;
         }
     pthread_mutex_unlock(&g_conns_lock);
