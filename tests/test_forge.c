@@ -9,7 +9,10 @@
 
 #define FORGE TEST_GUEST("forge")
 
-Test(forge, forged_report_then_restore, .timeout = VM_TEST_TIMEOUT)
+/* auto: the restore is the call's auto-restore, so the host posted the
+ * call with PROC_PARK_AT_DONE and expects the stub to park by itself after
+ * the copied report (an exit through the gate that ends a call). */
+static void forged_report_case(int autorestore)
 {
     SKIP_IF_NO_KVM();
     if (th_backend() != GLINT_BACKEND_PROCESS)
@@ -22,9 +25,14 @@ Test(forge, forged_report_then_restore, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(r.v.u64, 1001);
     /* The host sees a copy of Bump's report: a finished call.  The guest
      * code keeps running behind it. */
-    EXPECT_OK(sb, glint_sandbox_call(sb, "ForgeAndRun", NULL, 0, NULL));
-    /* The tenant boundary: a restore must stop it before touching memory. */
-    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    if (autorestore) {
+        EXPECT_OK(sb, glint_sandbox_set_auto_restore(sb, snap));
+        EXPECT_OK(sb, glint_sandbox_call(sb, "ForgeAndRun", NULL, 0, NULL));
+    } else {
+        EXPECT_OK(sb, glint_sandbox_call(sb, "ForgeAndRun", NULL, 0, NULL));
+        /* The tenant boundary: a restore must stop it before touching memory. */
+        EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    }
     /* The next user's argument: a secret the old code must never see. */
     char secret[64];
     memset(secret, 0, sizeof secret);
@@ -42,4 +50,14 @@ Test(forge, forged_report_then_restore, .timeout = VM_TEST_TIMEOUT)
     }
     glint_sandbox_destroy(sb);
     glint_snapshot_free(snap);
+}
+
+Test(forge, forged_report_then_restore, .timeout = VM_TEST_TIMEOUT)
+{
+    forged_report_case(0);
+}
+
+Test(forge, forged_report_then_auto_restore, .timeout = VM_TEST_TIMEOUT)
+{
+    forged_report_case(1);
 }

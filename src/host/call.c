@@ -391,6 +391,8 @@ static glint_status call_checked(glint_sandbox *sb, size_t index, const glint_va
     glint_status s;
     if ((s = check_args(sb, fn, args, nargs)) || (s = marshal(sb, index, args, nargs)))
         return s;
+    if (sb->be->restore_hint)
+        sb->be->restore_hint(sb->hv, sb->auto_restore || sb->pooled);
     return glint_run_guest(sb, fn, result);
 }
 

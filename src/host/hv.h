@@ -124,6 +124,10 @@ struct hv_ops {
      * when it has taken the sample).  sample_regs: RIP, RSP and RBP of the
      * guest after such an exit; 0 if unknown. */
     void (*kick)(struct hv *hv, pthread_t thread);
+    /* Optional: a restore will follow the coming call (on: auto-restore,
+     * or a pooled sandbox), so the backend may prepare for it while the
+     * guest finishes. */
+    void (*restore_hint)(struct hv *hv, int on);
     int (*sample_regs)(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *rbp);
 };
 

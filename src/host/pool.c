@@ -116,6 +116,7 @@ static glint_status make_sandbox(glint_pool *pool, glint_sandbox **out, glint_er
     glint_obs_new_tracer = NULL;
     if (s != GLINT_OK)
         return s;
+    sb->pooled = 1;
     s = register_all(sb, pool->host, pool->nhost, err);
     if (s == GLINT_OK && (s = glint_sandbox_init(sb)) != GLINT_OK)
         glint_fail(err, s, "pool: %s", glint_sandbox_error(sb)->message);

@@ -85,7 +85,7 @@ struct proc_regs {
  *
  * Parking (before a restore or a snapshot): the host stores (count, new
  * token) and reads the park pipe.  The stub, waiting for a command, sees
- * the token and jumps to PROC_GATE_PARK: a write of `word`, as the kernel reads
+ * the request and jumps to PROC_GATE_PARK: a write of `word`, as the kernel reads
  * it from this page, to the pipe, then fixed code that loads `word` again
  * and, if it still carries a token, waits for to_child to move (spinning
  * up to park_spin loops, then FUTEX_WAIT at PROC_GATE_WAIT); without a
@@ -96,13 +96,23 @@ struct proc_regs {
  * to the gate itself, with any registers (the filter pins fd, buffer and
  * length), but only into the same fixed code, and it cannot write this
  * page: a record it makes at another time never matches.
+ *
+ * Parking at the end of a call: when a restore will follow a call, the
+ * host posts its commands with the token PROC_PARK_AT_DONE.  The stub then
+ * parks right after reporting the exit through the gate that ends the call
+ * (an OUT to GLINT_PORT_DONE), and the host, which posts nothing more
+ * before it has read that record, finds it in the pipe when it restores,
+ * without asking.  The count makes each such word new too.  Other exits
+ * (host calls, faults) park only on a request (PROC_PARK_NOW).
  */
 struct proc_ro {
     union {
         uint64_t word;
         struct {
             uint32_t to_child;   /* low half: the command count (futex word) */
-            uint32_t park_token; /* high half: nonzero only while the host parks the child */
+            uint32_t park_token; /* high half: PROC_PARK_NOW | n while the host parks the child;
+                                  * PROC_PARK_AT_DONE with a command: park after the call's
+                                  * last exit (a restore follows); 0 otherwise */
         };
     };
     uint8_t pad0[56];
@@ -112,6 +122,9 @@ struct proc_ro {
                                   * instead of setting them with two system calls */
 };
 
+#define PROC_PARK_NOW     0x80000000u /* a park request: with a number new for every park */
+#define PROC_PARK_AT_DONE 1u          /* no request: park at the exit that ends the call */
+
 _Static_assert(offsetof(struct proc_ro, to_child) == PROC_RO_TO_CHILD - PROC_RO_ADDR, "proc_ro");
 _Static_assert(offsetof(struct proc_ro, park_spin) == PROC_RO_PARK_SPIN - PROC_RO_ADDR, "proc_ro");
 
@@ -120,7 +133,7 @@ struct proc_ctl {
     uint32_t to_host;        /* child increments after a report; host futex-waits on it */
     uint32_t host_waiting;   /* 1 while the host sleeps on to_host */
     uint8_t pad0[56];
-    uint32_t park_hint;      /* the token of the last park record written (a hint: the guest can write it) */
+    uint32_t park_hint;      /* to_child of the last park record written (a hint: the guest can write it) */
     uint32_t child_waiting;  /* 1 while the child sleeps on to_child (a hint: the guest can write it) */
     uint32_t spin;           /* host-set: how long the child spins before sleeping (loops) */
     uint32_t reserved1;

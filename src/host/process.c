@@ -99,7 +99,10 @@ struct hv {
     int pagemap_fd;
     int park_fd;            /* read end of the park pipe */
     uint64_t parked;        /* RO word at the child's last proven park (0: not parked) */
-    uint32_t park_token;    /* the last token used */
+    uint32_t park_token;    /* the last park request's number */
+    int park_at_done;       /* post commands with PROC_PARK_AT_DONE (a restore follows the call) */
+    int park_at_done_due;   /* the call ended with it: the stub parks unasked, nothing may be
+                             * posted before its record is read */
     uint32_t seen;          /* to_host value of the last report consumed */
     int dead;               /* the child is gone: respawn on a full restore */
     int died_sig;
@@ -460,6 +463,8 @@ static int build_filter(struct bpf *b)
 
 static glint_status spawn_child(struct hv *hv, glint_error *err);
 static void kill_child(struct hv *hv);
+static glint_status process_quiesce(struct hv *hv, glint_error *err);
+static int parked_has_read(struct hv *hv);
 
 /*
  * Can ring-3 code use RDFSBASE/WRFSBASE here?  AT_HWCAP2 says what the
@@ -649,16 +654,20 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
     return 0;
 }
 
-/* Posts the command already written to the control page. */
-static void post_command(struct hv *hv)
+/* Posts the command already written to the control page; a run's carries
+ * PROC_PARK_AT_DONE when a restore follows (process_run checks that the
+ * stub may get it). */
+static void post_command(struct hv *hv, int run)
 {
     struct proc_ctl *c = hv->ctl;
     int spin = hv->spin_ns && !hv->cooldown;
     c->spin = spin ? 4000 : 0;
     hv->ro->park_spin = spin ? PARK_SPIN : 0;
     hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
-    /* One store: the next count, no park token (proc_abi.h). */
+    /* One store: the next count and no park request (proc_abi.h). */
     uint64_t next = (uint64_t)(uint32_t)(hv->ro->to_child + 1u);
+    if (run && hv->park_at_done)
+        next |= (uint64_t)PROC_PARK_AT_DONE << 32;
     __atomic_store_n(&hv->ro->word, next, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&c->child_waiting, __ATOMIC_SEQ_CST))
         syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0);
@@ -689,6 +698,7 @@ static void kill_child(struct hv *hv)
     hv->pid = -1;
     hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
     hv->parked = 0;
+    hv->park_at_done_due = 0;
     hv->dead = 1;
 }
 
@@ -747,6 +757,7 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     hv->pagemap_fd = pagemap_fd;
     hv->park_fd = park_fd;
     hv->parked = 0;
+    hv->park_at_done_due = 0;
     if (wait_report(hv, now_ns() + 5000000000ull)) {
         int sig = hv->died_sig;
         kill_child(hv);
@@ -1057,8 +1068,19 @@ static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *
     if (hv->dead)
         return glint_fail(err, GLINT_E_HYPERVISOR,
                           "process backend: the sandbox process is gone (restore the sandbox)");
+    if (hv->park_at_done_due) {
+        process_quiesce(hv, err); /* the stub parked after the last call: read its record first */
+        if (hv->dead)
+            return glint_fail(err, GLINT_E_HYPERVISOR,
+                              "process backend: the sandbox process did not park after its call");
+    }
+    if (hv->park_at_done && hv->parked && hv->parked == __atomic_load_n(&hv->ro->word, __ATOMIC_RELAXED) &&
+        !parked_has_read(hv)) {
+        kill_child(hv);
+        return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: the sandbox process did not park");
+    }
     write_pending(hv);
-    post_command(hv);
+    post_command(hv, 1);
     if (wait_report(hv, 0)) {
         int sig = hv->died_sig;
         int ours = atomic_load(&hv->stop_ns) != 0;
@@ -1122,6 +1144,9 @@ static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *
         ex->size = 1;
         ex->is_out = 1;
         ex->value = (uint32_t)(r.regs.rax & 0xff);
+        /* The stub parks after this report, unasked (proc_abi.h). */
+        hv->park_at_done_due = port == GLINT_PORT_DONE &&
+                               (uint32_t)(__atomic_load_n(&hv->ro->word, __ATOMIC_RELAXED) >> 32) == PROC_PARK_AT_DONE;
         return GLINT_OK;
     }
     if (r.kind != PROC_REP_SIGNAL) {
@@ -1227,7 +1252,7 @@ static glint_status process_save_cpu(struct hv *hv, void *state, glint_error *er
         struct proc_ctl *c = hv->ctl;
         c->cmd = PROC_CMD_DUMP;
         c->cmd_flags = 0;
-        post_command(hv);
+        post_command(hv, 0);
         if (wait_report(hv, now_ns() + 2000000000ull)) {
             kill_child(hv);
             return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: the sandbox process died");
@@ -1433,31 +1458,23 @@ static int process_debug_cpu_matches(struct hv *hv, const void *state, char *why
  * What the parked child runs next is the stub's fixed resume code, which a
  * restore makes rebuild the whole state from the host's.  So a guest that
  * forged a report and kept running is caught here, before a restore or a
- * snapshot touches its memory; it gets a few milliseconds to park (the
+ * snapshot touches its memory; it gets 200 ms to park (the
  * stub, waiting for a command, parks when asked), then its process is
  * killed and the next state load starts a fresh one.  A parked child spins
  * a while (park_spin) before it sleeps, so the command after a restore
  * usually needs no wake-up.
  */
-static glint_status process_quiesce(struct hv *hv, glint_error *err)
+/* Waits for the park record `cur` (up to 200 ms; 1: found, 0: not, the child
+ * may be gone).  wake: the child may sleep and must be woken to see the
+ * request. */
+static int await_record(struct hv *hv, uint64_t cur, int wake)
 {
-    (void)err;
-    if (hv->dead)
-        return GLINT_OK;
-    if (hv->parked && hv->parked == __atomic_load_n(&hv->ro->word, __ATOMIC_RELAXED))
-        return GLINT_OK; /* no command since the last proof */
-    if (++hv->park_token == 0)
-        hv->park_token = 1;
-    uint64_t cur = (uint64_t)hv->ro->to_child | (uint64_t)hv->park_token << 32;
-    __atomic_store_n(&hv->ro->word, cur, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&hv->ctl->child_waiting, __ATOMIC_SEQ_CST))
-        syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0); /* it looks at the token */
     uint64_t start = now_ns();
     if (g.ncpu > 1) {
         /* Read the pipe once the stub says it wrote (a hint only: reading
          * it in a loop would fight the child's write for the pipe's lock). */
         for (unsigned i = 0;; i++) {
-            if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == hv->park_token)
+            if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == (uint32_t)cur)
                 break;
             __builtin_ia32_pause();
             if ((i & 63) == 63 && now_ns() - start > SPIN_MAX_NS)
@@ -1468,33 +1485,93 @@ static glint_status process_quiesce(struct hv *hv, glint_error *err)
         uint64_t rec[64];
         ssize_t n = read(hv->park_fd, rec, sizeof rec);
         if (n > 0) {
+            int found = 0;
             for (ssize_t i = 0; i < n / 8; i++)
-                if (rec[i] == cur)
-                    hv->parked = cur;
-            if (hv->parked == cur) {
+                found |= rec[i] == cur;
+            if (found) {
                 while (read(hv->park_fd, rec, sizeof rec) > 0) /* older records, if any */
                     ;
-                return GLINT_OK;
+                return 1;
             }
             continue;
         }
         if (n == 0 || (errno != EAGAIN && errno != EINTR))
-            break; /* the child is gone */
-        uint64_t t = now_ns();
-        if (t - start > 5000000ull) /* 5 ms */
-            break;
+            return 0; /* the child is gone */
+        if (now_ns() - start > GRACE_NS) /* a stub that was asleep may wait for a CPU */
+            return 0;
         if (tries < 4 && g.ncpu > 1) {
             for (int i = 0; i < 32; i++)
                 __builtin_ia32_pause();
         } else {
             /* A wake that came just before the child slept was lost: again. */
-            syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0);
+            if (wake)
+                syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0);
             struct pollfd p = {.fd = hv->park_fd, .events = POLLIN};
             (void)poll(&p, 1, 1);
         }
     }
+}
+
+/*
+ * A command posted with a park token (PROC_PARK_AT_DONE) must not reach a
+ * parked stub before it has read the word it parked at: it would take the
+ * new word for the one it parked at and wait for the next.  The stub sets
+ * park_hint once it has (after its record), so wait for that: at once for
+ * a stub that was not preempted in between.  1: read; 0: not within 200 ms.
+ */
+static int parked_has_read(struct hv *hv)
+{
+    uint32_t want = (uint32_t)hv->parked;
+    uint64_t start = now_ns();
+    for (unsigned i = 0;; i++) {
+        if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == want)
+            return 1;
+        if ((i & 63) == 63) {
+            uint64_t t = now_ns() - start;
+            if (t > GRACE_NS)
+                return 0;
+            if (t > SPIN_MAX_NS)
+                sched_yield();
+        }
+        __builtin_ia32_pause();
+    }
+}
+
+static glint_status process_quiesce(struct hv *hv, glint_error *err)
+{
+    (void)err;
+    if (hv->dead)
+        return GLINT_OK;
+    uint64_t word = __atomic_load_n(&hv->ro->word, __ATOMIC_RELAXED);
+    if (hv->parked && hv->parked == word)
+        return GLINT_OK; /* no command since the last proof */
+    if (hv->park_at_done_due) {
+        /* The call ended through the gate with PROC_PARK_AT_DONE: the stub
+         * parked after its report, unasked. */
+        hv->park_at_done_due = 0;
+        if (await_record(hv, word, 0)) {
+            hv->parked = word;
+            return GLINT_OK;
+        }
+        kill_child(hv); /* not parked: a guest running on its own, or gone; start afresh */
+        return GLINT_OK;
+    }
+    hv->park_token = (hv->park_token + 1) & ~PROC_PARK_NOW;
+    uint64_t cur = (uint64_t)hv->ro->to_child | (uint64_t)(PROC_PARK_NOW | hv->park_token) << 32;
+    __atomic_store_n(&hv->ro->word, cur, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&hv->ctl->child_waiting, __ATOMIC_SEQ_CST))
+        syscall(SYS_futex, &hv->ro->to_child, FUTEX_WAKE, 1, NULL, NULL, 0); /* it looks at the token */
+    if (await_record(hv, cur, 1)) {
+        hv->parked = cur;
+        return GLINT_OK;
+    }
     kill_child(hv); /* not parked: a guest running on its own, or gone; start afresh */
     return GLINT_OK;
+}
+
+static void process_restore_hint(struct hv *hv, int on)
+{
+    hv->park_at_done = on;
 }
 
 static int process_debug_pid(struct hv *hv)
@@ -1530,5 +1607,6 @@ const struct hv_ops hv_process_ops = {
     .describe = process_describe,
     .debug_pid = process_debug_pid,
     .quiesce = process_quiesce,
+    .restore_hint = process_restore_hint,
 };
 _Static_assert(PROC_BOOT_FS == GLINT_BOOT_INFO_GVA, "proc_abi.h: boot info");

@@ -57,6 +57,7 @@ struct glint_sandbox {
     glint_error poison;     /* the failure that poisoned it */
     uint64_t exits;
     int no_exit_gate;       /* OUT exits only (a debugger is attached) */
+    int pooled;             /* a pool's: restored when released */
 
     /* Buffers preallocated so that calls allocate nothing. */
     uint8_t *result_buf;    /* output_size + 1: copies of results */

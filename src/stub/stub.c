@@ -120,8 +120,8 @@ __asm__(".section .text.gates, \"ax\", @progbits\n"
         "2:  movabsq $" XSTR(PROC_RO_TO_CHILD) ", %rdi\n"
         "    cmpl %ebx, (%rdi)\n"
         "    jne 3f\n"
-        "    cmpl $0, 4(%rdi)\n"            /* RO->park_token */
-        "    je 1b\n"
+        "    testl $0x80000000, 4(%rdi)\n"  /* RO->park_token & PROC_PARK_NOW */
+        "    jz 1b\n"
         "    jmp gate_park\n"
         ".globl gate_go\n"
         "gate_go:\n"                      /* to_child moved: run the command */
@@ -149,7 +149,7 @@ __asm__(".section .text.gates, \"ax\", @progbits\n"
         "    shrq $32, %rax\n"
         "    jz 3b\n"
         "    movabsq $" XSTR(PROC_CTL_ADDR + 0x40) ", %rdx\n" /* &CTL->park_hint */
-        "    movl %eax, (%rdx)\n"
+        "    movl %ebx, (%rdx)\n"
         "    movabsq $" XSTR(PROC_RO_PARK_SPIN) ", %rax\n"
         "    movl (%rax), %ecx\n"
         "    cmpl $" XSTR(PROC_PARK_SPIN_MAX) ", %ecx\n"
@@ -389,7 +389,7 @@ __attribute__((noreturn)) static void wait_command(uint32_t seen)
             __asm__ volatile("jmp gate_go" ::: "memory");
             __builtin_unreachable();
         }
-        if (__atomic_load_n((const uint32_t *)&RO->park_token, __ATOMIC_RELAXED)) {
+        if (__atomic_load_n((const uint32_t *)&RO->park_token, __ATOMIC_RELAXED) & PROC_PARK_NOW) {
             __asm__ volatile("jmp gate_park" ::: "memory");
             __builtin_unreachable();
         }
@@ -532,13 +532,33 @@ static void report_fast(uint32_t kind, int sig)
     CTL->regs.cs = 0x33;
 }
 
+/* The exit through the gate ends the call: its OUT (before the resume
+ * address, in executable guest memory) is to GLINT_PORT_DONE. */
+static int ends_call(uint64_t rip)
+{
+    uint32_t n = CTL->nmaps;
+    for (uint32_t i = 0; i < n && i < 64; i++) {
+        uint64_t gva = CTL->maps[i].gva, size = CTL->maps[i].size;
+        if ((CTL->maps[i].prot & PROT_EXEC) && rip - 2 >= gva && rip - 2 < gva + size && rip <= gva + size)
+            return *(volatile const uint8_t *)(rip - 2) == 0xe6 &&
+                   *(volatile const uint8_t *)(rip - 1) == 0xe0 /* GLINT_PORT_DONE */;
+    }
+    return 0;
+}
+
 __attribute__((noreturn, used)) void fast_exit(void);
 __attribute__((noreturn, used)) void fast_exit(void)
 {
     fast_mode = 1;
     report_fast(PROC_REP_FAST, 0);
+    /* A restore follows (the host said so with the command): park now,
+     * after the report, without being asked (struct proc_ro). */
+    int park = __atomic_load_n((const uint32_t *)&RO->park_token, __ATOMIC_RELAXED) == PROC_PARK_AT_DONE &&
+               ends_call(fast_regs.rip);
     uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
     report();
+    if (park)
+        __asm__ volatile("jmp gate_park" ::: "memory");
     wait_command(seen);
 }
 
