@@ -88,7 +88,19 @@ WASM_C_EXAMPLES := $(shell $(WASM_CLANG) --target=wasm32 -print-targets >/dev/nu
 WASM_WASI_EXAMPLES := $(shell [ -n "$(WASM_C_EXAMPLES)" ] && [ -f /usr/lib/wasm32-wasi/libc.a ] && \
                      ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 && \
                      echo $(B)/examples/wasm/wasi/hello.wasm)
-WASM_TEST_MODULES += $(WASM_C_EXAMPLES) $(WASM_WASI_EXAMPLES)
+# C++ with libc++ (Debian's libc++-14-dev-wasm32 over wasi-libc).
+WASM_CXX_EXAMPLES := $(shell [ -n "$(WASM_WASI_EXAMPLES)" ] && [ -f /usr/lib/wasm32-wasi/libc++.a ] && \
+                     [ -f /usr/lib/wasm32-wasi/libc++abi.a ] && echo $(B)/examples/wasm/cpp/hello.wasm)
+# Rust: Debian's rustc with its wasm32 standard library (libstd-rust-dev-wasm32);
+# not rustup's, which has no wasm32 target here.
+WASM_RUSTC ?= /usr/bin/rustc
+WASM_RUST_EXAMPLES := $(shell [ -x $(WASM_RUSTC) ] && \
+                     ls "$$($(WASM_RUSTC) --print target-libdir --target wasm32-unknown-unknown 2>/dev/null)"/libstd-*.rlib \
+                     >/dev/null 2>&1 && echo $(B)/examples/wasm/rust/hello.wasm)
+# AssemblyScript from npm (scripts/wasm-as-example.sh; a .skip file says why not).
+WASM_AS_EXAMPLES := $(B)/examples/wasm/assemblyscript/hello.wasm
+WASM_TEST_MODULES += $(WASM_C_EXAMPLES) $(WASM_WASI_EXAMPLES) $(WASM_CXX_EXAMPLES) $(WASM_RUST_EXAMPLES) \
+                     $(WASM_AS_EXAMPLES)
 
 .PHONY: wasm-modules deps-wabt
 .PHONY: all lib guest cli daemon deps-build run-glintd examples guests test test-asan fuzz soak valgrind run-hello bench bench-quick install uninstall clean deps
@@ -275,6 +287,21 @@ $(B)/examples/wasm/c/hello.wasm: examples/wasm/c/hello.c include/glint/wasm-gues
 $(B)/examples/wasm/wasi/hello.wasm: examples/wasm/wasi/hello.c include/glint/wasm-guest.h
 	@mkdir -p $(dir $@)
 	$(WASM_CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor -Iinclude -o $@ $<
+
+$(B)/examples/wasm/cpp/hello.wasm: examples/wasm/cpp/hello.cpp include/glint/wasm-guest.h
+	@mkdir -p $(dir $@)
+	$(WASM_CLANG)++ --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor -fno-exceptions \
+	    -Wl,--strip-debug -Iinclude -o $@ $<
+
+$(B)/examples/wasm/rust/hello.wasm: examples/wasm/rust/hello.rs
+	@mkdir -p $(dir $@)
+	$(WASM_RUSTC) --target wasm32-unknown-unknown --crate-type cdylib -O -C debuginfo=0 \
+	    -C link-arg=--strip-debug -o $@ $<
+
+$(B)/examples/wasm/assemblyscript/hello.wasm: examples/wasm/assemblyscript/hello.ts \
+        examples/wasm/assemblyscript/glint.sig scripts/wasm-as-example.sh scripts/wasm-custom-section.sh
+	@mkdir -p $(dir $@)
+	scripts/wasm-as-example.sh $@ $< examples/wasm/assemblyscript/glint.sig
 
 $(TEST_BIN): $(TEST_C) $(wildcard tests/*.h tests/guests/*.h) $(LIBGLINT_A) $(WASM_TEST_MODULES) | deps
 	@mkdir -p $(dir $@)

@@ -26,10 +26,13 @@ if [ "${1:-build}" = test ]; then
     command -v man >/dev/null 2>&1 || need="$need man-db"
     command -v groff >/dev/null 2>&1 || need="$need groff-base"
     # WebAssembly examples (tests/test_wasm.c skips them visibly without):
-    # clang and wasm-ld for wasm32, wasi-libc and its compiler-rt, Rust's
-    # wasm32 standard library; each only where this Debian offers it.
+    # clang and wasm-ld for wasm32, wasi-libc and its compiler-rt, libc++
+    # for wasm32, Debian's rustc and its wasm32 standard library; each only
+    # where this Debian offers it.  (AssemblyScript comes from npm, at build
+    # time: scripts/wasm-as-example.sh.)
     if command -v dpkg >/dev/null 2>&1 && command -v apt-cache >/dev/null 2>&1; then
-        for p in clang lld wasi-libc libclang-rt-14-dev-wasm32 libstd-rust-dev-wasm32; do
+        for p in clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 \
+                 rustc libstd-rust-dev-wasm32; do
             dpkg -s "$p" >/dev/null 2>&1 ||
                 { apt-cache show "$p" >/dev/null 2>&1 && need="$need $p"; } || true
         done

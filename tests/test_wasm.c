@@ -487,6 +487,80 @@ Test(wasm_c, wasi_libc_reactor, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox_destroy(sb);
 }
 
+/* ---- the other languages' examples (examples/wasm, docs/wasm.md) ----------------------- */
+
+#define CPP_EXAMPLE  GLINT_BUILD_DIR "/examples/wasm/cpp/hello.wasm"
+#define RUST_EXAMPLE GLINT_BUILD_DIR "/examples/wasm/rust/hello.wasm"
+#define AS_EXAMPLE   GLINT_BUILD_DIR "/examples/wasm/assemblyscript/hello.wasm"
+
+/* A sandbox for an example module with a 4 MiB heap (C++'s and Rust's
+ * standard libraries need more than the default), or a visible skip. */
+static glint_sandbox *example(const char *path, const char *why_missing)
+{
+    char skip[512] = "";
+    char skipfile[600];
+    snprintf(skipfile, sizeof skipfile, "%s.skip", path);
+    FILE *f = fopen(skipfile, "r");
+    if (f) {
+        if (!fgets(skip, sizeof skip, f))
+            skip[0] = 0;
+        fclose(f);
+        skip[strcspn(skip, "\n")] = 0;
+        cr_skip_test("%s not built: %s", path, skip);
+    }
+    if (access(path, R_OK) != 0)
+        cr_skip_test("%s not built: %s", path, why_missing);
+    glint_config cfg;
+    glint_config_default(&cfg);
+    cfg.heap_size = 4u << 20;
+    glint_sandbox *sb = th_create(path, &cfg);
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    return sb;
+}
+
+Test(wasm_lang, cpp_with_libcxx, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_sandbox *sb = example(CPP_EXAMPLE, "clang++, wasi-libc or libc++-14-dev-wasm32 missing");
+    glint_value r;
+    EXPECT_OK(sb, call1(sb, "greet", glint_cstr("C++"), &r));
+    th_expect_str(&r, "Hello, C++!", 11);
+    EXPECT_OK(sb, call1(sb, "sort_words", glint_cstr("pear fig apple banana"), &r));
+    th_expect_str(&r, "apple banana fig pear", 21);
+    glint_value two[2] = {glint_i32(3), glint_i32(4)};
+    EXPECT_OK(sb, glint_sandbox_call(sb, "count", two, 2, &r));
+    cr_assert_eq(r.v.i32, 7);
+    glint_sandbox_destroy(sb);
+}
+
+Test(wasm_lang, rust_with_std, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_sandbox *sb = example(RUST_EXAMPLE, "Debian's rustc or libstd-rust-dev-wasm32 missing");
+    glint_value r;
+    EXPECT_OK(sb, call1(sb, "greet", glint_cstr("Rust"), &r));
+    th_expect_str(&r, "Hello, Rust!", 12);
+    EXPECT_OK(sb, call1(sb, "rev_words", glint_cstr("one two three"), &r));
+    th_expect_str(&r, "three two one", 13);
+    EXPECT_OK(sb, call1(sb, "fib", glint_i32(50), &r));
+    cr_assert_eq(r.type, GLINT_I64);
+    cr_assert_eq(r.v.i64, INT64_C(12586269025));
+    glint_sandbox_destroy(sb);
+}
+
+Test(wasm_lang, assemblyscript, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_sandbox *sb = example(AS_EXAMPLE, "see scripts/wasm-as-example.sh");
+    glint_value r;
+    EXPECT_OK(sb, call1(sb, "greet", glint_cstr("AssemblyScript"), &r));
+    th_expect_str(&r, "Hello, AssemblyScript!", 22);
+    EXPECT_OK(sb, call1(sb, "shout", glint_cstr("h\xc3\xa9"), &r)); /* "hé": UTF-8 both ways */
+    th_expect_str(&r, "H\xc3\x89!", 4);
+    cr_assert_eq(add(sb, 2, 3), 5);
+    glint_sandbox_destroy(sb);
+}
+
 /* ---- CLI ------------------------------------------------------------------------------ */
 
 /* Runs a shell command line; its stdout and stderr in out; the exit code. */

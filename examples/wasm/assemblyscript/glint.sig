@@ -1,0 +1,2 @@
+greet(string) -> string
+shout(string) -> string
