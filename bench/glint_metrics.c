@@ -299,6 +299,56 @@ static void note_placement(struct result *r, pid_t pid)
                    "on CPU %d%s", mine, its, mine == its ? " (the same: no spinning)" : "");
 }
 
+/* What observability costs on a call (docs/observability.md): a log
+ * message the level filters out in the guest, one it sends (to a callback
+ * that drops it), and call_empty while the profiler samples at 1 kHz. */
+static unsigned g_logged;
+static void count_log(glint_sandbox *sb, unsigned level, const char *file, uint32_t line,
+                      const char *message, void *user)
+{
+    (void)sb, (void)level, (void)file, (void)line, (void)message, (void)user;
+    g_logged++;
+}
+
+static void bench_observability(glint_sandbox *sb, int vcpu, glint_value *i32)
+{
+    char why[200] = "";
+    glint_status s = glint_sandbox_set_log(sb, GLINT_LOG_WARN, count_log, NULL);
+    if (s != GLINT_OK) {
+        snprintf(why, sizeof why, "glint_sandbox_set_log: %.150s", glint_sandbox_error(sb)->message);
+        result_skip("call_log_filtered", "%s", why);
+        result_skip("call_log", "%s", why);
+    } else {
+        struct call_spec filtered = {"call_log_filtered", "LogDebug", i32, 1, check_i32, iters(2000, 200),
+                                     iters(20000, 2000), -1};
+        struct result *r = bench_time_calls(sb, vcpu, &filtered);
+        if (r)
+            result_note(r, "Echo plus glint_log(debug, ...) under the level warn: filtered in the guest; "
+                           "%u messages reached the host (want 0)", g_logged);
+        g_logged = 0;
+        struct call_spec sent = {"call_log", "LogWarn", i32, 1, check_i32, iters(1000, 100),
+                                 iters(10000, 1000), -1};
+        r = bench_time_calls(sb, vcpu, &sent);
+        if (r)
+            result_note(r, "Echo plus glint_log(warn, ...): one host call per message, to a callback "
+                           "that counts it (%u messages)", g_logged);
+        glint_sandbox_set_log(sb, GLINT_LOG_WARN, NULL, NULL);
+    }
+    s = glint_sandbox_profile_start(sb, 1000);
+    if (s != GLINT_OK) {
+        result_skip("call_empty_profiled", "glint_sandbox_profile_start: %s", glint_sandbox_error(sb)->message);
+        return;
+    }
+    struct call_spec prof = {"call_empty_profiled", "Echo", i32, 1, check_i32, iters(2000, 200),
+                             iters(20000, 2000), -1};
+    struct result *r = bench_time_calls(sb, vcpu, &prof);
+    uint64_t samples = 0;
+    glint_sandbox_profile_stop(sb, NULL, NULL, &samples);
+    if (r)
+        result_note(r, "call_empty while the profiler samples at 1,000 Hz of wall time: %llu samples",
+                    (unsigned long long)samples);
+}
+
 static void bench_calls(const glint_image *img)
 {
     char why[500];
@@ -331,6 +381,7 @@ static void bench_calls(const glint_image *img)
             else if (i == 0)
                 call_empty_interleaved_proc(sb, r);
         }
+        bench_observability(sb, vcpu, &i32);
         glint_sandbox_destroy(sb);
     }
 

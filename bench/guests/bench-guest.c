@@ -9,8 +9,29 @@
  *   EchoBytes(bytes) -> bytes     call_bytes_1m
  *   Touch(int32 n) -> int32       restore: changes one byte in each of n
  *                                 distinct pages of .bss (n <= 16); returns n
+ *   LogDebug(int32) -> int32      call_log_filtered: Echo plus a glint_log at
+ *                                 debug, which the host's default level drops
+ *                                 in the guest (no exit, no formatting)
+ *   LogWarn(int32) -> int32       call_log: Echo plus one message at warn (one
+ *                                 host call)
  */
 #include <glint/guest.h>
+
+static void LogDebug(const glint_args *a)
+{
+    int32_t v = glint_arg_i32(a, 0);
+    glint_log(GLINT_LOG_DEBUG, "echo %d", (int)v);
+    glint_return_i32(v);
+}
+GLINT_FUNCTION(LogDebug, GLINT_I32, GLINT_I32);
+
+static void LogWarn(const glint_args *a)
+{
+    int32_t v = glint_arg_i32(a, 0);
+    glint_log(GLINT_LOG_WARN, "echo %d", (int)v);
+    glint_return_i32(v);
+}
+GLINT_FUNCTION(LogWarn, GLINT_I32, GLINT_I32);
 
 static void Echo(const glint_args *a)
 {
