@@ -1961,6 +1961,64 @@ Test(glintd_http, traceparent_continued_or_started, .timeout = 60)
     cr_expect_eq(gdt_stop(g, SIGTERM, 10000), 0);
 }
 
+/* server.spans: glint's own spans of a request (pool acquire, call,
+ * release with its restore) are log lines in the request's trace, the
+ * top-level ones children of the request's span, the restore a child of
+ * the release; nothing without the option. */
+Test(glintd_http, library_spans_in_the_request_trace, .timeout = 60)
+{
+    SKIP_IF_NO_KVM();
+    struct gdt *g = gdt_start(Y_LISTEN "server: {spans: true}\nowners:\n  demo: {}\nroutes:\n"
+                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed,"
+                              " prefill: 1}\n");
+    struct hresp r = gd_req(g, "GET", "/add?a=1&b=2",
+                            "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n", NULL);
+    expect_resp(&r, 200, "{\"result\":3}", "traced");
+    char tp[64], parent[64];
+    traceparent_of(&r, tp, sizeof tp);
+    hresp_free(&r);
+    snprintf(parent, sizeof parent, "\"parent_span_id\":\"%.16s\"", tp + 36);
+    cr_assert(gdt_wait_log(g, "\"span\":\"pool_release\"", 1, 3000), "no release span:\n%s", gdt_tail(g));
+    const char *top[] = {"\"span\":\"pool_acquire\"", "\"span\":\"call\",\"function\":\"Add\"",
+                         "\"span\":\"pool_release\""};
+    char *log = gdt_slurp(g->err, NULL);
+    cr_assert_not_null(log);
+    for (size_t i = 0; i < 3; i++) {
+        const char *at = strstr(log, top[i]);
+        cr_assert_not_null(at, "no %s line:\n%s", top[i], gdt_tail(g));
+        const char *eol = strchr(at, '\n');
+        cr_assert(eol && memmem(at, (size_t)(eol - at), parent, strlen(parent)),
+                  "%s is not a child of the request's span %.16s: %.*s", top[i], tp + 36,
+                  eol ? (int)(eol - at) : 0, at);
+        static const char trace[] = "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"";
+        static const char ok[] = "\"status\":\"GLINT_OK\"";
+        cr_assert(memmem(at, (size_t)(eol - at), trace, strlen(trace)), "%s not in the trace: %.*s", top[i],
+                  (int)(eol - at), at);
+        cr_assert(memmem(at, (size_t)(eol - at), ok, strlen(ok)), "%.*s", (int)(eol - at), at);
+    }
+    /* The restore is the release's child. */
+    const char *rel = strstr(log, "\"span\":\"pool_release\"");
+    const char *sid = strstr(rel, "\"span_id\":\"");
+    cr_assert_not_null(sid);
+    char want[64];
+    snprintf(want, sizeof want, "\"parent_span_id\":\"%.16s\"", sid + strlen("\"span_id\":\""));
+    const char *res = strstr(log, "\"span\":\"restore\"");
+    cr_assert_not_null(res, "no restore span:\n%s", gdt_tail(g));
+    const char *res_eol = strchr(res, '\n');
+    cr_assert(res_eol && memmem(res, (size_t)(res_eol - res), want, strlen(want)), "restore: %.*s",
+              res_eol ? (int)(res_eol - res) : 0, res);
+    free(log);
+    cr_expect_eq(gdt_stop(g, SIGTERM, 10000), 0);
+
+    /* Off by default. */
+    g = gdt_start(Y_LISTEN "owners:\n  demo: {}\nroutes:\n"
+                  "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+    gd_expect(g, "GET", "/add?a=1&b=2", NULL, NULL, 200, "{\"result\":3}");
+    cr_assert(gdt_wait_log(g, "\"msg\":\"request\"", 1, 3000));
+    cr_expect_eq(gdt_log_count(g, "\"msg\":\"span\""), 0);
+    cr_expect_eq(gdt_stop(g, SIGTERM, 10000), 0);
+}
+
 /* The guest's glint_log messages reach glintd's log, tagged with owner and
  * route, filtered by the route's log_level (default warn). */
 Test(glintd_hostile, guest_logs_tagged_and_filtered, .timeout = 60)

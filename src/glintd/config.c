@@ -195,8 +195,12 @@ static int server_pair(struct ctx *c, const char *full, const char *k, yaml_node
         static const char *const m[] = {"false", "true", NULL};
         return get_choice(c, v, full, m, &cf->access_log);
     }
+    if (!strcmp(k, "spans")) {
+        static const char *const m[] = {"false", "true", NULL};
+        return get_choice(c, v, full, m, &cf->spans);
+    }
     return UNKNOWN(c, v, full, "threads, max_connections, max_connections_per_ip, max_header_bytes, "
-                               "client_timeout_s, shutdown_grace_s, access_log");
+                               "client_timeout_s, shutdown_grace_s, access_log, spans");
 }
 
 static int owner_pair(struct ctx *c, const char *full, const char *k, yaml_node_t *v, void *arg)

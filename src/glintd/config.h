@@ -62,6 +62,7 @@ struct gd_config {
     uint32_t client_timeout_s;
     uint32_t shutdown_grace_s;
     int access_log;           /* a JSON line per request on stderr */
+    int spans;                /* a JSON line per library span of a request (glint's tracing) */
     struct gd_owner *owners;
     size_t nowners;
     struct gd_route *routes;

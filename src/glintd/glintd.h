@@ -150,5 +150,8 @@ struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_
 /* Closes connections that have waited longer than timeout_s for a
  * request's headers (a slowloris trickle); returns how many. */
 unsigned gd_server_reap_slow(uint32_t timeout_s);
+/* server.spans: glint's spans of each request (pool acquire, create, call,
+ * host calls, restore, the guest's own) as log lines in its trace. */
+void gd_server_set_spans(int on);
 
 #endif

@@ -165,6 +165,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     g_state = st;
+    gd_server_set_spans(st->cfg.spans);
     struct MHD_Daemon *d = gd_server_start(&st->cfg, err, sizeof err);
     if (!d) {
         fprintf(stderr, "glintd: %s\n", err);
@@ -221,6 +222,7 @@ int main(int argc, char **argv)
             bool moved = strcmp(next->cfg.host, started_host) || next->cfg.port != started_port ||
                          next->cfg.threads != started_threads;
             grace_s = next->cfg.shutdown_grace_s;
+            gd_server_set_spans(next->cfg.spans);
             gd_state_unref(old); /* freed when its last request ends */
             atomic_fetch_add(&gd_reloads_ok, 1);
             if (moved)

@@ -52,6 +52,9 @@ struct req {
 
 static void conn_busy(struct MHD_Connection *c, int busy);
 
+/* The request whose guest this thread runs, for span_log (server.spans). */
+static _Thread_local struct req *t_req;
+
 /* ---- trace context (W3C traceparent) ------------------------------------------ */
 
 static uint64_t random64(void)
@@ -616,6 +619,7 @@ static enum MHD_Result run_route(struct MHD_Connection *c, struct req *q, const 
     glint_sandbox *sb = NULL;
     glint_error e;
     bool cold = false;
+    t_req = q; /* span_log: this thread's spans are this request's until release */
     uint64_t t0 = gd_now_ns();
     glint_status s = gd_route_acquire(rt, &sb, &cold, &e);
     uint64_t t1 = gd_now_ns();
@@ -658,11 +662,48 @@ static enum MHD_Result run_route(struct MHD_Connection *c, struct req *q, const 
     q->release_ns = gd_now_ns() - t2;
     gd_hist_add(&rt->m.release, q->release_ns);
 out:
+    t_req = NULL;
     atomic_fetch_sub(&o->in_use, 1);
     json_decref(json);
     free(keep);
     free(wire);
     return ret;
+}
+
+/* ---- spans (server.spans) ----------------------------------------------------------------------
+ * glint delivers each span on the thread that ended it, which for a
+ * request's acquire, call, host calls and release is the thread running the
+ * request: t_req names it, so each span joins the request's trace (its
+ * top-level spans are children of the request's own span). */
+
+static void span_log(const glint_span *sp, void *user)
+{
+    (void)user;
+    const struct req *q = t_req;
+    if (!q || !q->trace_id[0])
+        return; /* not a request's (prefill, idle reaping) */
+    char parent[17], extra[1500];
+    if (sp->parent)
+        snprintf(parent, sizeof parent, "%016llx", (unsigned long long)sp->parent);
+    else
+        memcpy(parent, q->span_id, sizeof parent);
+    size_t n = (size_t)snprintf(extra, sizeof extra, "\"span\":\"");
+    gd_json_escape(extra, sizeof extra - 700, &n, sp->name ? sp->name : "?", sp->name ? strlen(sp->name) : 1);
+    n += (size_t)snprintf(extra + n, sizeof extra - n, "\",\"function\":\"");
+    if (sp->function)
+        gd_json_escape(extra, sizeof extra - 600, &n, sp->function, strlen(sp->function));
+    snprintf(extra + n, sizeof extra - n,
+             "\",\"backend\":\"%s\",\"status\":\"%s\",\"duration_us\":%.1f,\"route\":\"%s\",\"owner\":\"%s\","
+             "\"trace_id\":\"%s\",\"span_id\":\"%016llx\",\"parent_span_id\":\"%s\"",
+             sp->backend ? sp->backend : "", glint_status_name(sp->status),
+             (double)(sp->end_ns - sp->start_ns) / 1e3, q->route ? q->route->cfg->path : "",
+             q->route ? q->route->owner->cfg->name : "", q->trace_id, (unsigned long long)sp->id, parent);
+    gd_log("info", "span", extra);
+}
+
+void gd_server_set_spans(int on)
+{
+    glint_set_tracer(on ? span_log : NULL, NULL);
 }
 
 /* ---- glintd's own endpoints ------------------------------------------------------------------ */
