@@ -85,6 +85,59 @@ Test(profile, hot_function_dominates, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox_destroy(sb);
 }
 
+/* A sandbox made from a snapshot (and a pool's) names the frames too: the
+ * snapshot keeps the image's symbols.  One from a snapshot file has none
+ * (the file does not hold them): addresses in hex. */
+static char *profile_burn(glint_sandbox *sb, uint64_t *samples)
+{
+    EXPECT_OK(sb, glint_sandbox_profile_start(sb, 2000));
+    glint_value arg = glint_u64(100000);
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Burn", &arg, 1, NULL));
+    char folded[] = "/tmp/glint-prof-XXXXXX";
+    int fd = mkstemp(folded);
+    close(fd);
+    EXPECT_OK(sb, glint_sandbox_profile_stop(sb, folded, NULL, samples));
+    char *text = slurp(folded);
+    unlink(folded);
+    return text;
+}
+
+Test(profile, snapshot_sandboxes_have_symbols, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_sandbox *sb = start_long();
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    glint_sandbox_destroy(sb); /* the snapshot outlives the sandbox and its image */
+    glint_sandbox *from = NULL;
+    glint_error err;
+    cr_assert_eq(glint_sandbox_create_from_snapshot(snap, &from, &err), GLINT_OK, "%s", err.message);
+    EXPECT_OK(from, glint_sandbox_init(from));
+    uint64_t samples = 0;
+    char *text = profile_burn(from, &samples);
+    cr_assert_gt(samples, 20, "samples: %llu", (unsigned long long)samples);
+    uint64_t hot = count_of(text, "Burn;outer;middle;hot_inner");
+    cr_expect_gt(hot, samples / 2, "hot_inner by name from a snapshot sandbox: %llu of %llu\n%s",
+                 (unsigned long long)hot, (unsigned long long)samples, text);
+    free(text);
+    glint_sandbox_destroy(from);
+
+    glint_pool_config pc;
+    glint_pool_config_default(&pc);
+    glint_pool *pool = NULL;
+    cr_assert_eq(glint_pool_create(snap, &pc, &pool, &err), GLINT_OK, "%s", err.message);
+    glint_sandbox *p = NULL;
+    cr_assert_eq(glint_pool_acquire(pool, &p, &err), GLINT_OK, "%s", err.message);
+    text = profile_burn(p, &samples);
+    hot = count_of(text, "Burn;outer;middle;hot_inner");
+    cr_expect_gt(hot, samples / 2, "hot_inner by name in a pool's sandbox: %llu of %llu\n%s",
+                 (unsigned long long)hot, (unsigned long long)samples, text);
+    free(text);
+    glint_pool_release(pool, p);
+    glint_pool_destroy(pool);
+    glint_snapshot_free(snap);
+}
+
 Test(profile, lying_frame_pointers_neither_hang_nor_crash, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_IF_NO_KVM();

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "hv.h"
 #include "sandbox.h"
+#include "symbols.h"
 #include "snapshot.h"
 
 #define PAGE GLINT_PAGE_SIZE
@@ -63,6 +64,7 @@ API void glint_snapshot_free(glint_snapshot *snap)
     free(snap->fn_entries);
     free(snap->fn_names);
     free(snap->host);
+    glint_symtab_free(snap->syms);
     free(snap);
 }
 
@@ -298,6 +300,7 @@ static glint_status take(glint_sandbox *sb, glint_snapshot **out)
     snap->cfg = sb->cfg;
     snap->lay = sb->lay;
     snap->be = sb->be;
+    snap->syms = glint_symtab_ref(sb->syms);
     snap->cpu_on[sb->be->id] = snap->cpu;
     glint_function host[GLINT_MAX_HOST_FUNCS];
     for (size_t i = 0; i < sb->nhost; i++)
@@ -621,6 +624,7 @@ API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csn
         goto fail;
     glint_sandbox_sync_exit_gate(sb);
     sb->base = glint_snapshot_ref(snap);
+    sb->syms = glint_symtab_ref(snap->syms);
     struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL};
     if ((s = sb->be->create(&sb->hv, &setup, err)) ||
         (s = sb->be->restore_cpu(sb->hv, glint_snapshot_cpu_for(snap, be), 1, err)) ||

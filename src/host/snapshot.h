@@ -50,6 +50,10 @@ struct glint_snapshot {
 
     size_t nhost;
     struct glint_snap_host *host;
+
+    /* The function symbols of the image it was taken from (symbols.h), for
+     * the profiler of sandboxes made from it; NULL for one from a file. */
+    struct glint_symtab *syms;
 };
 
 /* The CPU state of `snap` for backend `be`; NULL if it has none. */
