@@ -3,7 +3,8 @@
  * validator and translator (src/wasm): wasm_module_new on arbitrary bytes.
  * A module it accepts must answer every query about its exports and
  * imports consistently (names inside the module, types for functions).
- * Execution is fuzzed by tests/wasm/fuzz_mutate.c over the spec modules.
+ * Execution is fuzzed by fuzz_wasm_exec.c (and tests/wasm/fuzz_mutate.c
+ * mutates the spec modules).
  */
 #include <stdint.h>
 #include <stdlib.h>

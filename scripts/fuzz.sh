@@ -27,7 +27,7 @@ mkdir -p "$BUILD"
 B=$(cd "$BUILD" && pwd)
 OUT=$B/fuzz
 CLANG=${CLANG:-clang}
-TARGETS=${FUZZ_TARGETS:-elf frames snapshot sandbox glintd wasm}
+TARGETS=${FUZZ_TARGETS:-elf frames snapshot sandbox glintd wasm wasm_exec}
 
 command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG not found (apt-get install clang)" >&2; exit 1; }
 [ -x "$B/bin/glint-cc" ] || make --no-print-directory BUILD="$BUILD" guest >/dev/null
@@ -109,6 +109,12 @@ for t in $TARGETS; do
     work=$OUT/work/$t
     rm -rf "$work" && mkdir -p "$work"
     [ -d "fuzz/corpus/$t" ] && cp -r "fuzz/corpus/$t/." "$work/"
+    # Execution starts from the decoder's seeds and the test modules that
+    # the build made (WAT kernels and examples), whatever is there.
+    if [ $t = wasm_exec ]; then
+        cp -r fuzz/corpus/wasm/. "$work/"
+        for w in "$B"/wasm/*.wasm; do [ -s "$w" ] && cp "$w" "$work/"; done
+    fi
     # The sandbox targets: inputs up to 8 KiB, and stdout closed (the
     # guest's print output is noise).
     extra=""
