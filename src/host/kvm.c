@@ -32,7 +32,18 @@ struct hv {
     size_t run_size;
     size_t mem_size;
     int kick_out; /* a profiler kick's signal may be on its way (under the run lock) */
+    /* Hot pages: written again after every restore.  Protecting one again
+     * costs a write fault on the guest's next write to it (an exit to KVM:
+     * tens of µs on a nested host), so they stay writable and are reported
+     * dirty at every read of the log instead (as in process.c). */
+    uint64_t *hot;
+    uint64_t *prev;         /* pages written before the previous read of the log */
+    uint64_t *scratch;
+    uint32_t nhot;
 };
+
+/* At most this many hot pages per VM: each costs a 4 KiB copy per restore. */
+#define HOT_MAX 16u
 
 /* The MSRs saved in a snapshot: every one a guest could reach. */
 static const uint32_t k_msrs[] = {
@@ -240,6 +251,16 @@ static glint_status kvm_create(struct hv **out, const struct hv_setup *setup, gl
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a VM");
     hv->vm_fd = hv->vcpu_fd = -1;
     hv->mem = mem;
+    hv->hot = calloc((mem_size / 4096 + 63) / 64 + 1, sizeof *hv->hot);
+    hv->prev = calloc((mem_size / 4096 + 63) / 64 + 1, sizeof *hv->prev);
+    hv->scratch = calloc((mem_size / 4096 + 63) / 64 + 1, sizeof *hv->scratch);
+    if (!hv->hot || !hv->prev || !hv->scratch) {
+        free(hv->hot);
+        free(hv->prev);
+        free(hv->scratch);
+        free(hv);
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a VM");
+    }
 
     hv->vm_fd = xioctl(g_kvm.fd, KVM_CREATE_VM, 0);
     if (hv->vm_fd < 0) {
@@ -301,6 +322,9 @@ static void kvm_destroy(struct hv *hv)
         close(hv->vcpu_fd);
     if (hv->vm_fd >= 0)
         close(hv->vm_fd);
+    free(hv->hot);
+    free(hv->prev);
+    free(hv->scratch);
     free(hv);
 }
 
@@ -691,14 +715,27 @@ static glint_status kvm_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error
     log.dirty_bitmap = bitmap;
     if (xioctl(hv->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
         return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+    /* A page written again since the previous read becomes hot while
+     * there is room; only the others are protected again, and hot ones are
+     * always reported. */
+    uint64_t words = (pages + 63) / 64, *clear_bits = hv->scratch;
     int any = 0;
-    for (uint64_t i = 0; i < (pages + 63) / 64; i++)
-        any |= bitmap[i] != 0;
+    for (uint64_t w = 0; w < words; w++) {
+        uint64_t fresh = bitmap[w] & hv->prev[w] & ~hv->hot[w];
+        hv->prev[w] = bitmap[w];
+        for (uint64_t bits = fresh; bits && hv->nhot < HOT_MAX; bits &= bits - 1) {
+            hv->hot[w] |= bits & -bits;
+            hv->nhot++;
+        }
+        clear_bits[w] = bitmap[w] & ~hv->hot[w];
+        any |= clear_bits[w] != 0;
+        bitmap[w] |= hv->hot[w];
+    }
     if (!any)
         return GLINT_OK;
     struct kvm_clear_dirty_log clear = {.slot = 0, .first_page = 0,
                                         .num_pages = (uint32_t)((pages + 63) & ~63ull)};
-    clear.dirty_bitmap = bitmap;
+    clear.dirty_bitmap = clear_bits;
     if (clear.num_pages > pages)
         clear.num_pages = (uint32_t)pages; /* the last chunk may end with the slot */
     if (xioctl(hv->vm_fd, KVM_CLEAR_DIRTY_LOG, &clear) < 0)

@@ -120,6 +120,7 @@ struct hv {
      * they stay writable and are reported dirty at every scan instead. */
     uint64_t *hot;          /* bitmap, mem_size / 4 KiB bits */
     uint64_t *scan;         /* scratch bitmap of the same size */
+    uint64_t *prev;         /* pages written before the previous scan */
     uint32_t nhot;
 
     /* Adaptive spinning. */
@@ -848,6 +849,7 @@ static void process_destroy(struct hv *hv)
         close(hv->ctlfd);
     free(hv->hot);
     free(hv->scan);
+    free(hv->prev);
     free(hv);
 }
 
@@ -872,7 +874,8 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     size_t words = (st->mem_size / GLINT_PAGE_SIZE + 63) / 64 + 1;
     hv->hot = calloc(words, sizeof *hv->hot);
     hv->scan = calloc(words, sizeof *hv->scan);
-    if (!hv->hot || !hv->scan) {
+    hv->prev = calloc(words, sizeof *hv->prev);
+    if (!hv->hot || !hv->scan || !hv->prev) {
         process_destroy(hv);
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
     }
@@ -1354,10 +1357,11 @@ static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_e
     }
     /* Only write-protected regions may be scanned (the rest cannot change).
      * One read-only scan per region finds the written pages; hot pages are
-     * reported as they are, and a written page joins them while there is
-     * room (it then stays writable).  Only the others are protected again,
-     * by a second scan of just their runs: re-protecting costs a TLB flush
-     * on the child's CPU, and each scan a system call. */
+     * reported as they are, and a page written in two scans running joins
+     * them while there is room (it then stays writable).  Only the others
+     * are protected again, by a second scan of just their runs:
+     * re-protecting costs a TLB flush on the child's CPU, and each scan a
+     * system call. */
     struct glint_page_region vec[64];
     uint64_t words = (pages + 63) / 64, *seen = hv->scan;
     memset(seen, 0, words * sizeof *seen);
@@ -1372,7 +1376,8 @@ static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_e
             return s;
     }
     for (uint64_t w = 0; w < words; w++) {
-        uint64_t fresh = seen[w] & ~hv->hot[w];
+        uint64_t fresh = seen[w] & hv->prev[w] & ~hv->hot[w]; /* written again: hot */
+        hv->prev[w] = seen[w];
         for (uint64_t bits = fresh; bits && hv->nhot < HOT_MAX; bits &= bits - 1) {
             hv->hot[w] |= bits & -bits;
             hv->nhot++;
