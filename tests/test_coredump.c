@@ -185,6 +185,39 @@ Test(coredump, on_demand_and_off, .timeout = VM_TEST_TIMEOUT)
     cd_rmdir(dir);
 }
 
+/* On demand between calls on a pool's sandbox (whose calls end with the
+ * process backend's stub parking for the restore that follows): the dump
+ * reads that park first, so the next call and the release succeed (before,
+ * the next call waited for a park record that never came, and failed). */
+Test(coredump, on_demand_in_a_pooled_sandbox, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    char *dir = cd_tmpdir(), path[600];
+    glint_sandbox *sb = th_start(CRASH_GUEST, NULL);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    glint_sandbox_destroy(sb);
+    glint_pool_config pc;
+    glint_pool_config_default(&pc);
+    glint_pool *pool = NULL;
+    glint_error err;
+    cr_assert_eq(glint_pool_create(snap, &pc, &pool, &err), GLINT_OK, "%s", err.message);
+    glint_value a = {.type = GLINT_I32, .v.i32 = 1}, r;
+    for (int i = 0; i < 3; i++) {
+        glint_sandbox *p = NULL;
+        cr_assert_eq(glint_pool_acquire(pool, &p, &err), GLINT_OK, "%s", err.message);
+        EXPECT_OK(p, glint_sandbox_call(p, "Ok", &a, 1, &r));
+        snprintf(path, sizeof path, "%s/pooled-%d.core", dir, i);
+        EXPECT_OK(p, glint_sandbox_write_core(p, path));
+        cr_assert(cd_size(path) > 4096);
+        EXPECT_OK(p, glint_sandbox_call(p, "Ok", &a, 1, &r));
+        glint_pool_release(pool, p);
+    }
+    glint_pool_destroy(pool);
+    glint_snapshot_free(snap);
+    cd_rmdir(dir);
+}
+
 Test(coredump, cli_under_seccomp, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_IF_NO_KVM();

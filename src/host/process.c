@@ -1249,6 +1249,13 @@ static glint_status process_save_cpu(struct hv *hv, void *state, glint_error *er
     struct ucpu *u = state;
     if (hv->dead || !hv->in_guest_state)
         return glint_fail(err, GLINT_E_STATE, "process backend: no guest state to save");
+    if (hv->park_at_done_due) {
+        /* The stub parks after the call it just ended: read its record
+         * first, or a later restore would wait for one that never comes. */
+        process_quiesce(hv, err);
+        if (hv->dead)
+            return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: the sandbox process did not park");
+    }
     *u = hv->cpu;
     if (!(hv->pending & PROC_SET_FP)) {
         /* Ask the child for its FPU/SSE/AVX state. */
