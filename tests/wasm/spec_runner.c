@@ -8,6 +8,12 @@
  * assert_trap, assert_exhaustion, assert_invalid, assert_malformed (binary
  * modules only; text modules are skipped), assert_unlinkable,
  * assert_uninstantiable.  Prints one line per file and a total.
+ *
+ * Built twice (scripts/wasm-spec.sh): for the host, with jansson, and, with
+ * SPEC_IN_SANDBOX, as a glint guest (glint-cc, the engine compiled for the
+ * guest, tests/wasm/minijson for the JSON): then the whole run, engine
+ * included, happens inside a sandbox; files come from the host function
+ * read_file, and tests/wasm/spec_sandbox.c is the host that calls Run.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -19,6 +25,46 @@
 #include <string.h>
 
 #include "../../src/wasm/wasm.h"
+
+#ifdef SPEC_IN_SANDBOX
+#include <glint/guest.h>
+
+/* read_file(path) -> bytes, granted by tests/wasm/spec_sandbox.c. */
+uint8_t *spec_read_file(const char *path, size_t *len)
+{
+    glint_val arg = {.type = GLINT_STRING}, ret;
+    arg.v.str.ptr = path;
+    arg.v.str.len = strlen(path);
+    if (glint_host_call("read_file", GLINT_BYTES, &ret, 1, &arg) != 0)
+        return NULL;
+    uint8_t *b = malloc(ret.v.bytes.len ? ret.v.bytes.len : 1);
+    if (!b)
+        return NULL;
+    memcpy(b, ret.v.bytes.ptr, ret.v.bytes.len);
+    *len = ret.v.bytes.len;
+    return b;
+}
+#else
+uint8_t *spec_read_file(const char *path, size_t *len);
+uint8_t *spec_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+    if (!b || n < 0 || fread(b, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(b);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+#endif
 
 static int verbose;
 static wasm_limits lim;
@@ -142,21 +188,7 @@ static char dir[4096];
 static uint8_t *read_file(const char *name, size_t *len) {
     char path[8192];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(b);
-        return NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
+    return spec_read_file(path, len);
 }
 
 static int npass, nfail, nskip;
@@ -184,19 +216,28 @@ static int is_known(int line)
 
 static void load_known(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    size_t len = 0;
+    uint8_t *b = spec_read_file(path, &len);
+    if (!b) {
         fprintf(stderr, "spec_runner: cannot open %s\n", path);
         exit(2);
     }
-    char line[512];
-    while (nknown < 64 && fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        sscanf(line, "%63s", known[nknown]);
-        nknown++;
+    size_t at = 0;
+    while (nknown < 64 && at < len) {
+        size_t end = at;
+        while (end < len && b[end] != '\n')
+            end++;
+        if (end > at && b[at] != '#') {
+            size_t n = 0;
+            while (at + n < end && n < 63 && b[at + n] != ' ' && b[at + n] != '\t')
+                n++;
+            memcpy(known[nknown], b + at, n);
+            known[nknown][n] = 0;
+            nknown++;
+        }
+        at = end + 1;
     }
-    fclose(f);
+    free(b);
 }
 
 __attribute__((format(printf, 2, 3))) static void failf(int line, const char *fmt, ...) {
@@ -555,7 +596,30 @@ static void run_file(const char *path) {
     nregs = 0;
 }
 
+#ifdef SPEC_IN_SANDBOX
+static int spec_main(int argc, char **argv);
+
+/* Run(args): the command line, words separated by spaces; 0 if all passed. */
+static void Run(const glint_args *a)
+{
+    size_t n = 0;
+    const char *s = glint_arg_string(a, 0, &n);
+    char *line = malloc(n + 1), *argv[4096];
+    memcpy(line, s, n);
+    line[n] = 0;
+    int argc = 0;
+    argv[argc++] = "spec_runner";
+    for (char *w = strtok(line, " "); w && argc < 4095; w = strtok(NULL, " "))
+        argv[argc++] = w;
+    argv[argc] = NULL;
+    glint_return_i32(spec_main(argc, argv));
+}
+GLINT_FUNCTION(Run, GLINT_I32, GLINT_STRING);
+
+static int spec_main(int argc, char **argv) {
+#else
 int main(int argc, char **argv) {
+#endif
     wasm_limits_default(&lim);
     lim.max_memory_pages = 65536;
     lim.max_call_depth = 10000;
