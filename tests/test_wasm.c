@@ -487,6 +487,67 @@ Test(wasm_c, wasi_libc_reactor, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox_destroy(sb);
 }
 
+/* ---- WASI clock and random: granted by the host, or ENOSYS -------------------------------- */
+
+#define GRANTS GLINT_BUILD_DIR "/wasm/wasi_grants.wasm"
+
+static glint_status grant_clock(glint_hostcall *hc, const glint_value *args, size_t nargs, glint_value *ret,
+                                void *user)
+{
+    (void)hc, (void)nargs, (void)user;
+    ret->v.u64 = 1700000000000000000ull + args[0].v.u32; /* ns, plus the clock id */
+    return GLINT_OK;
+}
+
+static glint_status grant_random(glint_hostcall *hc, const glint_value *args, size_t nargs, glint_value *ret,
+                                 void *user)
+{
+    (void)nargs, (void)user;
+    uint32_t n = args[0].v.u32;
+    uint8_t *b = glint_hostcall_buffer(hc, n);
+    if (!b)
+        return glint_hostcall_fail(hc, "too long");
+    for (uint32_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(i + 1);
+    *ret = glint_bytes(b, n);
+    return GLINT_OK;
+}
+
+Test(wasm_wasi, clock_and_random_granted_or_enosys, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_value r;
+    /* Not granted: ENOSYS (52), the same on every run. */
+    glint_sandbox *sb = th_start(GRANTS, NULL);
+    EXPECT_OK(sb, call1(sb, "now", glint_i32(0), &r));
+    cr_assert_eq(r.v.i64, -52);
+    EXPECT_OK(sb, glint_sandbox_call(sb, "rand8", NULL, 0, &r));
+    cr_assert_eq(r.v.i64, -52);
+    glint_sandbox_destroy(sb);
+    /* Granted: the host's answers. */
+    sb = th_create(GRANTS, NULL);
+    glint_function clk = {.name = "wasi_clock_time_get", .ret = GLINT_U64, .nparams = 1, .params = {GLINT_U32}};
+    glint_function rnd = {.name = "wasi_random_get", .ret = GLINT_BYTES, .nparams = 1, .params = {GLINT_U32}};
+    EXPECT_OK(sb, glint_sandbox_register(sb, &clk, grant_clock, NULL));
+    EXPECT_OK(sb, glint_sandbox_register(sb, &rnd, grant_random, NULL));
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    EXPECT_OK(sb, call1(sb, "now", glint_i32(1), &r));
+    cr_assert_eq(r.v.i64, (int64_t)1700000000000000001ull);
+    EXPECT_OK(sb, glint_sandbox_call(sb, "rand8", NULL, 0, &r));
+    cr_assert_eq((uint64_t)r.v.i64, 0x0807060504030201ull);
+    EXPECT_OK(sb, glint_sandbox_call(sb, "rand_out_of_bounds", NULL, 0, &r));
+    cr_assert_eq(r.v.i32, 21, "EFAULT for a buffer past the memory's end: %d", r.v.i32);
+    glint_sandbox_destroy(sb);
+    /* Granted with another signature: refused by the host, so ENOSYS. */
+    sb = th_create(GRANTS, NULL);
+    glint_function wrong = {.name = "wasi_clock_time_get", .ret = GLINT_I32, .nparams = 0};
+    EXPECT_OK(sb, glint_sandbox_register(sb, &wrong, grant_clock, NULL));
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    EXPECT_OK(sb, call1(sb, "now", glint_i32(0), &r));
+    cr_assert_eq(r.v.i64, -52);
+    glint_sandbox_destroy(sb);
+}
+
 /* ---- the other languages' examples (examples/wasm, docs/wasm.md) ----------------------- */
 
 #define CPP_EXAMPLE  GLINT_BUILD_DIR "/examples/wasm/cpp/hello.wasm"

@@ -67,15 +67,20 @@ static void sandbox_limits(wasm_limits *lim)
  * refuses any other import).  fd_write to fd 1 and 2 goes to the host's
  * print function (during initialization, where host calls are not
  * possible, the output is dropped); args and environ are empty;
- * proc_exit(code) ends the call with an error naming the code; every other
- * function returns ENOSYS (52), clock_time_get and random_get included,
- * so that a module sees the same answers on every run. */
+ * proc_exit(code) ends the call with an error naming the code;
+ * clock_time_get and random_get ask the host functions the host may grant,
+ * wasi_clock_time_get(uint32 clock_id) -> uint64 and wasi_random_get(uint32
+ * length) -> bytes, and answer ENOSYS where it has not (or during
+ * initialization, where host calls are not possible); every other function
+ * returns ENOSYS (52), so that a module sees the same answers on every run
+ * unless the host grants time or randomness. */
 #define WASI_ESUCCESS 0u
 #define WASI_EBADF 8u
 #define WASI_EFAULT 21u
+#define WASI_EIO 29u
 #define WASI_ENOSYS 52u
 
-enum wasi_fn { WASI_OTHER, WASI_FD_WRITE, WASI_PROC_EXIT, WASI_SIZES_GET, WASI_LIST_GET };
+enum wasi_fn { WASI_OTHER, WASI_FD_WRITE, WASI_PROC_EXIT, WASI_SIZES_GET, WASI_LIST_GET, WASI_CLOCK, WASI_RANDOM };
 
 struct wasi_import {
     enum wasi_fn kind;
@@ -125,6 +130,36 @@ static int wasi_call(void *user, wasm_instance *in, const wasm_val *args, wasm_v
         break;
     }
     case WASI_LIST_GET: rc = WASI_ESUCCESS; break; /* args_get, environ_get: nothing to write */
+    case WASI_CLOCK: { /* clock_time_get(id, precision, *time): the host's grant, if any */
+        uint32_t out = args[2].v.i32;
+        if ((uint64_t)out + 8 > mlen) {
+            rc = WASI_EFAULT;
+            break;
+        }
+        glint_val id = GLINT_VAL_U32(args[0].v.i32), r;
+        if (glint_host_call("wasi_clock_time_get", GLINT_U64, &r, 1, &id) != 0)
+            break; /* not granted: ENOSYS */
+        memcpy(mem + out, &r.v.u64, 8);
+        rc = WASI_ESUCCESS;
+        break;
+    }
+    case WASI_RANDOM: { /* random_get(buf, len): the host's grant, if any */
+        uint32_t p = args[0].v.i32, n = args[1].v.i32;
+        if ((uint64_t)p + n > mlen) {
+            rc = WASI_EFAULT;
+            break;
+        }
+        glint_val len = GLINT_VAL_U32(n), r;
+        if (glint_host_call("wasi_random_get", GLINT_BYTES, &r, 1, &len) != 0)
+            break; /* not granted: ENOSYS */
+        if (r.v.bytes.len != n) {
+            rc = WASI_EIO; /* the host answered with another length */
+            break;
+        }
+        memcpy(mem + p, r.v.bytes.ptr, n);
+        rc = WASI_ESUCCESS;
+        break;
+    }
     case WASI_FD_WRITE: {
         uint32_t fd = args[0].v.i32, iovs = args[1].v.i32, n = args[2].v.i32, out = args[3].v.i32;
         if (fd != 1 && fd != 2) {
@@ -182,6 +217,11 @@ static int resolve_import(void *user, const wasm_module *m, size_t i, wasm_impor
         w->kind = WASI_SIZES_GET;
     else if ((IS("args_get") || IS("environ_get")) && import_is(t, 2, 1))
         w->kind = WASI_LIST_GET;
+    else if (IS("clock_time_get") && t->nparams == 3 && t->nresults == 1 && t->params[0] == WASM_I32 &&
+             t->params[1] == WASM_I64 && t->params[2] == WASM_I32 && t->results[0] == WASM_I32)
+        w->kind = WASI_CLOCK;
+    else if (IS("random_get") && import_is(t, 2, 1))
+        w->kind = WASI_RANDOM;
 #undef IS
     memset(out, 0, sizeof *out);
     out->kind = WASM_EXTERN_FUNC;

@@ -1,0 +1,20 @@
+;; wasi_grants.wat - clock_time_get and random_get, granted by the host or
+;; not (tests/test_wasm.c).  Each returns the value, or minus the errno.
+(module
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "now") (param $id i32) (result i64)
+    (local $rc i32)
+    (local.set $rc (call $clock (local.get $id) (i64.const 1) (i32.const 16)))
+    (if (result i64) (local.get $rc)
+      (then (i64.sub (i64.const 0) (i64.extend_i32_u (local.get $rc))))
+      (else (i64.load (i32.const 16)))))
+  (func (export "rand8") (result i64)
+    (local $rc i32)
+    (local.set $rc (call $random (i32.const 32) (i32.const 8)))
+    (if (result i64) (local.get $rc)
+      (then (i64.sub (i64.const 0) (i64.extend_i32_u (local.get $rc))))
+      (else (i64.load (i32.const 32)))))
+  (func (export "rand_out_of_bounds") (result i32)
+    (call $random (i32.const 65530) (i32.const 8))))
