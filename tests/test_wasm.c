@@ -548,6 +548,97 @@ Test(wasm_wasi, clock_and_random_granted_or_enosys, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox_destroy(sb);
 }
 
+/* ---- host functions as imports (module "glint") ----------------------------------------- */
+
+#define HOST_IMPORTS GLINT_BUILD_DIR "/wasm/host_imports.wasm"
+
+static char noted[256];
+
+static glint_status h_add(glint_hostcall *hc, const glint_value *a, size_t n, glint_value *r, void *u)
+{
+    (void)hc, (void)n, (void)u;
+    r->v.i32 = a[0].v.i32 + a[1].v.i32 + 1000; /* + 1000: the host's answer, not the guest's */
+    return GLINT_OK;
+}
+
+static glint_status h_mul(glint_hostcall *hc, const glint_value *a, size_t n, glint_value *r, void *u)
+{
+    (void)hc, (void)n, (void)u;
+    r->v.i64 = a[0].v.i64 * a[1].v.i64;
+    return GLINT_OK;
+}
+
+static glint_status h_half(glint_hostcall *hc, const glint_value *a, size_t n, glint_value *r, void *u)
+{
+    (void)hc, (void)n, (void)u;
+    r->v.f64 = a[0].v.f64 / 2;
+    return GLINT_OK;
+}
+
+static glint_status h_note(glint_hostcall *hc, const glint_value *a, size_t n, glint_value *r, void *u)
+{
+    (void)hc, (void)n, (void)r, (void)u;
+    snprintf(noted, sizeof noted, "%.*s", (int)a[0].v.str.len, a[0].v.str.ptr);
+    return GLINT_OK;
+}
+
+static glint_sandbox *imports_sandbox(int which_wrong, glint_status *init)
+{
+    glint_sandbox *sb = th_create(HOST_IMPORTS, NULL);
+    glint_function add = {.name = "add_host", .ret = GLINT_I32, .nparams = 2, .params = {GLINT_I32, GLINT_I32}};
+    glint_function mul = {.name = "mul64", .ret = GLINT_I64, .nparams = 2, .params = {GLINT_I64, GLINT_I64}};
+    glint_function half = {.name = "half", .ret = GLINT_F64, .nparams = 1, .params = {GLINT_F64}};
+    glint_function note = {.name = "note", .ret = GLINT_VOID, .nparams = 1, .params = {GLINT_STRING}};
+    if (which_wrong == 1)
+        add.params[1] = GLINT_I64; /* the import is (i32, i32) */
+    if (which_wrong != 2) /* 2: not registered at all */
+        EXPECT_OK(sb, glint_sandbox_register(sb, &add, h_add, NULL));
+    EXPECT_OK(sb, glint_sandbox_register(sb, &mul, h_mul, NULL));
+    EXPECT_OK(sb, glint_sandbox_register(sb, &half, h_half, NULL));
+    EXPECT_OK(sb, glint_sandbox_register(sb, &note, h_note, NULL));
+    *init = glint_sandbox_init(sb);
+    return sb;
+}
+
+Test(wasm_imports, host_functions_bound_and_checked, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_status st;
+    glint_sandbox *sb = imports_sandbox(0, &st);
+    EXPECT_OK(sb, st);
+    glint_value r, two[2] = {glint_i32(2), glint_i32(3)};
+    EXPECT_OK(sb, glint_sandbox_call(sb, "sum", two, 2, &r));
+    cr_assert_eq(r.v.i32, 1005);
+    glint_value big[2] = {glint_i64(INT64_C(3000000000)), glint_i64(7)};
+    EXPECT_OK(sb, glint_sandbox_call(sb, "prod", big, 2, &r));
+    cr_assert_eq(r.v.i64, INT64_C(21000000000));
+    EXPECT_OK(sb, call1(sb, "halve", glint_f64(5.0), &r));
+    cr_assert_eq(r.v.f64, 2.5);
+    EXPECT_OK(sb, glint_sandbox_call(sb, "hello", NULL, 0, NULL));
+    cr_assert_str_eq(noted, "hello from wasm");
+    /* A string outside the module's memory: the call fails, naming it; the
+     * sandbox is restored or discarded as after any trap. */
+    glint_status s = glint_sandbox_call(sb, "bad_string", NULL, 0, NULL);
+    cr_assert_neq(s, GLINT_OK);
+    cr_assert(th_has(glint_sandbox_error(sb)->message, "outside the module's memory"), "%s",
+              glint_sandbox_error(sb)->message);
+    glint_sandbox_destroy(sb);
+
+    /* Mistyped and missing: initialization refuses the module, naming the import. */
+    sb = imports_sandbox(1, &st);
+    cr_assert_neq(st, GLINT_OK);
+    cr_assert(th_has(glint_sandbox_error(sb)->message, "\"glint\".\"add_host\" as (i32, i32) -> (i32)") &&
+                  th_has(glint_sandbox_error(sb)->message, "needs (i32, i64) -> (i32)"),
+              "%s", glint_sandbox_error(sb)->message);
+    glint_sandbox_destroy(sb);
+    sb = imports_sandbox(2, &st);
+    cr_assert_neq(st, GLINT_OK);
+    cr_assert(th_has(glint_sandbox_error(sb)->message, "registered no function of that name") &&
+                  th_has(glint_sandbox_error(sb)->message, "add_host"),
+              "%s", glint_sandbox_error(sb)->message);
+    glint_sandbox_destroy(sb);
+}
+
 /* ---- the other languages' examples (examples/wasm, docs/wasm.md) ----------------------- */
 
 #define CPP_EXAMPLE  GLINT_BUILD_DIR "/examples/wasm/cpp/hello.wasm"

@@ -89,6 +89,29 @@ struct glint_fn_desc {
 #define GLINT_FN_DESC_SIZE 96u
 
 /*
+ * The host functions registered on a sandbox, as the host writes them at the
+ * start of the input buffer before the guest's initialization runs (and
+ * only then): a guest whose glint_main must know them (the WebAssembly
+ * runtime, which binds a module's imports there, where host calls are not
+ * possible) reads this; other guests ignore it.  Untrusted by nobody: the
+ * host wrote it and checks every host call anyway.
+ */
+#define GLINT_HOSTFN_MAGIC 0x3154464e54534f48ull /* "HOSTNFT1" */
+struct glint_hostfn_entry {
+    uint8_t ret;                       /* glint_type */
+    uint8_t nparams;
+    uint8_t params[GLINT_MAX_PARAMS];
+    uint8_t reserved[6];
+    char name[GLINT_MAX_NAME + 1];
+};
+struct glint_hostfn_table {
+    uint64_t magic;                    /* GLINT_HOSTFN_MAGIC */
+    uint32_t count;
+    uint32_t reserved;
+    struct glint_hostfn_entry fn[];    /* count of them */
+};
+
+/*
  * ELF note carried by every guest (section ".note.glint", in a PT_NOTE
  * segment): owner "glint", type GLINT_NOTE_ABI, descriptor below.
  */

@@ -435,6 +435,31 @@ glint_status glint_poison(glint_sandbox *sb)
     return sb->err.status;
 }
 
+/* The registered host functions, for the guest's initialization to read
+ * (glint/abi.h, struct glint_hostfn_table); as many as the buffer holds. */
+static void write_hostfn_table(glint_sandbox *sb)
+{
+    struct glint_hostfn_table *t = (struct glint_hostfn_table *)(sb->mem + sb->lay.input_base);
+    size_t room = ((size_t)sb->lay.input_size - sizeof *t) / sizeof t->fn[0];
+    size_t n = sb->nhost < room ? sb->nhost : room;
+    for (size_t i = 0; i < n; i++) {
+        struct glint_hostfn_entry *e = &t->fn[i];
+        const glint_function *f = &sb->host[i].sig;
+        memset(e, 0, sizeof *e);
+        e->ret = (uint8_t)f->ret;
+        e->nparams = (uint8_t)f->nparams;
+        for (uint32_t k = 0; k < f->nparams && k < GLINT_MAX_PARAMS; k++)
+            e->params[k] = (uint8_t)f->params[k];
+        snprintf(e->name, sizeof e->name, "%s", sb->host[i].name);
+    }
+    t->count = (uint32_t)n;
+    t->reserved = 0;
+    t->magic = GLINT_HOSTFN_MAGIC;
+    uint64_t used = sizeof *t + n * sizeof t->fn[0];
+    if (used > sb->host_in_hw)
+        sb->host_in_hw = used;
+}
+
 API glint_status glint_sandbox_init(glint_sandbox *sb)
 {
     if (!sb)
@@ -457,6 +482,7 @@ API glint_status glint_sandbox_init(glint_sandbox *sb)
         else
             s = glint_fail(&sb->err, GLINT_E_INCOMPATIBLE, "glint_sandbox_init: %s", why);
     } else {
+        write_hostfn_table(sb);
         s = glint_run_guest(sb, NULL, NULL);
         if (s == GLINT_OK)
             sb->state = SB_READY;

@@ -609,11 +609,14 @@ glint_status glint_wasm_image_parse(struct glint_image *img, glint_error *err)
         if (wasm_module_import_kind(m, i) == WASM_EXTERN_FUNC && ml == 22 &&
             !memcmp(mn, "wasi_snapshot_preview1", 22))
             continue; /* the runtime provides WASI preview 1 (docs/wasm.md) */
+        if (wasm_module_import_kind(m, i) == WASM_EXTERN_FUNC && ml == 5 && !memcmp(mn, "glint", 5))
+            continue; /* a host function: matched against the registered ones at init */
         static const char *const kinds[] = {"function", "table", "memory", "global"};
         unsigned k = (unsigned)wasm_module_import_kind(m, i);
         s = glint_fail(err, GLINT_E_BAD_IMAGE,
                        "the module imports the %s \"%.*s\".\"%.*s\"; glint provides only the functions of "
-                       "wasi_snapshot_preview1 to WebAssembly modules (docs/wasm.md)",
+                       "wasi_snapshot_preview1 and the host's functions (module \"glint\") to WebAssembly "
+                       "modules (docs/wasm.md)",
                        k < 4 ? kinds[k] : "item", (int)(ml > 60 ? 60 : ml), mn, (int)(nl > 60 ? 60 : nl), nn);
     }
     /* The module's bytes must outlive the builder: copy them before the

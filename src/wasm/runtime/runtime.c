@@ -196,11 +196,191 @@ static int wasi_call(void *user, wasm_instance *in, const wasm_val *args, wasm_v
     return 0;
 }
 
+/* ---- host functions as imports (module "glint", docs/wasm.md) ----------------------
+ * The host wrote its registered functions into the input buffer before
+ * this initialization (glint/abi.h, struct glint_hostfn_table); an import
+ * "glint"."name" binds to the one of that name whose signature maps to the
+ * import's type exactly: int32, uint32 and bool are i32, int64 and uint64
+ * i64, float f32, double f64; a string or bytes parameter is two i32
+ * (pointer, length) in the module's memory; the result is a number or
+ * nothing.  A call is a host call; the host's refusal or failure traps. */
+static struct glint_hostfn_entry *host_fns;
+static uint32_t n_host_fns;
+
+static void read_host_fns(void)
+{
+    const struct glint_hostfn_table *t = (const struct glint_hostfn_table *)(uintptr_t)BOOT->input_base;
+    if (t->magic != GLINT_HOSTFN_MAGIC)
+        return;
+    uint64_t room = (BOOT->input_size - sizeof *t) / sizeof t->fn[0];
+    uint32_t n = t->count < room ? t->count : (uint32_t)room;
+    host_fns = calloc(n + 1, sizeof *host_fns); /* the input buffer is overwritten by calls */
+    if (!host_fns)
+        glint_abort(1, "wasm: out of memory for %u host functions", n);
+    memcpy(host_fns, t->fn, n * sizeof *host_fns);
+    for (uint32_t i = 0; i < n; i++)
+        host_fns[i].name[GLINT_MAX_NAME] = 0;
+    n_host_fns = n;
+}
+
+static int wasm_of(uint8_t glint_type, wasm_valtype *out)
+{
+    switch (glint_type) {
+    case GLINT_I32: case GLINT_U32: case GLINT_BOOL: *out = WASM_I32; return 1;
+    case GLINT_I64: case GLINT_U64: *out = WASM_I64; return 1;
+    case GLINT_F32: *out = WASM_F32; return 1;
+    case GLINT_F64: *out = WASM_F64; return 1;
+    default: return 0;
+    }
+}
+
+/* The wasm type a host function maps to, into p/r; 0 if it has none
+ * (a string or bytes result). */
+static int host_fn_type(const struct glint_hostfn_entry *h, wasm_valtype *p, uint32_t *np, wasm_valtype *r,
+                        uint32_t *nr)
+{
+    *np = 0;
+    for (uint32_t k = 0; k < h->nparams && k < GLINT_MAX_PARAMS; k++) {
+        if (h->params[k] == GLINT_STRING || h->params[k] == GLINT_BYTES) {
+            p[(*np)++] = WASM_I32;
+            p[(*np)++] = WASM_I32;
+        } else if (!wasm_of(h->params[k], &p[(*np)++])) {
+            return 0;
+        }
+    }
+    *nr = 0;
+    if (h->ret == GLINT_VOID)
+        return 1;
+    *nr = 1;
+    return wasm_of(h->ret, &r[0]);
+}
+
+static const char *valtype_name(wasm_valtype t)
+{
+    switch (t) {
+    case WASM_I32: return "i32";
+    case WASM_I64: return "i64";
+    case WASM_F32: return "f32";
+    case WASM_F64: return "f64";
+    case WASM_FUNCREF: return "funcref";
+    case WASM_EXTERNREF: return "externref";
+    default: return "v128";
+    }
+}
+
+static void type_text(const wasm_valtype *p, uint32_t np, const wasm_valtype *r, uint32_t nr, char *buf,
+                      size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "(");
+    for (uint32_t i = 0; i < np && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", valtype_name(p[i]));
+    if (n < size)
+        n += (size_t)snprintf(buf + n, size - n, ") -> (");
+    for (uint32_t i = 0; i < nr && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", valtype_name(r[i]));
+    if (n < size)
+        snprintf(buf + n, size - n, ")");
+}
+
+/* Checks every "glint" import against the host's functions before the
+ * module is instantiated, so that a missing or mistyped one is named. */
+static void check_host_imports(void)
+{
+    for (size_t i = 0; i < wasm_module_import_count(mod); i++) {
+        size_t ml, nl;
+        const char *mn = wasm_module_import_module(mod, i, &ml), *nn = wasm_module_import_name(mod, i, &nl);
+        if (ml != 5 || memcmp(mn, "glint", 5) != 0)
+            continue;
+        const struct glint_hostfn_entry *h = NULL;
+        for (uint32_t k = 0; k < n_host_fns && !h; k++)
+            if (strlen(host_fns[k].name) == nl && !memcmp(host_fns[k].name, nn, nl))
+                h = &host_fns[k];
+        if (!h)
+            glint_abort(1, "wasm: the module imports \"glint\".\"%.*s\", but the host registered no "
+                        "function of that name", (int)(nl > 63 ? 63 : nl), nn);
+        wasm_valtype p[2 * GLINT_MAX_PARAMS], r[1];
+        uint32_t np, nr;
+        const wasm_functype *t = wasm_module_import_func_type(mod, i);
+        char want[300], got[300];
+        type_text(t->params, t->nparams, t->results, t->nresults, got, sizeof got);
+        if (!host_fn_type(h, p, &np, r, &nr))
+            glint_abort(1, "wasm: the module imports \"glint\".\"%s\" %s, but the host's %s returns a "
+                        "string or bytes, which an import cannot", h->name, got, h->name);
+        type_text(p, np, r, nr, want, sizeof want);
+        if (np != t->nparams || nr != t->nresults || memcmp(p, t->params, np * sizeof *p) != 0 ||
+            (nr && r[0] != t->results[0]))
+            glint_abort(1, "wasm: the module imports \"glint\".\"%s\" as %s, but the host's %s needs %s",
+                        h->name, got, h->name, want);
+    }
+}
+
+static int host_import_call(void *user, wasm_instance *in, const wasm_val *args, wasm_val *results,
+                            wasm_error *err)
+{
+    const struct glint_hostfn_entry *h = user;
+    size_t mlen = 0;
+    uint8_t *mem = wasm_instance_memory(in, &mlen);
+    glint_val v[GLINT_MAX_PARAMS], r;
+    uint32_t a = 0;
+    for (uint32_t k = 0; k < h->nparams; k++) {
+        v[k].type = (glint_type)h->params[k];
+        switch (h->params[k]) {
+        case GLINT_STRING:
+        case GLINT_BYTES: {
+            uint32_t p = args[a].v.i32, n = args[a + 1].v.i32;
+            a += 2;
+            if ((uint64_t)p + n > mlen) {
+                err->kind = WASM_ERR_HOST;
+                err->trap = WASM_TRAP_NONE;
+                snprintf(err->msg, sizeof err->msg, "host function %s: argument %u (%u bytes at %u) is "
+                         "outside the module's memory", h->name, k, n, p);
+                return -1;
+            }
+            v[k].v.bytes.ptr = mem + p;
+            v[k].v.bytes.len = n;
+            break;
+        }
+        case GLINT_I64: case GLINT_U64: v[k].v.u64 = args[a++].v.i64; break;
+        case GLINT_F64: memcpy(&v[k].v.f64, &args[a++].v.i64, 8); break;
+        case GLINT_F32: memcpy(&v[k].v.f32, &args[a++].v.i32, 4); break;
+        case GLINT_BOOL: v[k].v.b = args[a++].v.i32 != 0; break;
+        default: v[k].v.u32 = args[a++].v.i32; break;
+        }
+    }
+    if (glint_host_call(h->name, (glint_type)h->ret, &r, h->nparams, v) != 0) {
+        err->kind = WASM_ERR_HOST;
+        err->trap = WASM_TRAP_NONE;
+        snprintf(err->msg, sizeof err->msg, "host function %s: %s", h->name, glint_host_error());
+        return -1;
+    }
+    switch (h->ret) {
+    case GLINT_VOID: break;
+    case GLINT_I64: case GLINT_U64: results[0].v.i64 = r.v.u64; break;
+    case GLINT_F64: memcpy(&results[0].v.i64, &r.v.f64, 8); break;
+    case GLINT_F32: results[0].v.i64 = 0, memcpy(&results[0].v.i32, &r.v.f32, 4); break;
+    case GLINT_BOOL: results[0].v.i64 = r.v.b ? 1 : 0; break;
+    default: results[0].v.i64 = r.v.u32; break;
+    }
+    return 0;
+}
+
 static int resolve_import(void *user, const wasm_module *m, size_t i, wasm_import_value *out)
 {
     (void)user;
     size_t ml, nl;
     const char *mn = wasm_module_import_module(m, i, &ml), *nn = wasm_module_import_name(m, i, &nl);
+    if (wasm_module_import_kind(m, i) == WASM_EXTERN_FUNC && ml == 5 && !memcmp(mn, "glint", 5)) {
+        for (uint32_t k = 0; k < n_host_fns; k++)
+            if (strlen(host_fns[k].name) == nl && !memcmp(host_fns[k].name, nn, nl)) {
+                memset(out, 0, sizeof *out);
+                out->kind = WASM_EXTERN_FUNC;
+                out->fn = host_import_call;
+                out->user = &host_fns[k];
+                out->type = *wasm_module_import_func_type(m, i);
+                return 0;
+            }
+        return -1; /* check_host_imports names it first */
+    }
     if (wasm_module_import_kind(m, i) != WASM_EXTERN_FUNC || ml != 22 ||
         memcmp(mn, "wasi_snapshot_preview1", 22) != 0)
         return -1;
@@ -253,6 +433,8 @@ void glint_main(void)
     wasi_imports = calloc(nimports + 1, sizeof *wasi_imports);
     if (!wasi_imports)
         glint_abort(1, "wasm: out of memory for %zu imports", nimports);
+    read_host_fns();
+    check_host_imports();
     inst = wasm_instance_new(mod, &lim, resolve_import, NULL, &e);
     if (!inst) {
         if (e.kind == WASM_ERR_LIMIT || e.kind == WASM_ERR_NOMEM)
