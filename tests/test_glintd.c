@@ -1961,6 +1961,26 @@ Test(glintd_http, traceparent_continued_or_started, .timeout = 60)
     cr_expect_eq(gdt_stop(g, SIGTERM, 10000), 0);
 }
 
+/* A WebAssembly module as a route's guest: typed calls with numbers and a
+ * string, pristine (from the pool) and fresh, on each backend. */
+Test(glintd_http, wasm_guest_routes, .timeout = 60)
+{
+    SKIP_IF_NO_KVM();
+    struct gdt *g = gdt_start(Y_LISTEN "owners:\n  demo: {}\nroutes:\n"
+                              "  - {path: /wasm/add, owner: demo, guest: " GLINT_BUILD_DIR "/wasm/numbers.wasm,"
+                              " function: add, bind: typed}\n"
+                              "  - {path: /wasm/greet, owner: demo, guest: " GLINT_BUILD_DIR "/wasm/strings.wasm,"
+                              " function: greet, bind: typed}\n"
+                              "  - {path: /wasm/fresh, owner: demo, guest: " GLINT_BUILD_DIR "/wasm/numbers.wasm,"
+                              " function: add, bind: typed, mode: fresh}\n");
+    for (int i = 0; i < 3; i++) {
+        gd_expect(g, "GET", "/wasm/add?a=40&b=2", NULL, NULL, 200, "{\"result\":42}");
+        gd_expect(g, "GET", "/wasm/greet?name=wasm", NULL, NULL, 200, "{\"result\":\"Hello, wasm!\"}");
+        gd_expect(g, "GET", "/wasm/fresh?a=1&b=2", NULL, NULL, 200, "{\"result\":3}");
+    }
+    cr_expect_eq(gdt_stop(g, SIGTERM, 10000), 0);
+}
+
 /* server.spans: glint's own spans of a request (pool acquire, call,
  * release with its restore) are log lines in the request's trace, the
  * top-level ones children of the request's span, the restore a child of
