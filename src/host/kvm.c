@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "hotpages.h"
 #include "hv.h"
 
 struct hv {
@@ -32,18 +33,11 @@ struct hv {
     size_t run_size;
     size_t mem_size;
     int kick_out; /* a profiler kick's signal may be on its way (under the run lock) */
-    /* Hot pages: written again after every restore.  Protecting one again
-     * costs a write fault on the guest's next write to it (an exit to KVM:
-     * tens of µs on a nested host), so they stay writable and are reported
-     * dirty at every read of the log instead (as in process.c). */
-    uint64_t *hot;
-    uint64_t *prev;         /* pages written before the previous read of the log */
+    /* Hot pages (hotpages.h): a write fault into KVM costs tens of µs on a
+     * nested host.  scratch: the log as KVM gives it. */
+    struct glint_hot hot;
     uint64_t *scratch;
-    uint32_t nhot;
 };
-
-/* At most this many hot pages per VM: each costs a 4 KiB copy per restore. */
-#define HOT_MAX 16u
 
 /* The MSRs saved in a snapshot: every one a guest could reach. */
 static const uint32_t k_msrs[] = {
@@ -251,12 +245,9 @@ static glint_status kvm_create(struct hv **out, const struct hv_setup *setup, gl
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a VM");
     hv->vm_fd = hv->vcpu_fd = -1;
     hv->mem = mem;
-    hv->hot = calloc((mem_size / 4096 + 63) / 64 + 1, sizeof *hv->hot);
-    hv->prev = calloc((mem_size / 4096 + 63) / 64 + 1, sizeof *hv->prev);
     hv->scratch = calloc((mem_size / 4096 + 63) / 64 + 1, sizeof *hv->scratch);
-    if (!hv->hot || !hv->prev || !hv->scratch) {
-        free(hv->hot);
-        free(hv->prev);
+    if (glint_hot_init(&hv->hot, mem_size / 4096) < 0 || !hv->scratch) {
+        glint_hot_free(&hv->hot);
         free(hv->scratch);
         free(hv);
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a VM");
@@ -322,8 +313,7 @@ static void kvm_destroy(struct hv *hv)
         close(hv->vcpu_fd);
     if (hv->vm_fd >= 0)
         close(hv->vm_fd);
-    free(hv->hot);
-    free(hv->prev);
+    glint_hot_free(&hv->hot);
     free(hv->scratch);
     free(hv);
 }
@@ -711,27 +701,15 @@ static glint_status kvm_restore_cpu(struct hv *hv, const void *state, int full, 
 static glint_status kvm_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / 4096;
+    uint64_t words = (pages + 63) / 64, *clear_bits = hv->scratch;
     struct kvm_dirty_log log = {.slot = 0};
-    log.dirty_bitmap = bitmap;
+    log.dirty_bitmap = clear_bits;
     if (xioctl(hv->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
         return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
-    /* A page written again since the previous read becomes hot while
-     * there is room; only the others are protected again, and hot ones are
-     * always reported. */
-    uint64_t words = (pages + 63) / 64, *clear_bits = hv->scratch;
-    int any = 0;
-    for (uint64_t w = 0; w < words; w++) {
-        uint64_t fresh = bitmap[w] & hv->prev[w] & ~hv->hot[w];
-        hv->prev[w] = bitmap[w];
-        for (uint64_t bits = fresh; bits && hv->nhot < HOT_MAX; bits &= bits - 1) {
-            hv->hot[w] |= bits & -bits;
-            hv->nhot++;
-        }
-        clear_bits[w] = bitmap[w] & ~hv->hot[w];
-        any |= clear_bits[w] != 0;
-        bitmap[w] |= hv->hot[w];
-    }
-    if (!any)
+    /* The log's pages and the hot ones are reported; only the others are
+     * protected again. */
+    memset(bitmap, 0, words * sizeof *bitmap);
+    if (!glint_hot_fold(&hv->hot, clear_bits, bitmap, words))
         return GLINT_OK;
     struct kvm_clear_dirty_log clear = {.slot = 0, .first_page = 0,
                                         .num_pages = (uint32_t)((pages + 63) & ~63ull)};

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "hotpages.h"
 #include "hv.h"
 #include "layout.h"
 #include "proc_abi.h"
@@ -115,13 +116,10 @@ struct hv {
     _Atomic uint64_t stop_ns;
     pthread_t thread;
 
-    /* Hot pages: written again after every restore.  Each would cost a
-     * write-protect fault per call (~10 us where exceptions are slow), so
-     * they stay writable and are reported dirty at every scan instead. */
-    uint64_t *hot;          /* bitmap, mem_size / 4 KiB bits */
-    uint64_t *scan;         /* scratch bitmap of the same size */
-    uint64_t *prev;         /* pages written before the previous scan */
-    uint32_t nhot;
+    /* Hot pages (hotpages.h): protecting a page again flushes the TLB of
+     * the child's CPU.  scan: a scratch bitmap of guest memory's size. */
+    struct glint_hot hot;
+    uint64_t *scan;
 
     /* Adaptive spinning. */
     uint32_t spin_ns;
@@ -847,9 +845,8 @@ static void process_destroy(struct hv *hv)
         munmap(hv->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
     if (hv->ctlfd >= 0)
         close(hv->ctlfd);
-    free(hv->hot);
+    glint_hot_free(&hv->hot);
     free(hv->scan);
-    free(hv->prev);
     free(hv);
 }
 
@@ -872,10 +869,8 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     hv->pid = -1;
     hv->dead = 1;
     size_t words = (st->mem_size / GLINT_PAGE_SIZE + 63) / 64 + 1;
-    hv->hot = calloc(words, sizeof *hv->hot);
     hv->scan = calloc(words, sizeof *hv->scan);
-    hv->prev = calloc(words, sizeof *hv->prev);
-    if (!hv->hot || !hv->scan || !hv->prev) {
+    if (glint_hot_init(&hv->hot, st->mem_size / GLINT_PAGE_SIZE) < 0 || !hv->scan) {
         process_destroy(hv);
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
     }
@@ -1345,9 +1340,6 @@ static void process_state_set_rip(void *state, uint64_t rip)
 static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, uint64_t flags,
                                struct glint_page_region *vec, uint64_t *bitmap, glint_error *err);
 
-/* At most this many hot pages per sandbox: each costs a 4 KiB copy per restore. */
-#define HOT_MAX 16u
-
 static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
@@ -1382,16 +1374,8 @@ static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_e
         if (s != GLINT_OK)
             return s;
     }
-    for (uint64_t w = 0; w < words; w++) {
-        uint64_t fresh = seen[w] & hv->prev[w] & ~hv->hot[w]; /* written again: hot */
-        hv->prev[w] = seen[w];
-        for (uint64_t bits = fresh; bits && hv->nhot < HOT_MAX; bits &= bits - 1) {
-            hv->hot[w] |= bits & -bits;
-            hv->nhot++;
-        }
-        bitmap[w] |= seen[w] | hv->hot[w];
-        seen[w] &= ~hv->hot[w]; /* what remains: written pages to protect again */
-    }
+    if (!glint_hot_fold(&hv->hot, seen, bitmap, words)) /* seen: now the pages to protect again */
+        return GLINT_OK;
     for (uint64_t p = 0; p < pages;) {
         if (!seen[p / 64]) {
             p = (p / 64 + 1) * 64;
@@ -1479,20 +1463,33 @@ static int process_debug_cpu_matches(struct hv *hv, const void *state, char *why
 /* Waits for the park record `cur` (up to 200 ms; 1: found, 0: not, the child
  * may be gone).  wake: the child may sleep and must be woken to see the
  * request. */
+/* Waits until the stub's park_hint (the to_child of its last park record,
+ * set after it has read its park word) is `want`: spinning, then yielding
+ * past SPIN_MAX_NS; 1, or 0 after limit_ns. */
+static int park_hint_is(struct hv *hv, uint32_t want, uint64_t limit_ns)
+{
+    uint64_t start = now_ns();
+    for (unsigned i = 0;; i++) {
+        if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == want)
+            return 1;
+        if ((i & 63) == 63) {
+            uint64_t t = now_ns() - start;
+            if (t > limit_ns)
+                return 0;
+            if (t > SPIN_MAX_NS)
+                sched_yield();
+        }
+        __builtin_ia32_pause();
+    }
+}
+
 static int await_record(struct hv *hv, uint64_t cur, int wake)
 {
     uint64_t start = now_ns();
-    if (g.ncpu > 1) {
-        /* Read the pipe once the stub says it wrote (a hint only: reading
-         * it in a loop would fight the child's write for the pipe's lock). */
-        for (unsigned i = 0;; i++) {
-            if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == (uint32_t)cur)
-                break;
-            __builtin_ia32_pause();
-            if ((i & 63) == 63 && now_ns() - start > SPIN_MAX_NS)
-                break;
-        }
-    }
+    /* Read the pipe once the stub says it wrote (a hint only: reading it
+     * in a loop would fight the child's write for the pipe's lock). */
+    if (g.ncpu > 1)
+        (void)park_hint_is(hv, (uint32_t)cur, SPIN_MAX_NS);
     for (unsigned tries = 0;; tries++) {
         uint64_t rec[64];
         ssize_t n = read(hv->park_fd, rec, sizeof rec);
@@ -1533,20 +1530,7 @@ static int await_record(struct hv *hv, uint64_t cur, int wake)
  */
 static int parked_has_read(struct hv *hv)
 {
-    uint32_t want = (uint32_t)hv->parked;
-    uint64_t start = now_ns();
-    for (unsigned i = 0;; i++) {
-        if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == want)
-            return 1;
-        if ((i & 63) == 63) {
-            uint64_t t = now_ns() - start;
-            if (t > GRACE_NS)
-                return 0;
-            if (t > SPIN_MAX_NS)
-                sched_yield();
-        }
-        __builtin_ia32_pause();
-    }
+    return park_hint_is(hv, (uint32_t)hv->parked, GRACE_NS);
 }
 
 static glint_status process_quiesce(struct hv *hv, glint_error *err)
