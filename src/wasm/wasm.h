@@ -188,4 +188,10 @@ void wasm_interrupt(wasm_instance *inst);
 const char *wasm_error_kind_name(wasm_error_kind k);
 const char *wasm_trap_text(wasm_trap t);
 
+/* "i32", "i64", "f32", "f64", "v128", "funcref", "externref"; "?" otherwise. */
+const char *wasm_valtype_name(wasm_valtype t);
+/* A function type as text: "(i32, i32) -> i64", "() " without results,
+ * "(f64) -> (i32, i32)" with several; truncated to size. */
+void wasm_functype_format(const wasm_functype *t, char *buf, size_t size);
+
 #endif

@@ -8,6 +8,7 @@
  * validator's operand stack heights give the slot of every operand).
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -471,17 +472,39 @@ static const wasm_valtype VT_ONE[256] = {
     [WASM_FUNCREF] = WASM_FUNCREF, [WASM_EXTERNREF] = WASM_EXTERNREF,
 };
 
-static const char *tname(uint8_t t) {
+const char *wasm_valtype_name(wasm_valtype t) {
     switch (t) {
     case WASM_I32: return "i32";
     case WASM_I64: return "i64";
     case WASM_F32: return "f32";
     case WASM_F64: return "f64";
+    case WASM_V128: return "v128";
     case WASM_FUNCREF: return "funcref";
     case WASM_EXTERNREF: return "externref";
-    case WT_ANY: return "any";
-    default: return "?";
     }
+    return "?";
+}
+
+void wasm_functype_format(const wasm_functype *t, char *buf, size_t size) {
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, k < size ? size - k : 0, "(");
+    for (uint32_t i = 0; i < t->nparams; i++)
+        k += (size_t)snprintf(buf + k, k < size ? size - k : 0, "%s%s", i ? ", " : "",
+                              wasm_valtype_name(t->params[i]));
+    k += (size_t)snprintf(buf + k, k < size ? size - k : 0, ")");
+    if (t->nresults == 1)
+        k += (size_t)snprintf(buf + k, k < size ? size - k : 0, " -> %s", wasm_valtype_name(t->results[0]));
+    else if (t->nresults > 1) {
+        k += (size_t)snprintf(buf + k, k < size ? size - k : 0, " -> (");
+        for (uint32_t i = 0; i < t->nresults; i++)
+            k += (size_t)snprintf(buf + k, k < size ? size - k : 0, "%s%s", i ? ", " : "",
+                                  wasm_valtype_name(t->results[i]));
+        (void)snprintf(buf + k, k < size ? size - k : 0, ")");
+    }
+}
+
+static const char *tname(uint8_t t) {
+    return t == WT_ANY ? "any" : wasm_valtype_name((wasm_valtype)t);
 }
 
 #define CERR_INVALID(c, ...) invalid((c)->d, (c)->ins_at, __VA_ARGS__)

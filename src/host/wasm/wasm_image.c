@@ -61,39 +61,6 @@ struct builder {
     char need_why[GLINT_MAX_NAME + 1];
 };
 
-static const char *vt_name(wasm_valtype t)
-{
-    switch (t) {
-    case WASM_I32: return "i32";
-    case WASM_I64: return "i64";
-    case WASM_F32: return "f32";
-    case WASM_F64: return "f64";
-    case WASM_V128: return "v128";
-    case WASM_FUNCREF: return "funcref";
-    case WASM_EXTERNREF: return "externref";
-    }
-    return "?";
-}
-
-/* "(i32, i32) -> i64" */
-static void format_wasm_type(const wasm_functype *t, char *buf, size_t size)
-{
-    size_t k = 0;
-    k += (size_t)snprintf(buf + k, k < size ? size - k : 0, "(");
-    for (uint32_t i = 0; i < t->nparams; i++)
-        k += (size_t)snprintf(buf + k, k < size ? size - k : 0, "%s%s", i ? ", " : "", vt_name(t->params[i]));
-    k += (size_t)snprintf(buf + k, k < size ? size - k : 0, ")");
-    if (t->nresults == 1)
-        k += (size_t)snprintf(buf + k, k < size ? size - k : 0, " -> %s", vt_name(t->results[0]));
-    else if (t->nresults > 1) {
-        k += (size_t)snprintf(buf + k, k < size ? size - k : 0, " -> (");
-        for (uint32_t i = 0; i < t->nresults; i++)
-            k += (size_t)snprintf(buf + k, k < size ? size - k : 0, "%s%s", i ? ", " : "",
-                                  vt_name(t->results[i]));
-        (void)snprintf(buf + k, k < size ? size - k : 0, ")");
-    }
-}
-
 __attribute__((format(printf, 2, 3))) static glint_status add_skipped(struct builder *b, const char *fmt, ...)
 {
     char line[400];
@@ -372,7 +339,7 @@ static glint_status find_special(struct builder *b)
         uint32_t idx = wasm_module_export_index(b->m, i);
         const wasm_functype *ft = wasm_module_func_type(b->m, idx);
         char t[200];
-        format_wasm_type(ft, t, sizeof t);
+        wasm_functype_format(ft, t, sizeof t);
         if (len == 11 && !memcmp(name, "glint_alloc", 11)) {
             if (!type_is(ft, 1, i32, 1, i32))
                 return glint_fail(b->err, GLINT_E_BAD_IMAGE,
@@ -413,7 +380,7 @@ static glint_status collect_exports(struct builder *b)
         uint32_t idx = wasm_module_export_index(b->m, i);
         const wasm_functype *ft = wasm_module_func_type(b->m, idx);
         char t[200];
-        format_wasm_type(ft, t, sizeof t);
+        wasm_functype_format(ft, t, sizeof t);
         int nl = len > 80 ? 80 : (int)len;
         if (!valid_glint_name(name, len)) {
             if ((s = add_skipped(b, "'%.*s' %s: the name is not a glint function name "

@@ -255,33 +255,6 @@ static int host_fn_type(const struct glint_hostfn_entry *h, wasm_valtype *p, uin
     return wasm_of(h->ret, &r[0]);
 }
 
-static const char *valtype_name(wasm_valtype t)
-{
-    switch (t) {
-    case WASM_I32: return "i32";
-    case WASM_I64: return "i64";
-    case WASM_F32: return "f32";
-    case WASM_F64: return "f64";
-    case WASM_FUNCREF: return "funcref";
-    case WASM_EXTERNREF: return "externref";
-    default: return "v128";
-    }
-}
-
-static void type_text(const wasm_valtype *p, uint32_t np, const wasm_valtype *r, uint32_t nr, char *buf,
-                      size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "(");
-    for (uint32_t i = 0; i < np && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", valtype_name(p[i]));
-    if (n < size)
-        n += (size_t)snprintf(buf + n, size - n, ") -> (");
-    for (uint32_t i = 0; i < nr && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", valtype_name(r[i]));
-    if (n < size)
-        snprintf(buf + n, size - n, ")");
-}
-
 /* Checks every "glint" import against the host's functions before the
  * module is instantiated, so that a missing or mistyped one is named. */
 static void check_host_imports(void)
@@ -302,11 +275,11 @@ static void check_host_imports(void)
         uint32_t np, nr;
         const wasm_functype *t = wasm_module_import_func_type(mod, i);
         char want[300], got[300];
-        type_text(t->params, t->nparams, t->results, t->nresults, got, sizeof got);
+        wasm_functype_format(t, got, sizeof got);
         if (!host_fn_type(h, p, &np, r, &nr))
             glint_abort(1, "wasm: the module imports \"glint\".\"%s\" %s, but the host's %s returns a "
                         "string or bytes, which an import cannot", h->name, got, h->name);
-        type_text(p, np, r, nr, want, sizeof want);
+        wasm_functype_format(&(wasm_functype){np, nr, p, r}, want, sizeof want);
         if (np != t->nparams || nr != t->nresults || memcmp(p, t->params, np * sizeof *p) != 0 ||
             (nr && r[0] != t->results[0]))
             glint_abort(1, "wasm: the module imports \"glint\".\"%s\" as %s, but the host's %s needs %s",
