@@ -396,6 +396,23 @@ static void jail_destroy(struct jchild *j)
 /* ------------------------------------------------------------------------- */
 /* floor_proc_exit_roundtrip */
 
+/* A stub (gate: exits by call, not by fault) stopped at its first report;
+ * 0, or -1 with figure `name` skipped and the stub gone. */
+static int jail_first_exit(struct jchild *j, uint32_t gate, uint64_t spin_ns, const char *name)
+{
+    char why[300];
+    if (jail_spawn_mode(j, g_child_spin, gate, why, sizeof why) < 0) {
+        result_skip(name, "not measured: %s", why);
+        return -1;
+    }
+    if (jail_wait(j, spin_ns, why, sizeof why) < 0) {
+        result_skip(name, "not measured: first exit: %s", why);
+        jail_destroy(j);
+        return -1;
+    }
+    return 0;
+}
+
 /* n timed round trips of a stub already stopped at a report; samples in s.
  * 0 or -1 with a reason. */
 static int roundtrips(struct jchild *j, uint64_t spin_ns, size_t warm, size_t n,
@@ -419,15 +436,8 @@ static void floor_exit_roundtrip(void)
     char why[300];
     struct jchild j;
     uint64_t spin_ns = g_ncpu > 1 ? SPIN_NS : 0;
-    if (jail_spawn(&j, g_child_spin, why, sizeof why) < 0) {
-        result_skip(name, "not measured: %s", why);
+    if (jail_first_exit(&j, 0, spin_ns, name) < 0)
         return;
-    }
-    if (jail_wait(&j, spin_ns, why, sizeof why) < 0) {
-        result_skip(name, "not measured: first exit: %s", why);
-        jail_destroy(&j);
-        return;
-    }
     uint32_t signo = j.ctl->signo;
     uint64_t trapno = j.ctl->trapno;
     struct samples s = {0}, f = {0};
@@ -477,15 +487,8 @@ static void floor_gate_roundtrip(void)
     char why[300];
     struct jchild j;
     uint64_t spin_ns = g_ncpu > 1 ? SPIN_NS : 0;
-    if (jail_spawn_mode(&j, g_child_spin, 1, why, sizeof why) < 0) {
-        result_skip(name, "not measured: %s", why);
+    if (jail_first_exit(&j, 1, spin_ns, name) < 0)
         return;
-    }
-    if (jail_wait(&j, spin_ns, why, sizeof why) < 0) {
-        result_skip(name, "not measured: first exit: %s", why);
-        jail_destroy(&j);
-        return;
-    }
     struct samples s = {0};
     size_t warm = iters(1000, 50), n = iters(20000, 500);
     int ok = roundtrips(&j, spin_ns, warm, n, &s, why, sizeof why) == 0;
