@@ -116,83 +116,50 @@ static bool rd_u32(dctx *d, rd *r, uint32_t *out) {
     return true;
 }
 
-static bool rd_s32(dctx *d, rd *r, int32_t *out) {
+/* Signed LEB128 of at most `bits` bits (32, 33 for block types, or 64). The last
+ * byte allowed may not continue, and its bits from the value's sign bit upward
+ * must all equal that sign bit. */
+static bool rd_sleb(dctx *d, rd *r, unsigned bits, int64_t *out) {
     *out = 0;
-    uint32_t v = 0;
+    const unsigned last = (bits - 1) / 7;
+    const uint8_t top = (uint8_t)((0x7fu << (bits - 7 * last - 1)) & 0x7f);
+    uint64_t v = 0;
     unsigned shift = 0;
     uint8_t b;
     for (unsigned i = 0;; i++) {
         if (r->p >= r->end)
             return malformed(d, r->p, "unexpected end of section or function");
         b = *r->p++;
-        if (i == 4) {
+        if (i == last) {
             if (b & 0x80)
                 return malformed(d, r->p - 1, "integer representation too long");
-            if ((b & 0x78) != 0 && (b & 0x78) != 0x78)
+            if ((b & top) != 0 && (b & top) != top)
                 return malformed(d, r->p - 1, "integer too large");
         }
-        v |= (uint32_t)(b & 0x7f) << shift;
+        v |= (uint64_t)(b & 0x7f) << shift;
         shift += 7;
         if (!(b & 0x80))
             break;
     }
-    if (shift < 32 && (b & 0x40))
-        v |= ~0u << shift;
-    *out = (int32_t)v;
+    if (shift < 64 && (b & 0x40))
+        v |= ~(uint64_t)0 << shift;
+    *out = (int64_t)v;
     return true;
+}
+
+static bool rd_s32(dctx *d, rd *r, int32_t *out) {
+    int64_t v;
+    bool ok = rd_sleb(d, r, 32, &v);
+    *out = (int32_t)v;
+    return ok;
 }
 
 static bool rd_s64(dctx *d, rd *r, int64_t *out) {
-    *out = 0;
-    uint64_t v = 0;
-    unsigned shift = 0;
-    uint8_t b;
-    for (unsigned i = 0;; i++) {
-        if (r->p >= r->end)
-            return malformed(d, r->p, "unexpected end of section or function");
-        b = *r->p++;
-        if (i == 9) {
-            if (b & 0x80)
-                return malformed(d, r->p - 1, "integer representation too long");
-            if ((b & 0x7f) != 0 && (b & 0x7f) != 0x7f)
-                return malformed(d, r->p - 1, "integer too large");
-        }
-        v |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80))
-            break;
-    }
-    if (shift < 64 && (b & 0x40))
-        v |= ~(uint64_t)0 << shift;
-    *out = (int64_t)v;
-    return true;
+    return rd_sleb(d, r, 64, out);
 }
 
-/* Signed 33-bit (block types). */
 static bool rd_s33(dctx *d, rd *r, int64_t *out) {
-    *out = 0;
-    uint64_t v = 0;
-    unsigned shift = 0;
-    uint8_t b;
-    for (unsigned i = 0;; i++) {
-        if (r->p >= r->end)
-            return malformed(d, r->p, "unexpected end of section or function");
-        b = *r->p++;
-        if (i == 4) {
-            if (b & 0x80)
-                return malformed(d, r->p - 1, "integer representation too long");
-            if ((b & 0x70) != 0 && (b & 0x70) != 0x70)
-                return malformed(d, r->p - 1, "integer too large");
-        }
-        v |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80))
-            break;
-    }
-    if (shift < 64 && (b & 0x40))
-        v |= ~(uint64_t)0 << shift;
-    *out = (int64_t)v;
-    return true;
+    return rd_sleb(d, r, 33, out);
 }
 
 static bool rd_fixed(dctx *d, rd *r, unsigned n, uint64_t *out) {
