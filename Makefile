@@ -128,11 +128,14 @@ $(B)/obj/host/%.o: src/host/%.S
 # fixed address (src/stub/stub.ld), embedded into libglint by stub_blob.S.
 STUB := $(B)/obj/stub/glint-stub
 STUB_CFLAGS := -std=gnu17 -O2 -g0 -ffreestanding -fpie -nostdlib -static -no-pie \
-        -fno-stack-protector -fcf-protection=none -mgeneral-regs-only \
+        -fno-stack-protector -fcf-protection=none -mgeneral-regs-only -mno-red-zone \
         -fno-asynchronous-unwind-tables -fno-unwind-tables $(WARN) -Wno-missing-prototypes -Isrc/host
 $(STUB): src/stub/stub.c src/stub/stub.ld src/host/proc_abi.h
 	@mkdir -p $(dir $@)
-	$(GUEST_GCC) $(STUB_CFLAGS) -T src/stub/stub.ld -Wl,--build-id=none -o $@ src/stub/stub.c
+	$(GUEST_GCC) $(STUB_CFLAGS) -T src/stub/stub.ld -Wl,--build-id=none -o $@.tmp src/stub/stub.c
+	@nm $@.tmp | grep -q '^00007e0000001000 T gate_setup$$' || \
+	    { echo "$@: gate_setup is not at PROC_GATE_SETUP (src/host/proc_abi.h)"; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
 
 $(B)/obj/host/stub_blob.o: src/host/stub_blob.S $(STUB)
 	@mkdir -p $(dir $@)
@@ -346,7 +349,7 @@ BENCH   := $(B)/bench/glint-bench
 # The jailed-process floors' stub (bench/jailer.h): static, no libc.
 JAIL_STUB := $(B)/bench/jail-stub
 JAIL_STUB_CFLAGS := -std=gnu17 -O2 -g0 -ffreestanding -nostdlib -static -no-pie -fno-pie \
-        -fno-stack-protector -fcf-protection=none -mgeneral-regs-only \
+        -fno-stack-protector -fcf-protection=none -mgeneral-regs-only -mno-red-zone \
         -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-tree-loop-distribute-patterns \
         $(WARN) -Wno-missing-prototypes
 $(JAIL_STUB): bench/guests/jail-stub.c bench/jailer.h

@@ -134,6 +134,16 @@ struct hv_ops {
 extern const struct hv_ops hv_kvm_ops;
 extern const struct hv_ops hv_process_ops;
 
+/* Test hooks of the process backend (process.c), harmless where it never
+ * ran.  settle: waits until its keeper thread is idle (killed children
+ * reaped, spares at their target), so that counts of descriptors and
+ * child processes are steady.  spares: sets how many spare processes are
+ * kept ahead (negative: unchanged), settles, and returns the previous
+ * target.  zygote_pid: the zygote's pid, or -1 if there is none. */
+void glint_debug_process_settle(void);
+int glint_debug_process_spares(int target);
+int glint_debug_process_zygote_pid(void);
+
 /* The table for a backend (not AUTO); NULL if unknown. */
 const struct hv_ops *hv_ops_of(glint_backend b);
 /* The table whose CPU state format is `fmt`; NULL if none. */

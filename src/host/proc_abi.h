@@ -30,6 +30,9 @@
 #define PROC_GATE_PARK    (PROC_STUB_BASE + 0x80) /* the only write: a park record; continues into fixed code */
 #define PROC_GATE_PARK_IP (PROC_GATE_PARK + 27)
 #define PROC_GATE_FAST    (PROC_STUB_BASE + 0x100) /* the exit gate (glint/abi.h): an exit without a fault */
+#define PROC_GATE_SETUP   (PROC_STUB_BASE + 0x1000) /* `syscall; ret`, alone in its page: any call, until
+                                                   * the spare unmaps the page (stub.c: sys6) */
+#define PROC_GATE_SETUP_IP (PROC_GATE_SETUP + 2)
 /* Instruction pointers the kernel reports to seccomp (after the syscall). */
 #define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
@@ -42,7 +45,27 @@
 #define PROC_PARK_SPIN_MAX 100000 /* pause loops (~1 ms at 10 ns), whatever the host asks */
 #define PROC_STUB_END    0x7e0002000000 /* the stub keeps [PROC_STUB_BASE, this) */
 
-/* File descriptors the child starts with (everything else is closed). */
+/* The zygote (stub.c: stub_main) starts with one descriptor: its socket
+ * (AF_UNIX, SOCK_SEQPACKET) to the host.  Messages are one 64-bit word:
+ * the host's pid (first, before the zygote runs), then PROC_ZYGOTE_READY
+ * from the zygote, then requests (PROC_ZYGOTE_FORK), each answered with
+ * the new spare's pid (or -errno) and, with a pid, two descriptors
+ * (SCM_RIGHTS): the host's end of the spare's socket and its pidfd.  A
+ * spare gets its sandbox's three descriptors below on its socket. */
+#define PROC_FD_ZYGOTE 3
+#define PROC_ZYGOTE_READY 0x5245414459ll /* "READY" */
+#define PROC_ZYGOTE_FORK  0x4b524f46ll   /* "FORK" */
+
+/* The host's first message to the zygote: who its parent is, and the
+ * seccomp filter (struct sock_filter[filter_len]) every sandbox runs under. */
+struct proc_zygote_hello {
+    int64_t host_pid;
+    uint32_t filter_len, reserved;
+    uint64_t filter[128];
+};
+
+/* File descriptors a sandbox's process holds once set up as a sandbox
+ * (everything else is closed; mem and ctl are closed once mapped). */
 #define PROC_FD_MEM 3 /* guest memory memfd */
 #define PROC_FD_CTL 4 /* control memfd */
 #define PROC_FD_PARK 5 /* write end of the park pipe (see struct proc_ro) */
@@ -157,7 +180,7 @@ struct proc_ctl {
 
     /* Set-up (host -> child, before the guest ever runs). */
     uint64_t mem_size;
-    uint32_t nmaps, filter_len;
+    uint32_t nmaps, reserved2;
     struct proc_map {
         uint64_t gva, size;
         uint32_t prot;          /* PROT_* */
@@ -168,7 +191,6 @@ struct proc_ctl {
     uint32_t uffd_ok;           /* child -> host: tracking is on */
     uint32_t ns_ok;             /* child -> host: it has its own user, IPC and UTS namespaces */
     uint32_t host_pid;         /* host -> child: its parent; any other parent means the host is gone */
-    uint64_t filter[128];       /* struct sock_filter[filter_len] */
 
     uint8_t xsave[PROC_XSAVE_MAX] __attribute__((aligned(64)));
 };

@@ -2,10 +2,10 @@
  * process.c - the process backend: each sandbox's guest runs in its own
  * seccomp-jailed child process.  The only file that knows about it.
  *
- * The child is the stub (src/stub/stub.c, embedded in libglint and executed
- * from a sealed memfd by one long-lived spawner thread, so that the child's
- * parent-death signal fires only when the host process ends).  Its address
- * space holds the guest's user pages at their guest addresses (MAP_SHARED
+ * The child runs the stub (src/stub/stub.c, embedded in libglint): a fork
+ * of the zygote, which the keeper thread executes from a sealed memfd (see
+ * "Processes" below: spares forked ahead, reaping off the caller's path).
+ * Its address space holds the guest's user pages at their guest addresses (MAP_SHARED
  * of the sandbox memfd, with the permissions of the sandbox's page tables),
  * the stub, the control page (proc_abi.h) and [vsyscall].
  *
@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -134,7 +135,7 @@ static struct {
     int ncpu;
     int fsgsbase;
     int uffd;         /* userfaultfd write-protect + PAGEMAP_SCAN work here */
-    char describe[200];
+    char describe[256];
 } g = {.once = PTHREAD_ONCE_INIT, .stub_fd = -1};
 
 static uint64_t now_ns(void)
@@ -142,148 +143,6 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------------------- */
-/* The spawner thread: every child is created by it, so that the child's
- * parent-death signal is tied to a thread that lives as long as the process. */
-
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int started;
-    int busy;      /* a requester owns the slot below */
-    int pending;   /* the request waits for the spawner */
-    int done;      /* the result is there for the requester */
-    int memfd, ctlfd;
-    pid_t pid;
-    int pidfd, pagemap_fd, park_r;
-    int err;
-} sp = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
-static pid_t spawn_now(int memfd, int ctlfd, int park_w, int *err)
-{
-    char *argv[] = {"glint-sandbox", NULL};
-    char *envp[] = {NULL};
-    pid_t pid = vfork();
-    if (pid == 0) {
-        /* vfork child: system calls only.  fds 3, 4, 5 and 6 become the
-         * guest memory, the control pages, the park pipe and the stub to
-         * execute. */
-        int m = fcntl(memfd, F_DUPFD, 100), c = fcntl(ctlfd, F_DUPFD, 100);
-        int w = fcntl(park_w, F_DUPFD, 100), s = fcntl(g.stub_fd, F_DUPFD, 100);
-        if (m < 0 || c < 0 || w < 0 || s < 0 || dup2(m, PROC_FD_MEM) < 0 || dup2(c, PROC_FD_CTL) < 0 ||
-            dup2(w, PROC_FD_PARK) < 0 || dup3(s, PROC_FD_PARK + 1, O_CLOEXEC) < 0)
-            _exit(126);
-        syscall(SYS_close_range, PROC_FD_PARK + 2, ~0u, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        syscall(SYS_execveat, PROC_FD_PARK + 1, "", argv, envp, AT_EMPTY_PATH);
-        _exit(127);
-    }
-    *err = pid < 0 ? errno : 0;
-    return pid;
-}
-
-static void *spawner_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&sp.lock);
-    for (;;) {
-        while (!sp.pending)
-            pthread_cond_wait(&sp.cond, &sp.lock);
-        sp.pending = 0;
-        /* The park pipe (proc_abi.h): the child gets the write end. */
-        int park[2];
-        sp.park_r = -1;
-        if (pipe2(park, O_CLOEXEC | O_NONBLOCK) < 0) {
-            sp.err = errno;
-            sp.pid = -1;
-        } else {
-            sp.pid = spawn_now(sp.memfd, sp.ctlfd, park[1], &sp.err);
-            close(park[1]);
-            if (sp.pid > 0)
-                sp.park_r = park[0];
-            else
-                close(park[0]);
-        }
-        /* Also here, not on the caller's thread, which may be under
-         * glint_seccomp_restrict_thread's filter (a restore respawns).
-         * vfork returned after the exec: the child's memory map is final. */
-        sp.pidfd = sp.pagemap_fd = -1;
-        if (sp.pid > 0) {
-            sp.pidfd = (int)syscall(SYS_pidfd_open, sp.pid, 0); /* close-on-exec */
-            if (sp.pidfd < 0) {
-                sp.err = errno;
-                close(sp.park_r);
-                sp.park_r = -1;
-                kill(sp.pid, SIGKILL);
-                while (waitpid(sp.pid, NULL, 0) < 0 && errno == EINTR)
-                    ;
-                sp.pid = -1;
-            } else {
-                char path[64];
-                if (g.uffd) {
-                    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)sp.pid);
-                    sp.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-                }
-            }
-        }
-        sp.done = 1;
-        pthread_cond_broadcast(&sp.cond);
-    }
-    return NULL;
-}
-
-static void spawner_after_fork(void)
-{
-    pthread_mutex_init(&sp.lock, NULL);
-    pthread_cond_init(&sp.cond, NULL);
-    sp.started = sp.busy = sp.pending = sp.done = 0;
-}
-
-static pid_t spawn(int memfd, int ctlfd, int *pidfd, int *pagemap_fd, int *park_fd, int *err)
-{
-    pthread_mutex_lock(&sp.lock);
-    if (!sp.started) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 64 * 1024);
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        int rc = pthread_create(&t, &attr, spawner_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-        if (rc != 0) {
-            pthread_mutex_unlock(&sp.lock);
-            *err = rc;
-            return -1;
-        }
-        sp.started = 1;
-    }
-    /* One request at a time: the slot is ours from here to the result. */
-    while (sp.busy)
-        pthread_cond_wait(&sp.cond, &sp.lock);
-    sp.busy = 1;
-    sp.memfd = memfd;
-    sp.ctlfd = ctlfd;
-    sp.done = 0;
-    sp.pending = 1;
-    pthread_cond_broadcast(&sp.cond);
-    while (!sp.done)
-        pthread_cond_wait(&sp.cond, &sp.lock);
-    pid_t pid = sp.pid;
-    *err = sp.err;
-    *pidfd = sp.pidfd;
-    *pagemap_fd = sp.pagemap_fd;
-    *park_fd = sp.park_r;
-    sp.done = 0;
-    sp.busy = 0;
-    pthread_cond_broadcast(&sp.cond);
-    pthread_mutex_unlock(&sp.lock);
-    return pid;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -318,7 +177,7 @@ static void op(struct bpf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 #define OFF_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8u * (i))
 #define OFF_ARG_HI(i) (offsetof(struct seccomp_data, args) + 8u * (i) + 4u)
 
-enum { L_TRAP, L_ALLOW, L_WAIT, L_PARK, L_SYSCALL, L_ARCH, L_ARCH_GS, L_COUNT };
+enum { L_TRAP, L_ALLOW, L_WAIT, L_PARK, L_SYSCALL, L_ARCH, L_ARCH_GS, L_MUNMAP, L_COUNT };
 
 static void ld(struct bpf *b, uint32_t off)
 {
@@ -349,8 +208,12 @@ static void label(struct bpf *b, int l)
  *   PROC_GATE_WAIT_IP     futex(&RO->to_child, FUTEX_WAIT, *, NULL)
  *   PROC_GATE_PARK_IP     write(PROC_FD_PARK, &RO->word, 8)
  *   PROC_GATE_SYSCALL_IP  futex(&to_host, FUTEX_WAKE, ...),
- *                         arch_prctl(ARCH_SET_FS, boot info), arch_prctl(ARCH_SET_GS, 0)
+ *                         arch_prctl(ARCH_SET_FS, boot info), arch_prctl(ARCH_SET_GS, 0),
+ *                         munmap(PROC_GATE_SETUP, 4096)
  *   PROC_GATE_SIGRET_IP   rt_sigreturn
+ *   PROC_GATE_SETUP_IP    anything: the zygote and a spare's set-up; each spare
+ *                         unmaps that page (the munmap above) before it reports
+ *                         ready, so no guest can reach an instruction there
  * Everything else, any ABI, from anywhere: SECCOMP_RET_TRAP (SIGSYS, which
  * the handler reports).  The filter assumes the guest can jump to a gate
  * with registers of its choosing.
@@ -371,6 +234,7 @@ static int build_filter(struct bpf *b)
     when(b, (uint32_t)PROC_GATE_WAIT_IP, L_WAIT);
     when(b, (uint32_t)PROC_GATE_PARK_IP, L_PARK);
     when(b, (uint32_t)PROC_GATE_SYSCALL_IP, L_SYSCALL);
+    when(b, (uint32_t)PROC_GATE_SETUP_IP, L_ALLOW);
     need(b, (uint32_t)PROC_GATE_SIGRET_IP, L_TRAP);
     ld(b, OFF_NR);
     need(b, __NR_rt_sigreturn, L_TRAP);
@@ -413,6 +277,7 @@ static int build_filter(struct bpf *b)
     label(b, L_SYSCALL);
     ld(b, OFF_NR);
     when(b, __NR_arch_prctl, L_ARCH);
+    when(b, __NR_munmap, L_MUNMAP);
     need(b, __NR_futex, L_TRAP);
     ld(b, OFF_ARG_HI(0));
     need(b, (uint32_t)(to_host >> 32), L_TRAP);
@@ -438,6 +303,16 @@ static int build_filter(struct bpf *b)
     label(b, L_ARCH_GS);
     ld(b, OFF_ARG_LO(1));
     need(b, 0, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+    label(b, L_MUNMAP); /* munmap(PROC_GATE_SETUP, 4096) */
+    ld(b, OFF_ARG_HI(0));
+    need(b, (uint32_t)((uint64_t)PROC_GATE_SETUP >> 32), L_TRAP);
+    ld(b, OFF_ARG_LO(0));
+    need(b, (uint32_t)PROC_GATE_SETUP, L_TRAP);
+    ld(b, OFF_ARG_HI(1));
+    need(b, 0, L_TRAP);
+    ld(b, OFF_ARG_LO(1));
+    need(b, 4096, L_TRAP);
     label(b, L_ALLOW);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
     label(b, L_TRAP);
@@ -458,9 +333,646 @@ static int build_filter(struct bpf *b)
 
 
 /* ------------------------------------------------------------------------- */
+/* Processes: the keeper thread, the zygote and spares.
+ *
+ * The host executes the stub once, as the zygote (stub.c: stub_main): a
+ * process that has already shed everything of the host, taken namespaces
+ * of its own, dropped its capabilities and installed the signal handler.
+ * Every sandbox process is a fork of it, made with CLONE_PARENT so that it
+ * is the host's child (its parent-death signal and waitid work as for any
+ * child): forking that small process costs a fraction of executing a new
+ * one.  A fork waits, as a spare, for a sandbox's descriptors on a socket
+ * only it and the host hold; when they come it maps the sandbox, takes the
+ * seccomp filter and reports ready.
+ *
+ * The keeper thread lives as long as the host process: it executes the
+ * zygote (so the zygote's parent-death signal fires only when the host
+ * ends; the zygote's forks name the same parent), keeps `target` spares
+ * forked ahead while sandboxes are being created (dropping them after
+ * SPARE_IDLE_NS without one), reaps the processes of destroyed sandboxes
+ * (a destroy sends SIGKILL and goes on: the child's exit costs the host
+ * nothing), and starts children for threads that may not (a restore that
+ * replaces a dead child, on a thread under glint_seccomp_restrict_thread).
+ */
+
+#define SPARE_MAX 16
+#define SPARE_DEFAULT 2
+#define SPARE_IDLE_NS 10000000000ull /* spares go after 10 s without a sandbox created */
+#define ZYGOTE_WAIT_MS 5000
+
+struct spare {
+    pid_t pid;
+    int pidfd, sock; /* sock: the host's end of the spare's socket */
+};
+
+struct reap {
+    pid_t pid;
+    int pidfd;
+};
+
+/* A child started for a thread that may not (see start_child). */
+struct start_req {
+    int memfd, ctlfd;
+    struct spare sp;
+    int pagemap_fd, park_fd, err;
+};
+
+static struct {
+    pthread_mutex_t lock; /* everything here */
+    pthread_cond_t cond;  /* the keeper waits for work; others for its results */
+    int started;
+    /* The zygote: zsock < 0 while there is none. */
+    pid_t zpid;
+    int zpidfd, zsock;
+    int zwant;            /* a thread waits for a zygote */
+    int zerr;             /* errno of the last failure to start one */
+    uint64_t zgen;        /* attempts made, so waiters see theirs end */
+    /* Spares, forked ahead while sandboxes are being created. */
+    struct spare spare[SPARE_MAX];
+    int nspare, target, filling;
+    uint64_t last_take;
+    /* Killed children to reap. */
+    struct reap *reap;
+    size_t nreap, capreap;
+    int reaping;
+    /* One delegated start at a time. */
+    struct start_req *req;
+    int req_done;
+} kp = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .zsock = -1, .zpidfd = -1,
+        .target = SPARE_DEFAULT};
+
+/* One conversation with the zygote at a time (not under kp.lock). */
+static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t keeper_tid;
+
+static void reap_now(pid_t pid, int pidfd)
+{
+    siginfo_t si;
+    if (pidfd >= 0) {
+        while (syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR)
+            ;
+        close(pidfd);
+    } else if (pid > 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* Queues a killed child for the keeper (under kp.lock); reaps it here if
+ * the queue cannot grow. */
+static void reap_later_locked(pid_t pid, int pidfd)
+{
+    if (kp.nreap == kp.capreap) {
+        size_t cap = kp.capreap ? kp.capreap * 2 : 64;
+        struct reap *r = realloc(kp.reap, cap * sizeof *r);
+        if (!r) {
+            reap_now(pid, pidfd);
+            return;
+        }
+        kp.reap = r;
+        kp.capreap = cap;
+    }
+    kp.reap[kp.nreap++] = (struct reap){pid, pidfd};
+    pthread_cond_broadcast(&kp.cond);
+}
+
+static void drop_spare_locked(struct spare *s)
+{
+    close(s->sock);
+    if (s->pidfd >= 0)
+        (void)syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+    reap_later_locked(s->pid, s->pidfd);
+}
+
+/* The zygote is gone or unusable (under zlock): forget it, reap it. */
+static void zygote_lost(void)
+{
+    pthread_mutex_lock(&kp.lock);
+    if (kp.zsock >= 0) {
+        close(kp.zsock);
+        kp.zsock = -1;
+        (void)syscall(SYS_pidfd_send_signal, kp.zpidfd, SIGKILL, NULL, 0);
+        reap_later_locked(kp.zpid, kp.zpidfd);
+        kp.zpidfd = -1;
+        kp.zpid = 0;
+    }
+    pthread_mutex_unlock(&kp.lock);
+}
+
+/* Reads one message from the zygote's socket, with descriptors; waits at
+ * most ZYGOTE_WAIT_MS.  Bytes read, 0 at its end, -1 with errno. */
+static ssize_t zygote_recv(int fd, int64_t *word, int *fds, int *nfds)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    int r;
+    while ((r = poll(&p, 1, ZYGOTE_WAIT_MS)) < 0 && errno == EINTR)
+        ;
+    if (r == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    if (r < 0)
+        return -1;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+    } cm;
+    struct iovec iov = {word, sizeof *word};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                        .msg_controllen = sizeof cm.buf};
+    ssize_t n;
+    while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+        ;
+    *nfds = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+            int f;
+            memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+            if (*nfds < 2)
+                fds[(*nfds)++] = f;
+            else
+                close(f);
+        }
+    }
+    if (n > 0 && (size_t)n != sizeof *word) {
+        errno = EPROTO;
+        return -1;
+    }
+    return n;
+}
+
+/* Executes the stub as the zygote.  On the keeper thread only. */
+static void zygote_start(void)
+{
+    int sv[2] = {-1, -1}, e = 0;
+    pid_t pid = -1;
+    int pidfd = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        e = errno;
+        goto out;
+    }
+    static struct proc_zygote_hello hello;
+    static struct bpf b;
+    memset(&hello, 0, sizeof hello);
+    if (build_filter(&b) != 0) {
+        e = EPROTO; /* internal: a jump out of range */
+        goto out;
+    }
+    hello.host_pid = (int64_t)getpid();
+    hello.filter_len = b.n;
+    memcpy(hello.filter, b.f, b.n * sizeof b.f[0]);
+    if (send(sv[0], &hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
+        e = errno;
+        goto out;
+    }
+    int64_t word;
+    char *argv[] = {"glint-zygote", NULL};
+    char *envp[] = {NULL};
+    pid = vfork();
+    if (pid == 0) {
+        /* vfork child: system calls only.  fd 3: the socket; fd 4: the
+         * stub to execute. */
+        int zs = fcntl(sv[1], F_DUPFD, 100), s = fcntl(g.stub_fd, F_DUPFD, 100);
+        if (zs < 0 || s < 0 || dup2(zs, PROC_FD_ZYGOTE) < 0 || dup3(s, PROC_FD_ZYGOTE + 1, O_CLOEXEC) < 0)
+            _exit(126);
+        syscall(SYS_close_range, PROC_FD_ZYGOTE + 2, ~0u, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        syscall(SYS_execveat, PROC_FD_ZYGOTE + 1, "", argv, envp, AT_EMPTY_PATH);
+        _exit(127);
+    }
+    if (pid < 0) {
+        e = errno;
+        goto out;
+    }
+    close(sv[1]);
+    sv[1] = -1;
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    int fds[2], nfds = 0;
+    ssize_t n = pidfd < 0 ? -1 : zygote_recv(sv[0], &word, fds, &nfds);
+    if (pidfd < 0 || n != (ssize_t)sizeof word || word != PROC_ZYGOTE_READY || nfds) {
+        e = pidfd < 0 || n < 0 ? errno : EPROTO;
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        kill(pid, SIGKILL);
+        reap_now(pid, pidfd);
+        pid = -1;
+        pidfd = -1;
+        goto out;
+    }
+out:
+    if (sv[1] >= 0)
+        close(sv[1]);
+    pthread_mutex_lock(&kp.lock);
+    if (pid > 0) {
+        kp.zpid = pid;
+        kp.zpidfd = pidfd;
+        kp.zsock = sv[0];
+        kp.zerr = 0;
+    } else {
+        if (sv[0] >= 0)
+            close(sv[0]);
+        kp.zerr = e ? e : EPROTO;
+    }
+    kp.zgen++;
+    kp.zwant = 0;
+    pthread_cond_broadcast(&kp.cond);
+    pthread_mutex_unlock(&kp.lock);
+}
+
+static int keeper_start_locked(void);
+
+/* Makes sure there is a zygote: the keeper starts it (others ask and
+ * wait).  Never called with zlock held.  0 or an errno. */
+static int zygote_ensure(void)
+{
+    pthread_mutex_lock(&kp.lock);
+    int e = 0;
+    if (kp.zsock < 0) {
+        if (kp.started && pthread_equal(pthread_self(), keeper_tid)) {
+            pthread_mutex_unlock(&kp.lock);
+            zygote_start();
+            pthread_mutex_lock(&kp.lock);
+        } else if ((e = keeper_start_locked()) == 0) {
+            uint64_t gen = kp.zgen;
+            kp.zwant = 1;
+            pthread_cond_broadcast(&kp.cond);
+            while (kp.zgen == gen)
+                pthread_cond_wait(&kp.cond, &kp.lock);
+        }
+        if (!e && kp.zsock < 0)
+            e = kp.zerr ? kp.zerr : EPROTO;
+    }
+    pthread_mutex_unlock(&kp.lock);
+    return e;
+}
+
+/* A new spare from the zygote (starting a zygote first if there is none).
+ * 0, or an errno. */
+static int zygote_fork(struct spare *out)
+{
+    int e = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((e = zygote_ensure()) != 0)
+            return e;
+        pthread_mutex_lock(&zlock);
+        pthread_mutex_lock(&kp.lock);
+        int zs = kp.zsock;
+        pthread_mutex_unlock(&kp.lock);
+        if (zs < 0) { /* lost meanwhile */
+            pthread_mutex_unlock(&zlock);
+            e = EPIPE;
+            continue;
+        }
+        int64_t word = PROC_ZYGOTE_FORK;
+        int fds[2], nfds = 0;
+        ssize_t n = send(zs, &word, sizeof word, MSG_NOSIGNAL);
+        if (n == (ssize_t)sizeof word)
+            n = zygote_recv(zs, &word, fds, &nfds);
+        if (n == (ssize_t)sizeof word && word > 0 && nfds == 2) {
+            pthread_mutex_unlock(&zlock);
+            *out = (struct spare){(pid_t)word, fds[1], fds[0]};
+            return 0;
+        }
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        if (n == (ssize_t)sizeof word && word < 0 && word > -4096) {
+            pthread_mutex_unlock(&zlock);
+            return (int)-word; /* the zygote could not fork (EAGAIN, ENOMEM): it is fine */
+        }
+        e = n < 0 ? errno : EPIPE;
+        zygote_lost(); /* gone or confused: another one, once */
+        pthread_mutex_unlock(&zlock);
+    }
+    return e ? e : EPROTO;
+}
+
+/* Hands the spare a sandbox: its memory and control memfds and a new park
+ * pipe's write end.  The spare's socket is closed either way.  0 (park_fd
+ * set), or an errno (EPIPE and the like: the spare is gone). */
+static int spare_configure(struct spare *s, int memfd, int ctlfd, int *park_fd, int *pagemap_fd)
+{
+    int park[2], e = 0;
+    *park_fd = *pagemap_fd = -1;
+    if (pipe2(park, O_CLOEXEC | O_NONBLOCK) < 0) {
+        e = errno;
+        close(s->sock);
+        return e;
+    }
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(3 * sizeof(int))];
+    } cm;
+    memset(&cm, 0, sizeof cm);
+    int64_t word = 1;
+    struct iovec iov = {&word, sizeof word};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                        .msg_controllen = sizeof cm.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+    int fds[3] = {memfd, ctlfd, park[1]};
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    ssize_t n;
+    while ((n = sendmsg(s->sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+        ;
+    if (n != (ssize_t)sizeof word)
+        e = n < 0 ? errno : EPIPE;
+    close(s->sock);
+    s->sock = -1;
+    close(park[1]);
+    if (e) {
+        close(park[0]);
+        return e;
+    }
+    *park_fd = park[0];
+    if (g.uffd) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/pagemap", (int)s->pid);
+        *pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    return 0;
+}
+
+/* A spare, forked ahead or now. */
+static int spare_take(struct spare *out)
+{
+    pthread_mutex_lock(&kp.lock);
+    kp.last_take = now_ns();
+    if (kp.nspare > 0) {
+        *out = kp.spare[--kp.nspare];
+        pthread_cond_broadcast(&kp.cond); /* the keeper forks another */
+        pthread_mutex_unlock(&kp.lock);
+        return 0;
+    }
+    int e = keeper_start_locked();
+    pthread_cond_broadcast(&kp.cond);
+    pthread_mutex_unlock(&kp.lock);
+    return e ? e : zygote_fork(out);
+}
+
+/* A child process for a sandbox (memory memfd, control memfd), set up up to
+ * its "ready" report.  0 or an errno. */
+static int start_child_here(int memfd, int ctlfd, struct spare *s, int *pagemap_fd, int *park_fd)
+{
+    int e = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        if ((e = spare_take(s)) != 0)
+            return e;
+        if ((e = spare_configure(s, memfd, ctlfd, park_fd, pagemap_fd)) == 0)
+            return 0;
+        /* That spare died (killed from outside?): reap it, take another. */
+        pthread_mutex_lock(&kp.lock);
+        (void)syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+        reap_later_locked(s->pid, s->pidfd);
+        pthread_mutex_unlock(&kp.lock);
+        if (e != EPIPE && e != ECONNREFUSED && e != ECONNRESET)
+            return e;
+    }
+    return e;
+}
+
+static void *keeper_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&kp.lock);
+    for (;;) {
+        if (kp.zwant && kp.zsock < 0) {
+            pthread_mutex_unlock(&kp.lock);
+            zygote_start();
+            pthread_mutex_lock(&kp.lock);
+            continue;
+        }
+        if (kp.zwant) { /* one came meanwhile */
+            kp.zwant = 0;
+            kp.zgen++;
+            pthread_cond_broadcast(&kp.cond);
+        }
+        if (kp.req && !kp.req_done) {
+            struct start_req *r = kp.req;
+            pthread_mutex_unlock(&kp.lock);
+            r->err = start_child_here(r->memfd, r->ctlfd, &r->sp, &r->pagemap_fd, &r->park_fd);
+            pthread_mutex_lock(&kp.lock);
+            kp.req_done = 1;
+            pthread_cond_broadcast(&kp.cond);
+            continue;
+        }
+        if (kp.nreap) {
+            struct reap *list = kp.reap;
+            size_t n = kp.nreap;
+            kp.reap = NULL;
+            kp.nreap = kp.capreap = 0;
+            kp.reaping = 1;
+            pthread_mutex_unlock(&kp.lock);
+            for (size_t i = 0; i < n; i++)
+                reap_now(list[i].pid, list[i].pidfd);
+            free(list);
+            pthread_mutex_lock(&kp.lock);
+            kp.reaping = 0;
+            pthread_cond_broadcast(&kp.cond);
+            continue;
+        }
+        uint64_t t = now_ns();
+        int active = kp.last_take && t - kp.last_take < SPARE_IDLE_NS;
+        if (active && kp.nspare < kp.target) {
+            kp.filling = 1;
+            pthread_mutex_unlock(&kp.lock);
+            struct spare s;
+            int e = zygote_fork(&s);
+            pthread_mutex_lock(&kp.lock);
+            kp.filling = 0;
+            if (e == 0 && kp.nspare < SPARE_MAX)
+                kp.spare[kp.nspare++] = s;
+            else if (e == 0)
+                drop_spare_locked(&s);
+            else
+                kp.last_take = 0; /* cannot fork now: wait for the next sandbox */
+            pthread_cond_broadcast(&kp.cond);
+            continue;
+        }
+        if (kp.nspare > (active ? kp.target : 0)) {
+            drop_spare_locked(&kp.spare[--kp.nspare]);
+            continue;
+        }
+        if (kp.nspare) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t until = kp.last_take + SPARE_IDLE_NS + 1000000;
+            ts.tv_sec = (time_t)(until / 1000000000ull);
+            ts.tv_nsec = (long)(until % 1000000000ull);
+            pthread_cond_timedwait(&kp.cond, &kp.lock, &ts);
+        } else {
+            pthread_cond_wait(&kp.cond, &kp.lock);
+        }
+    }
+    return NULL;
+}
+
+/* Starts the keeper thread if it is not running (under kp.lock). */
+static int keeper_start_locked(void)
+{
+    if (kp.started)
+        return 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&kp.cond);
+    pthread_cond_init(&kp.cond, &ca);
+    pthread_condattr_destroy(&ca);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&keeper_tid, &attr, keeper_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return rc;
+    kp.started = 1;
+    return 0;
+}
+
+/* After fork(): the zygote, the spares and the keeper belong to the parent. */
+static void keeper_after_fork(void)
+{
+    pthread_mutex_init(&kp.lock, NULL);
+    pthread_cond_init(&kp.cond, NULL);
+    pthread_mutex_init(&zlock, NULL);
+    if (kp.zsock >= 0)
+        close(kp.zsock);
+    if (kp.zpidfd >= 0)
+        close(kp.zpidfd);
+    for (int i = 0; i < kp.nspare; i++) {
+        close(kp.spare[i].sock);
+        close(kp.spare[i].pidfd);
+    }
+    for (size_t i = 0; i < kp.nreap; i++)
+        if (kp.reap[i].pidfd >= 0)
+            close(kp.reap[i].pidfd);
+    free(kp.reap);
+    kp.reap = NULL;
+    kp.nreap = kp.capreap = 0;
+    kp.reaping = 0;
+    kp.zsock = kp.zpidfd = -1;
+    kp.zpid = 0;
+    kp.zwant = 0;
+    kp.nspare = kp.filling = 0;
+    kp.last_take = 0;
+    kp.req = NULL;
+    kp.started = 0;
+}
+
+/*
+ * A child for a sandbox.  A thread that may be under
+ * glint_seccomp_restrict_thread (a restore replacing a dead child: no
+ * pipe2, sendmsg or open there) asks the keeper (`delegate`).  The pid,
+ * pidfd, pagemap fd (-1 without dirty tracking) and park pipe's read end;
+ * or -1 with *err.
+ */
+static pid_t start_child(int memfd, int ctlfd, int delegate, int *pidfd, int *pagemap_fd, int *park_fd,
+                         int *err)
+{
+    struct spare s = {-1, -1, -1};
+    int e;
+    if (!delegate) {
+        e = start_child_here(memfd, ctlfd, &s, pagemap_fd, park_fd);
+    } else {
+        struct start_req r = {memfd, ctlfd, {-1, -1, -1}, -1, -1, 0};
+        pthread_mutex_lock(&kp.lock);
+        if ((e = keeper_start_locked()) == 0) {
+            while (kp.req) /* one at a time */
+                pthread_cond_wait(&kp.cond, &kp.lock);
+            kp.req = &r;
+            kp.req_done = 0;
+            pthread_cond_broadcast(&kp.cond);
+            while (!kp.req_done)
+                pthread_cond_wait(&kp.cond, &kp.lock);
+            kp.req = NULL;
+            pthread_cond_broadcast(&kp.cond);
+            e = r.err;
+            s = r.sp;
+            *pagemap_fd = r.pagemap_fd;
+            *park_fd = r.park_fd;
+        }
+        pthread_mutex_unlock(&kp.lock);
+    }
+    *err = e;
+    if (e)
+        return -1;
+    *pidfd = s.pidfd;
+    return s.pid;
+}
+
+/* Kills a sandbox's child and leaves the reaping to the keeper. */
+static void kill_and_reap_later(pid_t pid, int pidfd)
+{
+    if (pidfd >= 0)
+        (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    else
+        kill(pid, SIGKILL);
+    pthread_mutex_lock(&kp.lock);
+    if (keeper_start_locked() == 0) {
+        reap_later_locked(pid, pidfd);
+        pthread_mutex_unlock(&kp.lock);
+        return;
+    }
+    pthread_mutex_unlock(&kp.lock);
+    reap_now(pid, pidfd);
+}
+
+/* Test hooks (sandbox.h). */
+void glint_debug_process_settle(void)
+{
+    pthread_mutex_lock(&kp.lock);
+    for (;;) {
+        int active = kp.last_take && now_ns() - kp.last_take < SPARE_IDLE_NS;
+        if (!kp.nreap && !kp.reaping && !kp.filling && !kp.req && !kp.zwant &&
+            kp.nspare == (active ? kp.target : 0))
+            break;
+        if (!kp.started)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 10000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&kp.cond, &kp.lock, &ts);
+    }
+    pthread_mutex_unlock(&kp.lock);
+}
+
+int glint_debug_process_spares(int target)
+{
+    pthread_mutex_lock(&kp.lock);
+    int old = kp.target;
+    if (target >= 0)
+        kp.target = target > SPARE_MAX ? SPARE_MAX : target;
+    pthread_cond_broadcast(&kp.cond);
+    pthread_mutex_unlock(&kp.lock);
+    glint_debug_process_settle();
+    return old;
+}
+
+int glint_debug_process_zygote_pid(void)
+{
+    pthread_mutex_lock(&kp.lock);
+    int pid = kp.zsock >= 0 ? (int)kp.zpid : -1;
+    pthread_mutex_unlock(&kp.lock);
+    return pid;
+}
+
+/* ------------------------------------------------------------------------- */
 /* One-time set-up: the stub memfd, host facts, and a probe child. */
 
-static glint_status spawn_child(struct hv *hv, glint_error *err);
+static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err);
 static void kill_child(struct hv *hv);
 static glint_status process_quiesce(struct hv *hv, glint_error *err);
 static int parked_has_read(struct hv *hv);
@@ -491,6 +1003,20 @@ static int fsgsbase_works(void)
 static void process_init_once(void)
 {
     glint_error *err = &g.err;
+    const char *spares = getenv("GLINT_PROCESS_SPARES");
+    if (spares && *spares) {
+        char *end;
+        errno = 0;
+        long v = strtol(spares, &end, 10);
+        if (*end || errno || v < 0 || v > SPARE_MAX) {
+            glint_fail(err, GLINT_E_INVALID, "GLINT_PROCESS_SPARES: '%.40s' is not a number from 0 to %d",
+                       spares, SPARE_MAX);
+            return;
+        }
+        pthread_mutex_lock(&kp.lock);
+        kp.target = (int)v;
+        pthread_mutex_unlock(&kp.lock);
+    }
     size_t len = (size_t)(glint_stub_end - glint_stub_start);
     int fd = memfd_create("glint-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) {
@@ -508,7 +1034,7 @@ static void process_init_once(void)
     g.ncpu = n > 0 ? (int)n : 1;
     g.fsgsbase = fsgsbase_works();
     g.uffd = 1; /* the probe finds out */
-    (void)pthread_atfork(NULL, NULL, spawner_after_fork);
+    (void)pthread_atfork(NULL, NULL, keeper_after_fork);
 
     /* Probe: a real child over one page of memory must reach "ready". */
     struct hv probe;
@@ -527,7 +1053,7 @@ static void process_init_once(void)
     probe.nmaps = 1;
     probe.lay.mem_size = GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE;
     glint_error perr;
-    glint_status s = spawn_child(&probe, &perr);
+    glint_status s = spawn_child(&probe, 0, &perr);
     if (s == GLINT_OK && !probe.ctl->uffd_ok)
         g.uffd = 0;
     if (s == GLINT_OK && g.uffd && probe.pagemap_fd < 0)
@@ -543,7 +1069,9 @@ static void process_init_once(void)
         return;
     }
     snprintf(g.describe, sizeof g.describe,
-             "jailed process; dirty tracking: %s; FS/GS base: %s; %d CPUs (%s)",
+             "jailed process (forks of one zygote, %d kept ahead); dirty tracking: %s; FS/GS base: %s; "
+             "%d CPUs (%s)",
+             kp.target,
              g.uffd ? "userfaultfd write-protect + PAGEMAP_SCAN" : "none (restore compares every page)",
              g.fsgsbase ? "FSGSBASE" : "fixed (no FSGSBASE)", g.ncpu,
              g.ncpu > 1 ? "bounded adaptive spinning" : "no spinning");
@@ -601,6 +1129,8 @@ static void send_signal(struct hv *hv, int sig)
 #define GRACE_NS 200000000ull /* an interrupted child that does not answer in 200 ms is killed */
 #define PARK_SPIN 10000u      /* pause loops a parked child spins before it sleeps (~100 us) */
 #define SPIN_MAX_NS 20000u
+#define SETUP_SPIN_NS 200000u /* the host waits for a new child's "ready" */
+#define READY_SPIN 10000u     /* pause loops (~100 us) a ready child spins for its first command */
 
 /*
  * Waits until the child posts a report after hv->seen.  0: a report;
@@ -675,21 +1205,22 @@ static void post_command(struct hv *hv, int run)
 /* ------------------------------------------------------------------------- */
 /* Children. */
 
-static void kill_child(struct hv *hv)
+/* Kills hv's child.  Before its control pages serve another child the
+ * old one must be gone (a dying guest could still write them), so this
+ * waits for it; process_destroy leaves the reaping to the keeper. */
+static void kill_child_how(struct hv *hv, int wait)
 {
-    if (hv->pid > 0) {
-        send_signal(hv, SIGKILL);
-        siginfo_t si;
-        if (hv->pidfd >= 0) {
-            while (syscall(SYS_waitid, P_PIDFD, hv->pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR)
-                ;
-        } else {
-            while (waitpid(hv->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-    }
-    if (hv->pidfd >= 0)
+    if (hv->pid > 0 && !wait) {
+        kill_and_reap_later(hv->pid, hv->pidfd); /* owns the pidfd now */
+    } else if (hv->pid > 0) {
+        if (hv->pidfd >= 0)
+            (void)syscall(SYS_pidfd_send_signal, hv->pidfd, SIGKILL, NULL, 0);
+        else
+            kill(hv->pid, SIGKILL);
+        reap_now(hv->pid, hv->pidfd); /* closes the pidfd */
+    } else if (hv->pidfd >= 0) {
         close(hv->pidfd);
+    }
     if (hv->pagemap_fd >= 0)
         close(hv->pagemap_fd);
     if (hv->park_fd >= 0)
@@ -701,6 +1232,11 @@ static void kill_child(struct hv *hv)
     hv->dead = 1;
 }
 
+static void kill_child(struct hv *hv)
+{
+    kill_child_how(hv, 1);
+}
+
 static const char *const setup_steps[] = {
     [1] = "mapping the control page", [2] = "mapping the read-only control page",
     [3] = "unmapping the host's pages",
@@ -708,8 +1244,9 @@ static const char *const setup_steps[] = {
     [9] = "the host went away", [10] = "installing the seccomp filter",
 };
 
-/* Starts a child for hv (memory, maps) and waits until it is ready. */
-static glint_status spawn_child(struct hv *hv, glint_error *err)
+/* Starts a child for hv (memory, maps) and waits until it is ready; on
+ * the keeper thread where the caller may be filtered (`delegate`). */
+static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
 {
     if (hv->ctlfd < 0) {
         hv->ctlfd = memfd_create("glint-ctl", MFD_CLOEXEC);
@@ -726,6 +1263,9 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     }
     struct proc_ctl *c = hv->ctl;
     memset(c, 0, sizeof *c);
+    /* The count goes on; a park request left from the last child goes:
+     * the new one would park at once, on a word the host never asked for. */
+    __atomic_store_n(&hv->ro->word, (uint64_t)hv->ro->to_child, __ATOMIC_SEQ_CST);
     c->mem_size = hv->mem_size;
     c->nmaps = hv->nmaps;
     memcpy(c->maps, hv->maps, hv->nmaps * sizeof hv->maps[0]);
@@ -737,15 +1277,13 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     c->fsgsbase = 0;
     hv->ro->fsgsbase = (uint32_t)g.fsgsbase;
     c->set.fs_base = GLINT_BOOT_INFO_GVA;
-    struct bpf b;
-    if (build_filter(&b) != 0)
-        return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: seccomp filter (internal)");
-    c->filter_len = b.n;
-    memcpy(c->filter, b.f, b.n * sizeof b.f[0]);
+    /* After "ready" the child spins a while for its first command, which
+     * usually follows within the rest of a create and an init. */
+    c->spin = g.ncpu > 1 ? READY_SPIN : 0;
     hv->seen = 0;
 
     int e = 0, pidfd = -1, pagemap_fd = -1, park_fd = -1;
-    pid_t pid = spawn(hv->memfd, hv->ctlfd, &pidfd, &pagemap_fd, &park_fd, &e);
+    pid_t pid = start_child(hv->memfd, hv->ctlfd, delegate, &pidfd, &pagemap_fd, &park_fd, &e);
     if (pid < 0)
         return glint_fail(err, e == EAGAIN || e == ENOMEM || e == EMFILE || e == ENFILE ? GLINT_E_NOMEM
                                                                                        : GLINT_E_HYPERVISOR,
@@ -757,6 +1295,10 @@ static glint_status spawn_child(struct hv *hv, glint_error *err)
     hv->park_fd = park_fd;
     hv->parked = 0;
     hv->park_at_done_due = 0;
+    /* The set-up takes the child tens of microseconds on another CPU:
+     * spinning through it saves the host a wake-up. */
+    hv->spin_ns = g.ncpu > 1 ? SETUP_SPIN_NS : 0;
+    hv->misses = hv->cooldown = 0;
     if (wait_report(hv, now_ns() + 5000000000ull)) {
         int sig = hv->died_sig;
         kill_child(hv);
@@ -840,7 +1382,7 @@ static void process_destroy(struct hv *hv)
 {
     if (!hv)
         return;
-    kill_child(hv);
+    kill_child_how(hv, 0); /* nothing reuses its pages: the keeper reaps it */
     if (hv->ctl)
         munmap(hv->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
     if (hv->ctlfd >= 0)
@@ -874,7 +1416,7 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
         process_destroy(hv);
         return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
     }
-    if ((s = read_maps(hv, err)) || (s = spawn_child(hv, err))) {
+    if ((s = read_maps(hv, err)) || (s = spawn_child(hv, 0, err))) {
         process_destroy(hv);
         return s;
     }
@@ -1303,7 +1845,7 @@ static glint_status process_restore_cpu(struct hv *hv, const void *state, int fu
         /* A fresh process: nothing of the old one (signals in flight, a
          * guest that forged reports) survives a full restore. */
         kill_child(hv);
-        glint_status s = spawn_child(hv, err);
+        glint_status s = spawn_child(hv, 1, err);
         if (s != GLINT_OK)
             return s;
     }

@@ -2,16 +2,19 @@
  * stub.c - the process backend's stub: the only code, besides the guest's,
  * in a sandbox's jailed child process.  A static, freestanding program
  * (no libc) linked at PROC_STUB_BASE (stub.ld), embedded in libglint and
- * executed from a sealed memfd.
+ * executed from a sealed memfd, once per host process, as the zygote.
  *
- * Set-up (before any guest instruction): close every file descriptor but
- * the guest memory and control memfds, map the control page, unmap
- * everything else (the initial stack, vDSO, vvar), map guest memory with
- * the permissions the host wrote into the control page, arm userfaultfd
- * write-protection for dirty tracking, drop capabilities, set resource
- * limits, install the signal handler on an alternate stack, then
- * no_new_privs and the host's seccomp filter.  Last, `ud2` at
- * PROC_GATE_READY reports "ready" through the handler.
+ * The zygote (stub_main) closes every file descriptor but its socket to
+ * the host, unmaps everything but itself (the initial stack, vDSO, vvar),
+ * takes namespaces of its own, drops capabilities, sets resource limits,
+ * installs the signal handler on an alternate stack, then no_new_privs and
+ * the host's seccomp filter; then it forks spares on request, with
+ * CLONE_PARENT so that each is the host's child.  A spare (spare_main)
+ * waits for a sandbox's descriptors, maps the control page and guest
+ * memory with the permissions the host wrote there, arms userfaultfd
+ * write-protection for dirty tracking, unmaps the set-up gate (the one
+ * place the filter lets make any system call) and reports ready: `ud2` at
+ * PROC_GATE_READY, through the handler.
  *
  * From then on the child runs only in two places: guest code, and the
  * handler.  Every fault, the interrupt signal and every refused system call
@@ -53,6 +56,14 @@
 #define SYS_userfaultfd 323
 #define SYS_close_range 436
 #define SYS_unshare 272
+#define SYS_read 0
+#define SYS_write 1
+#define SYS_socketpair 53
+#define SYS_sendmsg 46
+#define SYS_recvmsg 47
+#define SYS_clone 56
+#define SYS_fcntl 72
+#define SYS_dup3 292
 
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -72,20 +83,29 @@
 
 typedef unsigned long u64;
 
+/* Every system call of the set-up goes through gate_setup, alone in its
+ * page at PROC_GATE_SETUP: the seccomp filter, installed by the zygote,
+ * allows any call from there, and a spare unmaps that page before it
+ * reports ready, so no instruction is left there for a guest to reach. */
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
     long r;
     register long r10 __asm__("r10") = d;
     register long r8 __asm__("r8") = e;
     register long r9 __asm__("r9") = f;
-    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+    __asm__ volatile("call gate_setup" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                      : "rcx", "r11", "memory");
     return r;
 }
 #define sys(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 
 /* The gates: the only system-call instructions the filter lets through. */
-__asm__(".section .text.gates, \"ax\", @progbits\n"
+__asm__(".section .text.setup, \"ax\", @progbits\n"
+        ".globl gate_setup\n"
+        "gate_setup:\n"                 /* PROC_GATE_SETUP: until the spare is ready */
+        "    syscall\n"
+        "    ret\n"
+        ".section .text.gates, \"ax\", @progbits\n"
         ".globl gate_syscall\n"
         "gate_syscall:\n"               /* PROC_GATE_SYSCALL: rax = nr, args in rdi, rsi, rdx, r10 */
         "    syscall\n"
@@ -263,10 +283,12 @@ static long gate(long n, long a, long b, long c, long d)
 __attribute__((used)) uint8_t setup_stack[16384] __attribute__((aligned(16)));
 static uint8_t alt_stack[65536] __attribute__((aligned(16)));
 
+static int ctl_mapped; /* a spare that has its control page */
+
 __attribute__((noreturn)) static void die(uint32_t step, long rc)
 {
     /* Tell the host why, if the control page is there, then exit. */
-    if (step > 1) {
+    if (ctl_mapped) {
         CTL->rep_kind = PROC_REP_SETUP_FAILED;
         CTL->err = step;
         CTL->code = (int32_t)-rc;
@@ -714,30 +736,99 @@ __attribute__((noreturn, used)) void stub_resume(void)
     sigreturn_at(uc);
 }
 
-__attribute__((noreturn, used)) void stub_main(void);
-__attribute__((noreturn, used)) void stub_main(void)
+/* Kernel ABI for passing file descriptors (SCM_RIGHTS). */
+struct k_iovec {
+    void *base;
+    size_t len;
+};
+struct k_msghdr {
+    void *name;
+    int namelen;
+    struct k_iovec *iov;
+    size_t iovlen;
+    void *control;
+    size_t controllen;
+    unsigned flags;
+};
+struct k_cmsg3 {
+    size_t len;
+    int level, type;
+    int fds[3];
+    int pad;
+};
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
+#define MSG_NOSIGNAL 0x4000
+#define MSG_CMSG_CLOEXEC 0x40000000
+
+/* Sends `word` and up to two descriptors on socket fd (SCM_RIGHTS). */
+static long send_fds(int fd, long word, const int *fds, int n)
+{
+    struct k_iovec iov = {&word, sizeof word};
+    struct k_cmsg3 cm;
+    zero(&cm, sizeof cm);
+    cm.len = 16 + 4u * (unsigned)n;
+    cm.level = SOL_SOCKET;
+    cm.type = SCM_RIGHTS;
+    for (int i = 0; i < n; i++)
+        cm.fds[i] = fds[i];
+    struct k_msghdr mh = {0, 0, &iov, 1, n ? &cm : 0, n ? (16 + 8 * ((4u * (unsigned)n + 7) / 8)) : 0, 0};
+    return sys(SYS_sendmsg, fd, &mh, MSG_NOSIGNAL);
+}
+
+static int host_pid; /* read by the zygote from the host's first message */
+static int ns_ok;    /* the zygote has its own user, IPC and UTS namespaces */
+
+/*
+ * A spare: a child of the zygote (and, by CLONE_PARENT, of the host).  It
+ * holds nothing of the host and waits, on the socket only it and the host
+ * hold, for the host to hand it a sandbox: the guest memory memfd, the
+ * control memfd and the park pipe's write end.  Then it maps them, arms
+ * dirty tracking, takes the host's seccomp filter and reports ready.
+ */
+__attribute__((noreturn)) static void spare_main(int sock, int other)
 {
     long rc;
-    /* 1: nothing but the two memfds (and nothing of stdin/out/err). */
-    sys(SYS_close_range, 0, 2, 0);
-    sys(SYS_close_range, PROC_FD_PARK + 1, ~0u, 0);
-    u64 empty = 0;
-    sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&empty, 0, 8, 0, 0);
+    sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
+    if (sys(SYS_getppid, 0, 0, 0) != (long)host_pid) /* reparented: the host is gone */
+        die(1, -3);
+    sys(SYS_close, PROC_FD_ZYGOTE, 0, 0);
+    sys(SYS_close, other, 0, 0);
+    /* 1: the sandbox's descriptors, or the end of this spare. */
+    long word = 0;
+    struct k_iovec iov = {&word, sizeof word};
+    struct k_cmsg3 cm;
+    zero(&cm, sizeof cm);
+    struct k_msghdr mh = {0, 0, &iov, 1, &cm, sizeof cm, 0};
+    do
+        rc = sys(SYS_recvmsg, sock, &mh, MSG_CMSG_CLOEXEC);
+    while (rc == -4 /* EINTR */);
+    if (rc <= 0 || cm.level != SOL_SOCKET || cm.type != SCM_RIGHTS || cm.len != 16 + 12)
+        for (;;)
+            sys(SYS_exit_group, 0, 0, 0); /* dropped unused: not a failure */
+    int got[3] = {cm.fds[0], cm.fds[1], cm.fds[2]}, high[3];
+    for (int i = 0; i < 3; i++)
+        if ((high[i] = (int)sys(SYS_fcntl, got[i], 0 /* F_DUPFD */, 100)) < 0)
+            die(1, high[i]);
+    sys(SYS_close_range, 0, 99, 0); /* the socket, the descriptors as received */
+    for (int i = 0; i < 3; i++)
+        if ((rc = sys(SYS_dup3, high[i], PROC_FD_MEM + i, 0)) < 0)
+            die(1, rc);
+    sys(SYS_close_range, PROC_FD_PARK + 1, ~0u, 0); /* the copies */
     /* 2: the control page. */
     rc = sys6(SYS_mmap, PROC_CTL_ADDR, PROC_CTL_SIZE, PROT_READ | PROT_WRITE,
               MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_CTL, 0);
     if (rc != (long)PROC_CTL_ADDR)
         die(1, rc);
+    ctl_mapped = 1;
     rc = sys6(SYS_mmap, PROC_RO_ADDR, PROC_RO_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_CTL,
               PROC_CTL_SIZE);
     if (rc != (long)PROC_RO_ADDR)
         die(2, rc);
     sys(SYS_close, PROC_FD_CTL, 0, 0);
-    /* 3: everything else goes: initial stack, vDSO, vvar, brk. */
-    if ((rc = sys(SYS_munmap, 0, PROC_STUB_BASE, 0)) < 0)
-        die(3, rc);
-    if ((rc = sys(SYS_munmap, PROC_STUB_END, 0x7ffffffff000ull - PROC_STUB_END, 0)) < 0)
-        die(3, rc);
+    if (CTL->host_pid != (uint32_t)host_pid)
+        die(9, -3);
+    CTL->ns_ok = (uint32_t)ns_ok;
     /* 4: guest memory with the page tables' permissions. */
     uint32_t n = CTL->nmaps;
     if (n > 64)
@@ -774,13 +865,60 @@ __attribute__((noreturn, used)) void stub_main(void)
                 sys(SYS_close, fd, 0, 0);
         }
     }
-    /* 6: namespaces of its own where the host allows them (user, IPC, UTS:
-     * about 90 us; a network namespace costs ~0.6 ms and the child cannot
-     * make a system call anyway), then no capabilities in any (a root
-     * host's child would have them all, and a new user namespace gives
-     * them too). */
-    CTL->ns_ok = sys(SYS_unshare, 0x10000000 /* NEWUSER */ | 0x08000000 /* NEWIPC */ |
-                                      0x04000000 /* NEWUTS */, 0, 0) == 0;
+    /* 7: limits (the zygote set the others; NPROC here, or it could not fork). */
+    struct k_rlimit zero_lim = {0, 0}, as = {CTL->rlimit_as, CTL->rlimit_as};
+    sys(SYS_setrlimit, 6 /* NPROC */, &zero_lim, 0);
+    if (as.cur)
+        sys(SYS_setrlimit, 9 /* AS */, &as, 0);
+    /* 9: the guest's FS/GS bases (without FSGSBASE the guest cannot change
+     * them, and the handler never needs to). */
+    sys(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, CTL->set.fs_base, 0);
+    sys(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, CTL->set.gs_base, 0);
+    /* 10: the jail (the zygote's filter) closes: the set-up gate goes. */
+    if ((rc = gate(SYS_munmap, PROC_GATE_SETUP, 4096, 0, 0)) < 0)
+        die(10, rc);
+    /* 11: ready; the host's first command enters the guest. */
+    __asm__ volatile("jmp gate_ready");
+    __builtin_unreachable();
+}
+
+/*
+ * The zygote: the program the host executes, once per host process (the
+ * process backend starts another if it dies).  It sheds everything of the
+ * host (descriptors, initial stack, vDSO, vvar), takes namespaces of its
+ * own, drops every capability, sets limits and the signal handler, and
+ * then serves one request on its socket (PROC_FD_ZYGOTE): PROC_ZYGOTE_FORK
+ * clones a spare with CLONE_PARENT (the spare is the host's child, not the
+ * zygote's) and answers with the spare's pid, its pidfd and the host's end
+ * of a socket pair that only the spare shares.  Forking this small, already
+ * jailed-in-all-but-seccomp process costs a fraction of executing a new one.
+ */
+__attribute__((noreturn, used)) void stub_main(void);
+__attribute__((noreturn, used)) void stub_main(void)
+{
+    long rc;
+    /* 1: nothing but the socket to the host (and nothing of stdin/out/err). */
+    sys(SYS_close_range, 0, PROC_FD_ZYGOTE - 1, 0);
+    sys(SYS_close_range, PROC_FD_ZYGOTE + 1, ~0u, 0);
+    u64 empty = 0;
+    sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&empty, 0, 8, 0, 0);
+    static struct proc_zygote_hello hello;
+    if (sys(SYS_read, PROC_FD_ZYGOTE, &hello, sizeof hello) != (long)sizeof hello || hello.host_pid <= 0 ||
+        hello.filter_len == 0 || hello.filter_len > 128)
+        die(1, -22);
+    host_pid = (int)hello.host_pid;
+    /* 3: everything else goes: initial stack, vDSO, vvar, brk. */
+    if ((rc = sys(SYS_munmap, 0, PROC_STUB_BASE, 0)) < 0)
+        die(3, rc);
+    if ((rc = sys(SYS_munmap, PROC_STUB_END, 0x7ffffffff000ull - PROC_STUB_END, 0)) < 0)
+        die(3, rc);
+    /* 6: namespaces of its own where the host allows them (user, IPC, UTS;
+     * a network namespace costs ~0.6 ms and a sandbox cannot make a system
+     * call anyway), shared by its spares, then no capabilities in any (a
+     * root host's child would have them all, and a new user namespace
+     * gives them too). */
+    ns_ok = sys(SYS_unshare, 0x10000000 /* NEWUSER */ | 0x08000000 /* NEWIPC */ |
+                                 0x04000000 /* NEWUTS */, 0, 0) == 0;
     struct {
         uint32_t version;
         int pid;
@@ -789,19 +927,18 @@ __attribute__((noreturn, used)) void stub_main(void)
         uint32_t eff, perm, inh;
     } capdata[2] = {{0, 0, 0}, {0, 0, 0}};
     for (int c = 0; c < 64; c++)
-        sys(SYS_prctl, 24 /* PR_CAPBSET_DROP */, c, 0);
+        if (sys(SYS_prctl, 24 /* PR_CAPBSET_DROP */, c, 0) == -22 /* EINVAL: past the last */)
+            break;
     sys6(SYS_prctl, 47 /* PR_CAP_AMBIENT */, 4 /* CLEAR_ALL */, 0, 0, 0, 0);
     if ((rc = sys(SYS_capset, &caphdr, capdata, 0)) < 0)
         die(6, rc);
     /* 7: limits. */
-    struct k_rlimit zero = {0, 0}, as = {CTL->rlimit_as, CTL->rlimit_as};
-    sys(SYS_setrlimit, 1 /* FSIZE */, &zero, 0);
-    sys(SYS_setrlimit, 4 /* CORE */, &zero, 0);
-    sys(SYS_setrlimit, 6 /* NPROC */, &zero, 0);
-    sys(SYS_setrlimit, 8 /* MEMLOCK */, &zero, 0);
-    if (as.cur)
-        sys(SYS_setrlimit, 9 /* AS */, &as, 0);
-    /* 8: the handler, on its own stack, with every signal blocked inside. */
+    struct k_rlimit zero_lim = {0, 0};
+    sys(SYS_setrlimit, 1 /* FSIZE */, &zero_lim, 0);
+    sys(SYS_setrlimit, 4 /* CORE */, &zero_lim, 0);
+    sys(SYS_setrlimit, 8 /* MEMLOCK */, &zero_lim, 0);
+    /* 8: the handler, on its own stack, with every signal blocked inside
+     * (inherited by the spares). */
     struct k_stack ss = {alt_stack, 0, sizeof alt_stack};
     if ((rc = sys(SYS_sigaltstack, &ss, 0, 0)) < 0)
         die(8, rc);
@@ -811,27 +948,48 @@ __attribute__((noreturn, used)) void stub_main(void)
     for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         if ((rc = sys6(SYS_rt_sigaction, sigs[i], (long)&sa, 0, 8, 0, 0)) < 0)
             die(8, rc);
-    /* 9: the guest's FS/GS bases (without FSGSBASE the guest cannot change
-     * them, and the handler never needs to), and die with the host. */
-    sys(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, CTL->set.fs_base, 0);
-    sys(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, CTL->set.gs_base, 0);
+    /* 9: die with the host. */
     sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
-    if (sys(SYS_getppid, 0, 0, 0) != (long)CTL->host_pid) /* reparented: the host is gone */
+    if (sys(SYS_getppid, 0, 0, 0) != (long)host_pid)
         die(9, -3);
-    /* 10: the jail. */
-    uint64_t filter[128];
-    uint32_t flen = CTL->filter_len;
-    if (flen == 0 || flen > 128)
-        die(10, -22);
-    copy(filter, CTL->filter, flen * 8);
-    struct k_sock_fprog prog = {(unsigned short)flen, filter};
+    /* 10: the jail, once for every sandbox: only the gates may make system
+     * calls, each with pinned arguments; and gate_setup, which each spare
+     * unmaps before it runs a guest instruction. */
+    struct k_sock_fprog prog = {(unsigned short)hello.filter_len, hello.filter};
     if ((rc = sys(SYS_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0)) < 0)
         die(10, rc);
     if ((rc = sys(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &prog)) < 0)
         die(10, rc);
-    /* 11: ready; the host's first command enters the guest. */
-    __asm__ volatile("jmp gate_ready");
-    __builtin_unreachable();
+    long word = PROC_ZYGOTE_READY;
+    if (sys(SYS_write, PROC_FD_ZYGOTE, &word, sizeof word) != (long)sizeof word)
+        die(9, -32);
+    /* Serve: one request per message; the host closing its end ends us. */
+    for (;;) {
+        rc = sys(SYS_read, PROC_FD_ZYGOTE, &word, sizeof word);
+        if (rc == -4 /* EINTR */)
+            continue;
+        if (rc != (long)sizeof word || word != PROC_ZYGOTE_FORK)
+            for (;;)
+                sys(SYS_exit_group, 0, 0, 0);
+        int sv[2] = {-1, -1};
+        rc = sys6(SYS_socketpair, 1 /* AF_UNIX */, 5 /* SOCK_SEQPACKET */ | 02000000 /* CLOEXEC */, 0,
+                  (long)sv, 0, 0);
+        int pidfd = -1;
+        if (rc == 0) {
+            /* exit signal SIGCHLD is the zygote's own (CLONE_PARENT) */
+            rc = sys6(SYS_clone, 0x00008000 /* CLONE_PARENT */ | 0x00001000 /* CLONE_PIDFD */, 0,
+                      (long)&pidfd, 0, 0, 0);
+            if (rc == 0)
+                spare_main(sv[1], sv[0]);
+            sys(SYS_close, sv[1], 0, 0);
+        }
+        int fds[2] = {sv[0], pidfd};
+        send_fds(PROC_FD_ZYGOTE, rc, fds, rc > 0 ? 2 : 0);
+        if (sv[0] >= 0)
+            sys(SYS_close, sv[0], 0, 0);
+        if (pidfd >= 0)
+            sys(SYS_close, pidfd, 0, 0);
+    }
 }
 
 __asm__(".text\n"
