@@ -353,10 +353,8 @@ static void bench_calls(const glint_image *img)
 {
     char why[500];
     int vcpu;
-    pid_t pb[PIDS_MAX];
-    size_t npb = g_be == GLINT_BACKEND_KVM ? 0 : pidfd_pids(pb, PIDS_MAX);
     glint_sandbox *sb = bench_make_sandbox(img, NULL, &vcpu, why, sizeof why);
-    pid_t child = sb && g_be != GLINT_BACKEND_KVM ? pidfd_new_pid(pb, npb) : -1;
+    pid_t child = sb && g_be != GLINT_BACKEND_KVM ? sandbox_pid(sb) : -1;
     if (!sb) {
         static const char *const names[] = {"call_empty", "call_host", "call_string"};
         for (size_t i = 0; i < 3; i++)

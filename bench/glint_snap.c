@@ -286,9 +286,7 @@ static double init_insns(const glint_snapshot *snap, size_t n, char *note, size_
     memset(&agg, 0, sizeof agg);
     for (size_t i = 0; i < n && !why[0]; i++) {
         int vb[64], va[64];
-        pid_t pb[PIDS_MAX];
         size_t nvb = g_be == GLINT_BACKEND_KVM ? list_vcpu_fds(vb, 64) : 0;
-        size_t npb = g_be == GLINT_BACKEND_KVM ? 0 : pidfd_pids(pb, PIDS_MAX);
         glint_sandbox *sb = NULL;
         glint_error err;
         glint_status st = glint_sandbox_create_from_snapshot(snap, &sb, &err);
@@ -310,7 +308,7 @@ static double init_insns(const glint_snapshot *snap, size_t n, char *note, size_
                 vstats_open(&vs, vcpu);
             e0 = vstats_get(&vs, "exits");
         } else {
-            proc_watch_init(&w, pidfd_new_pid(pb, npb));
+            proc_watch_init(&w, sandbox_pid(sb));
             proc_watch_begin(&w);
         }
         st = glint_sandbox_register(sb, &g_host_ping_sig, bench_host_ping, NULL);
@@ -537,8 +535,6 @@ void bench_snapshots(const glint_image *img, const char *guest)
     int vcpu;
     struct guest_maps before, after;
     guest_maps_read(&before);
-    pid_t pb[PIDS_MAX];
-    size_t npb = pidfd_pids(pb, PIDS_MAX);
     glint_sandbox *sb = bench_make_sandbox(img, NULL, &vcpu, why, sizeof why);
     if (!sb) {
         for (size_t i = 0; i < NSNAP; i++)
@@ -564,7 +560,7 @@ void bench_snapshots(const glint_image *img, const char *guest)
     if (g_be != GLINT_BACKEND_KVM) {
         /* After pages_changed's first restore, which may start a new process. */
         glint_sandbox_restore(sb, snap);
-        proc_watch_init(&pw, pidfd_new_pid(pb, npb));
+        proc_watch_init(&pw, sandbox_pid(sb));
         watch_restores(sb, snap, &pw, iters(200, 50));
         proc_watch_close(&pw);
     }

@@ -20,12 +20,10 @@
 #include "glint/glint.h"
 #include "glint_count.h"
 
-#define PIDS_MAX 256
-
-/* The pids behind the pidfds this process has open; returns how many. */
-size_t pidfd_pids(pid_t *pids, size_t max);
-/* The one pid in this process's pidfds that is not in before[0..nb), or -1. */
-pid_t pidfd_new_pid(const pid_t *before, size_t nb);
+/* The process holding a process-backend sandbox's guest, or -1.  (Found
+ * through libglint's test hook: spare processes are forked before the
+ * sandbox that takes one, so no descriptor appears with it.) */
+pid_t sandbox_pid(glint_sandbox *sb);
 
 /* A counter of `pid`'s user-mode instructions: the fd, or -1 with why. */
 int perf_insns_open(pid_t pid, char *why, size_t len);

@@ -877,3 +877,106 @@ Test(jail, destroy_leaves_no_process_or_fd, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(kids1, kids0, "%d children after destroying %d sandboxes, %d before", kids1, N, kids0);
     cr_assert_eq(fds1, fds0, "%d fds after destroying %d sandboxes, %d before", fds1, N, fds0);
 }
+
+/* ---- 10: the zygote and spare processes ---------------------------------- */
+
+/* PPid from /proc/<pid>/status; -1 if gone. */
+static int proc_ppid(int pid)
+{
+    char v[64];
+    return status_field(pid, "PPid", v, sizeof v) ? atoi(v) : -1;
+}
+
+Test(jail, sandboxes_are_host_children_forked_from_the_zygote, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
+    int pid = guest_pid(sb), z = glint_debug_process_zygote_pid();
+    cr_assert_gt(z, 0, "no zygote while a sandbox lives");
+    cr_assert_neq(z, pid);
+    /* CLONE_PARENT: the sandbox's parent is the host, like the zygote's. */
+    cr_assert_eq(proc_ppid(pid), getpid(), "sandbox process %d has parent %d", pid, proc_ppid(pid));
+    cr_assert_eq(proc_ppid(z), getpid(), "zygote %d has parent %d", z, proc_ppid(z));
+    /* The zygote is jailed too: the same filter, no capabilities. */
+    expect_jailed(z);
+    char v[64];
+    cr_assert(status_field(z, "Seccomp_filters", v, sizeof v));
+    cr_assert_str_eq(v, "1");
+    cr_assert(status_field(pid, "Seccomp_filters", v, sizeof v));
+    cr_assert_str_eq(v, "1", "a sandbox process has its zygote's one filter, no second: %s", v);
+    /* Spares: forked ahead, the host's children, jailed before any sandbox. */
+    int old = glint_debug_process_spares(3);
+    glint_sandbox *sb2 = th_start(JAIL_GUEST, &cfg); /* a take, so the keeper refills */
+    glint_debug_process_settle();
+    int kids = count_children();
+    cr_assert_eq(kids, 1 /* zygote */ + 2 /* sandboxes */ + 3 /* spares */, "%d children", kids);
+    glint_sandbox_destroy(sb2);
+    glint_debug_process_spares(0);
+    cr_assert_eq(count_children(), 1 + 1, "spares dropped: %d children", count_children());
+    glint_debug_process_spares(old);
+    expect_add_works(sb);
+    glint_sandbox_destroy(sb);
+}
+
+Test(jail, zygote_killed_from_outside_is_replaced, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    int old = glint_debug_process_spares(0); /* every create asks the zygote */
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *a = th_start(JAIL_GUEST, &cfg);
+    int z = glint_debug_process_zygote_pid();
+    cr_assert_gt(z, 0);
+    cr_assert_eq(kill(z, SIGKILL), 0);
+    double t0 = th_now_ms();
+    while (proc_state(z) != 'Z' && proc_exists(z) && th_now_ms() - t0 < 2000)
+        th_sleep_ms(1);
+    /* The next create finds the zygote gone, starts another, and goes on;
+     * the live sandbox does not notice. */
+    glint_sandbox *b = th_start(JAIL_GUEST, &cfg);
+    int z2 = glint_debug_process_zygote_pid();
+    cr_assert_gt(z2, 0);
+    cr_assert_neq(z2, z, "the killed zygote %d is still in use", z);
+    expect_jailed(guest_pid(b));
+    expect_add_works(b);
+    expect_add_works(a);
+    glint_sandbox_destroy(a);
+    glint_sandbox_destroy(b);
+    glint_debug_process_settle();
+    cr_assert(!proc_exists(z), "the killed zygote %d was not reaped (state %c)", z, proc_state(z));
+    glint_debug_process_spares(old);
+}
+
+Test(jail, spare_killed_from_outside_is_skipped, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    int old = glint_debug_process_spares(2);
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *a = th_start(JAIL_GUEST, &cfg); /* spares follow this take */
+    glint_debug_process_settle();
+    /* Kill every child that is neither the zygote nor a's process: the spares. */
+    int z = glint_debug_process_zygote_pid(), mine = guest_pid(a), killed = 0;
+    glob_t gl;
+    cr_assert_eq(glob("/proc/self/task/*/children", 0, NULL, &gl), 0);
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+        FILE *f = fopen(gl.gl_pathv[i], "r");
+        int pid;
+        while (f && fscanf(f, "%d", &pid) == 1)
+            if (pid != z && pid != mine && kill(pid, SIGKILL) == 0)
+                killed++;
+        if (f)
+            fclose(f);
+    }
+    globfree(&gl);
+    cr_assert_eq(killed, 2, "killed %d spares", killed);
+    th_sleep_ms(20);
+    /* Creates go on: a dead spare is reaped and another taken or forked. */
+    for (int i = 0; i < 3; i++) {
+        glint_sandbox *b = th_start(JAIL_GUEST, &cfg);
+        expect_jailed(guest_pid(b));
+        expect_add_works(b);
+        glint_sandbox_destroy(b);
+    }
+    glint_sandbox_destroy(a);
+    glint_debug_process_spares(old);
+}
