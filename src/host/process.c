@@ -386,6 +386,7 @@ static struct {
     int zpidfd, zsock;
     int zwant;            /* a thread waits for a zygote */
     int zerr;             /* errno of the last failure to start one */
+    char zwhy[160];       /* and what happened, when the zygote itself failed */
     uint64_t zgen;        /* attempts made, so waiters see theirs end */
     /* Spares, forked ahead while sandboxes are being created. */
     struct spare spare[SPARE_MAX];
@@ -504,6 +505,28 @@ static ssize_t zygote_recv(int fd, int64_t *word, int *fds, int *nfds)
     return n;
 }
 
+/* vfork + exec of the stub, with `zs` as the zygote's socket (PROC_FD_ZYGOTE).
+ * On its own so that nothing of the caller's frame lives across vfork. */
+static __attribute__((noinline)) pid_t zygote_exec(int zs, int *err)
+{
+    char *argv[] = {"glint-zygote", NULL};
+    char *envp[] = {NULL};
+    pid_t pid = vfork();
+    if (pid == 0) {
+        /* vfork child: system calls only.  fd 3: the socket; fd 4: the
+         * stub to execute. */
+        int z = fcntl(zs, F_DUPFD, 100), s = fcntl(g.stub_fd, F_DUPFD, 100);
+        if (z < 0 || s < 0 || dup2(z, PROC_FD_ZYGOTE) < 0 || dup3(s, PROC_FD_ZYGOTE + 1, O_CLOEXEC) < 0)
+            _exit(126);
+        syscall(SYS_close_range, PROC_FD_ZYGOTE + 2, ~0u, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        syscall(SYS_execveat, PROC_FD_ZYGOTE + 1, "", argv, envp, AT_EMPTY_PATH);
+        _exit(127);
+    }
+    *err = pid < 0 ? errno : 0;
+    return pid;
+}
+
 /* Executes the stub as the zygote.  On the keeper thread only. */
 static void zygote_start(void)
 {
@@ -529,24 +552,9 @@ static void zygote_start(void)
         goto out;
     }
     int64_t word;
-    char *argv[] = {"glint-zygote", NULL};
-    char *envp[] = {NULL};
-    pid = vfork();
-    if (pid == 0) {
-        /* vfork child: system calls only.  fd 3: the socket; fd 4: the
-         * stub to execute. */
-        int zs = fcntl(sv[1], F_DUPFD, 100), s = fcntl(g.stub_fd, F_DUPFD, 100);
-        if (zs < 0 || s < 0 || dup2(zs, PROC_FD_ZYGOTE) < 0 || dup3(s, PROC_FD_ZYGOTE + 1, O_CLOEXEC) < 0)
-            _exit(126);
-        syscall(SYS_close_range, PROC_FD_ZYGOTE + 2, ~0u, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        syscall(SYS_execveat, PROC_FD_ZYGOTE + 1, "", argv, envp, AT_EMPTY_PATH);
-        _exit(127);
-    }
-    if (pid < 0) {
-        e = errno;
+    pid = zygote_exec(sv[1], &e);
+    if (pid < 0)
         goto out;
-    }
     close(sv[1]);
     sv[1] = -1;
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -557,7 +565,28 @@ static void zygote_start(void)
         for (int i = 0; i < nfds; i++)
             close(fds[i]);
         kill(pid, SIGKILL);
-        reap_now(pid, pidfd);
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (pidfd >= 0)
+            while (syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR)
+                ;
+        else
+            while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
+                ;
+        if (pidfd >= 0)
+            close(pidfd);
+        pthread_mutex_lock(&kp.lock);
+        if (si.si_code == CLD_EXITED && si.si_status > 100)
+            snprintf(kp.zwhy, sizeof kp.zwhy, "the zygote failed its set-up step %d and exited",
+                     si.si_status - 100);
+        else if (si.si_code == CLD_EXITED)
+            snprintf(kp.zwhy, sizeof kp.zwhy, "the zygote exited with status %d during set-up%s",
+                     si.si_status, si.si_status >= 126 ? " (could not execute the stub)" : "");
+        else if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+            snprintf(kp.zwhy, sizeof kp.zwhy, "the zygote died of signal %d during set-up", si.si_status);
+        else
+            snprintf(kp.zwhy, sizeof kp.zwhy, "the zygote did not report ready: %s", strerror(e));
+        pthread_mutex_unlock(&kp.lock);
         pid = -1;
         pidfd = -1;
         goto out;
@@ -571,6 +600,7 @@ out:
         kp.zpidfd = pidfd;
         kp.zsock = sv[0];
         kp.zerr = 0;
+        kp.zwhy[0] = 0;
     } else {
         if (sv[0] >= 0)
             close(sv[0]);
@@ -1284,10 +1314,15 @@ static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
 
     int e = 0, pidfd = -1, pagemap_fd = -1, park_fd = -1;
     pid_t pid = start_child(hv->memfd, hv->ctlfd, delegate, &pidfd, &pagemap_fd, &park_fd, &e);
-    if (pid < 0)
+    if (pid < 0) {
+        char why[160];
+        pthread_mutex_lock(&kp.lock);
+        snprintf(why, sizeof why, "%s", kp.zsock < 0 && kp.zwhy[0] ? kp.zwhy : strerror(e));
+        pthread_mutex_unlock(&kp.lock);
         return glint_fail(err, e == EAGAIN || e == ENOMEM || e == EMFILE || e == ENFILE ? GLINT_E_NOMEM
                                                                                        : GLINT_E_HYPERVISOR,
-                          "process backend: cannot start the sandbox process: %s", strerror(e));
+                          "process backend: cannot start the sandbox process: %s", why);
+    }
     hv->pid = pid;
     hv->dead = 0;
     hv->pidfd = pidfd;
