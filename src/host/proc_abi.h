@@ -64,10 +64,11 @@ struct proc_zygote_hello {
     uint64_t filter[128];
 };
 
-/* File descriptors a sandbox's process holds once set up as a sandbox
- * (everything else is closed; mem and ctl are closed once mapped). */
-#define PROC_FD_MEM 3 /* guest memory memfd */
-#define PROC_FD_CTL 4 /* control memfd */
+/* A spare gets two messages on its socket: its control memfd and the
+ * park pipe's write end when the host arms it, then its sandbox's guest
+ * memory memfd (each message's word: how many descriptors it carries).
+ * A sandbox's process keeps only the park pipe's write end, as fd 5 (the
+ * seccomp filter pins it), and its userfaultfd. */
 #define PROC_FD_PARK 5 /* write end of the park pipe (see struct proc_ro) */
 
 #define PROC_BOOT_FS 0x10000 /* GLINT_BOOT_INFO_GVA: the FS base a guest starts with */

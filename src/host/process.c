@@ -360,10 +360,30 @@ static int build_filter(struct bpf *b)
 #define SPARE_IDLE_NS 10000000000ull /* spares go after 10 s without a sandbox created */
 #define ZYGOTE_WAIT_MS 5000
 
+/* A spare, armed: its control pages, park pipe and pagemap are there
+ * before a sandbox takes it. */
 struct spare {
     pid_t pid;
-    int pidfd, sock; /* sock: the host's end of the spare's socket */
+    int pidfd, sock;       /* sock: the host's end of the spare's socket */
+    int ctlfd, park_r, pagemap_fd;
+    struct proc_ctl *ctl;  /* PROC_CTL_SIZE + PROC_RO_SIZE, mapped here */
 };
+
+static void spare_release(struct spare *s)
+{
+    if (s->sock >= 0)
+        close(s->sock);
+    if (s->ctlfd >= 0)
+        close(s->ctlfd);
+    if (s->park_r >= 0)
+        close(s->park_r);
+    if (s->pagemap_fd >= 0)
+        close(s->pagemap_fd);
+    if (s->ctl)
+        munmap(s->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
+    s->sock = s->ctlfd = s->park_r = s->pagemap_fd = -1;
+    s->ctl = NULL;
+}
 
 struct reap {
     pid_t pid;
@@ -371,10 +391,11 @@ struct reap {
 };
 
 /* A child started for a thread that may not (see start_child). */
+struct hv;
 struct start_req {
-    int memfd, ctlfd;
+    struct hv *hv;
     struct spare sp;
-    int pagemap_fd, park_fd, err;
+    int err;
 };
 
 static struct {
@@ -439,7 +460,7 @@ static void reap_later_locked(pid_t pid, int pidfd)
 
 static void drop_spare_locked(struct spare *s)
 {
-    close(s->sock);
+    spare_release(s);
     if (s->pidfd >= 0)
         (void)syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
     reap_later_locked(s->pid, s->pidfd);
@@ -663,7 +684,7 @@ static int zygote_fork(struct spare *out)
             n = zygote_recv(zs, &word, fds, &nfds);
         if (n == (ssize_t)sizeof word && word > 0 && nfds == 2) {
             pthread_mutex_unlock(&zlock);
-            *out = (struct spare){(pid_t)word, fds[1], fds[0]};
+            *out = (struct spare){(pid_t)word, fds[1], fds[0], -1, -1, -1, NULL};
             return 0;
         }
         for (int i = 0; i < nfds; i++)
@@ -679,52 +700,83 @@ static int zygote_fork(struct spare *out)
     return e ? e : EPROTO;
 }
 
-/* Hands the spare a sandbox: its memory and control memfds and a new park
- * pipe's write end.  The spare's socket is closed either way.  0 (park_fd
- * set), or an errno (EPIPE and the like: the spare is gone). */
-static int spare_configure(struct spare *s, int memfd, int ctlfd, int *park_fd, int *pagemap_fd)
+/* Sends descriptors (and a word) to a spare.  0 or an errno. */
+static int send_fds(int sock, const int *fds, int n)
 {
-    int park[2], e = 0;
-    *park_fd = *pagemap_fd = -1;
-    if (pipe2(park, O_CLOEXEC | O_NONBLOCK) < 0) {
-        e = errno;
-        close(s->sock);
-        return e;
-    }
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(3 * sizeof(int))];
     } cm;
     memset(&cm, 0, sizeof cm);
-    int64_t word = 1;
+    int64_t word = n;
     struct iovec iov = {&word, sizeof word};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                        .msg_controllen = sizeof cm.buf};
+                        .msg_controllen = CMSG_SPACE((size_t)n * sizeof(int))};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(3 * sizeof(int));
-    int fds[3] = {memfd, ctlfd, park[1]};
-    memcpy(CMSG_DATA(c), fds, sizeof fds);
-    ssize_t n;
-    while ((n = sendmsg(s->sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+    c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
+    ssize_t r;
+    while ((r = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
         ;
-    if (n != (ssize_t)sizeof word)
-        e = n < 0 ? errno : EPIPE;
-    close(s->sock);
-    s->sock = -1;
+    return r == (ssize_t)sizeof word ? 0 : r < 0 ? errno : EPIPE;
+}
+
+/* Arms a new spare: its control memfd (mapped here too) and the write end
+ * of its park pipe go to it now, so that it maps its control pages and
+ * readies its dirty tracking before any sandbox waits for it; and its
+ * pagemap is opened.  0, or an errno (the caller drops the spare). */
+static int spare_arm(struct spare *s)
+{
+    int park[2] = {-1, -1}, e = 0;
+    s->ctlfd = memfd_create("glint-ctl", MFD_CLOEXEC);
+    if (s->ctlfd < 0 || ftruncate(s->ctlfd, PROC_CTL_SIZE + PROC_RO_SIZE) < 0)
+        return errno;
+    void *m = mmap(NULL, PROC_CTL_SIZE + PROC_RO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                   s->ctlfd, 0);
+    if (m == MAP_FAILED)
+        return errno;
+    s->ctl = m;
+    if (pipe2(park, O_CLOEXEC | O_NONBLOCK) < 0)
+        return errno;
+    s->park_r = park[0];
+    int fds[2] = {s->ctlfd, park[1]};
+    e = send_fds(s->sock, fds, 2);
     close(park[1]);
-    if (e) {
-        close(park[0]);
+    if (e)
         return e;
-    }
-    *park_fd = park[0];
     if (g.uffd) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int)s->pid);
-        *pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+        s->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
     }
     return 0;
+}
+
+/* Hands the armed spare its sandbox's guest memory (its control page
+ * already says how to map it).  The spare's socket is closed either way.
+ * 0, or an errno (EPIPE and the like: the spare is gone). */
+static int spare_configure(struct spare *s, int memfd)
+{
+    int e = send_fds(s->sock, &memfd, 1);
+    close(s->sock);
+    s->sock = -1;
+    return e;
+}
+
+/* A new armed spare from the zygote.  0 or an errno. */
+static int spare_fork(struct spare *out)
+{
+    int e = zygote_fork(out);
+    if (e)
+        return e;
+    if ((e = spare_arm(out)) != 0) {
+        pthread_mutex_lock(&kp.lock);
+        drop_spare_locked(out);
+        pthread_mutex_unlock(&kp.lock);
+    }
+    return e;
 }
 
 /* A spare, forked ahead or now. */
@@ -741,23 +793,25 @@ static int spare_take(struct spare *out)
     int e = keeper_start_locked();
     pthread_cond_broadcast(&kp.cond);
     pthread_mutex_unlock(&kp.lock);
-    return e ? e : zygote_fork(out);
+    return e ? e : spare_fork(out);
 }
 
-/* A child process for a sandbox (memory memfd, control memfd), set up up to
- * its "ready" report.  0 or an errno. */
-static int start_child_here(int memfd, int ctlfd, struct spare *s, int *pagemap_fd, int *park_fd)
+static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro);
+
+/* A spare for hv, told what to map (fill_ctl) and handed hv's memory.
+ * 0 (*s holds the child and its control pages), or an errno. */
+static int start_child_here(struct hv *hv, struct spare *s)
 {
     int e = 0;
     for (int tries = 0; tries < 4; tries++) {
         if ((e = spare_take(s)) != 0)
             return e;
-        if ((e = spare_configure(s, memfd, ctlfd, park_fd, pagemap_fd)) == 0)
+        fill_ctl(hv, s->ctl, (struct proc_ro *)((char *)s->ctl + PROC_CTL_SIZE));
+        if ((e = spare_configure(s, hv->memfd)) == 0)
             return 0;
         /* That spare died (killed from outside?): reap it, take another. */
         pthread_mutex_lock(&kp.lock);
-        (void)syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-        reap_later_locked(s->pid, s->pidfd);
+        drop_spare_locked(s);
         pthread_mutex_unlock(&kp.lock);
         if (e != EPIPE && e != ECONNREFUSED && e != ECONNRESET)
             return e;
@@ -784,7 +838,7 @@ static void *keeper_main(void *arg)
         if (kp.req && !kp.req_done) {
             struct start_req *r = kp.req;
             pthread_mutex_unlock(&kp.lock);
-            r->err = start_child_here(r->memfd, r->ctlfd, &r->sp, &r->pagemap_fd, &r->park_fd);
+            r->err = start_child_here(r->hv, &r->sp);
             pthread_mutex_lock(&kp.lock);
             kp.req_done = 1;
             pthread_cond_broadcast(&kp.cond);
@@ -811,7 +865,7 @@ static void *keeper_main(void *arg)
             kp.filling = 1;
             pthread_mutex_unlock(&kp.lock);
             struct spare s;
-            int e = zygote_fork(&s);
+            int e = spare_fork(&s);
             pthread_mutex_lock(&kp.lock);
             kp.filling = 0;
             if (e == 0 && kp.nspare < SPARE_MAX)
@@ -879,7 +933,7 @@ static void keeper_after_fork(void)
     if (kp.zpidfd >= 0)
         close(kp.zpidfd);
     for (int i = 0; i < kp.nspare; i++) {
-        close(kp.spare[i].sock);
+        spare_release(&kp.spare[i]);
         close(kp.spare[i].pidfd);
     }
     for (size_t i = 0; i < kp.nreap; i++)
@@ -899,44 +953,33 @@ static void keeper_after_fork(void)
 }
 
 /*
- * A child for a sandbox.  A thread that may be under
- * glint_seccomp_restrict_thread (a restore replacing a dead child: no
- * pipe2, sendmsg or open there) asks the keeper (`delegate`).  The pid,
- * pidfd, pagemap fd (-1 without dirty tracking) and park pipe's read end;
- * or -1 with *err.
+ * A child for hv, handed its memory, with its control pages in *s.  A
+ * thread that may be under glint_seccomp_restrict_thread (a restore
+ * replacing a dead child: no memfd_create, pipe2, sendmsg or open there)
+ * asks the keeper (`delegate`).  0 or an errno.
  */
-static pid_t start_child(int memfd, int ctlfd, int delegate, int *pidfd, int *pagemap_fd, int *park_fd,
-                         int *err)
+static int start_child(struct hv *hv, int delegate, struct spare *s)
 {
-    struct spare s = {-1, -1, -1};
-    int e;
-    if (!delegate) {
-        e = start_child_here(memfd, ctlfd, &s, pagemap_fd, park_fd);
-    } else {
-        struct start_req r = {memfd, ctlfd, {-1, -1, -1}, -1, -1, 0};
-        pthread_mutex_lock(&kp.lock);
-        if ((e = keeper_start_locked()) == 0) {
-            while (kp.req) /* one at a time */
-                pthread_cond_wait(&kp.cond, &kp.lock);
-            kp.req = &r;
-            kp.req_done = 0;
-            pthread_cond_broadcast(&kp.cond);
-            while (!kp.req_done)
-                pthread_cond_wait(&kp.cond, &kp.lock);
-            kp.req = NULL;
-            pthread_cond_broadcast(&kp.cond);
-            e = r.err;
-            s = r.sp;
-            *pagemap_fd = r.pagemap_fd;
-            *park_fd = r.park_fd;
-        }
-        pthread_mutex_unlock(&kp.lock);
+    if (!delegate)
+        return start_child_here(hv, s);
+    struct start_req r = {hv, {-1, -1, -1, -1, -1, -1, NULL}, 0};
+    pthread_mutex_lock(&kp.lock);
+    int e = keeper_start_locked();
+    if (e == 0) {
+        while (kp.req) /* one at a time */
+            pthread_cond_wait(&kp.cond, &kp.lock);
+        kp.req = &r;
+        kp.req_done = 0;
+        pthread_cond_broadcast(&kp.cond);
+        while (!kp.req_done)
+            pthread_cond_wait(&kp.cond, &kp.lock);
+        kp.req = NULL;
+        pthread_cond_broadcast(&kp.cond);
+        e = r.err;
+        *s = r.sp;
     }
-    *err = e;
-    if (e)
-        return -1;
-    *pidfd = s.pidfd;
-    return s.pid;
+    pthread_mutex_unlock(&kp.lock);
+    return e;
 }
 
 /* Kills a sandbox's child and leaves the reaping to the keeper. */
@@ -1235,9 +1278,10 @@ static void post_command(struct hv *hv, int run)
 /* ------------------------------------------------------------------------- */
 /* Children. */
 
-/* Kills hv's child.  Before its control pages serve another child the
- * old one must be gone (a dying guest could still write them), so this
- * waits for it; process_destroy leaves the reaping to the keeper. */
+/* Kills hv's child.  Before a restore writes guest memory for another
+ * child the old one must be gone (a dying guest could still write that
+ * memory: it is shared), so this waits for it; process_destroy, after
+ * which nothing reads that memory, leaves the reaping to the keeper. */
 static void kill_child_how(struct hv *hv, int wait)
 {
     if (hv->pid > 0 && !wait) {
@@ -1274,28 +1318,10 @@ static const char *const setup_steps[] = {
     [9] = "the host went away", [10] = "installing the seccomp filter",
 };
 
-/* Starts a child for hv (memory, maps) and waits until it is ready; on
- * the keeper thread where the caller may be filtered (`delegate`). */
-static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
+/* What a new child maps and how it starts, in its control page. */
+static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro)
 {
-    if (hv->ctlfd < 0) {
-        hv->ctlfd = memfd_create("glint-ctl", MFD_CLOEXEC);
-        if (hv->ctlfd < 0 || ftruncate(hv->ctlfd, PROC_CTL_SIZE + PROC_RO_SIZE) < 0)
-            return glint_fail(err, errno == EMFILE || errno == ENFILE || errno == ENOMEM ? GLINT_E_NOMEM
-                                                                                          : GLINT_E_HYPERVISOR,
-                              "process backend: control page: %s", strerror(errno));
-        void *m = mmap(NULL, PROC_CTL_SIZE + PROC_RO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, hv->ctlfd, 0);
-        if (m == MAP_FAILED)
-            return glint_fail(err, GLINT_E_NOMEM, "process backend: mapping the control page: %s",
-                              strerror(errno));
-        hv->ctl = m;
-        hv->ro = (struct proc_ro *)((char *)m + PROC_CTL_SIZE);
-    }
-    struct proc_ctl *c = hv->ctl;
     memset(c, 0, sizeof *c);
-    /* The count goes on; a park request left from the last child goes:
-     * the new one would park at once, on a word the host never asked for. */
-    __atomic_store_n(&hv->ro->word, (uint64_t)hv->ro->to_child, __ATOMIC_SEQ_CST);
     c->mem_size = hv->mem_size;
     c->nmaps = hv->nmaps;
     memcpy(c->maps, hv->maps, hv->nmaps * sizeof hv->maps[0]);
@@ -1305,16 +1331,20 @@ static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
     /* FS/GS bases are reset with the pinned arch_prctl on every full state
      * load, never read back: a snapshot's bases are the boot values. */
     c->fsgsbase = 0;
-    hv->ro->fsgsbase = (uint32_t)g.fsgsbase;
+    ro->fsgsbase = (uint32_t)g.fsgsbase;
     c->set.fs_base = GLINT_BOOT_INFO_GVA;
     /* After "ready" the child spins a while for its first command, which
      * usually follows within the rest of a create and an init. */
     c->spin = g.ncpu > 1 ? READY_SPIN : 0;
-    hv->seen = 0;
+}
 
-    int e = 0, pidfd = -1, pagemap_fd = -1, park_fd = -1;
-    pid_t pid = start_child(hv->memfd, hv->ctlfd, delegate, &pidfd, &pagemap_fd, &park_fd, &e);
-    if (pid < 0) {
+/* Starts a child for hv (memory, maps) and waits until it is ready; on
+ * the keeper thread where the caller may be filtered (`delegate`). */
+static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
+{
+    struct spare s = {-1, -1, -1, -1, -1, -1, NULL};
+    int e = start_child(hv, delegate, &s);
+    if (e) {
         char why[160];
         pthread_mutex_lock(&kp.lock);
         snprintf(why, sizeof why, "%s", kp.zsock < 0 && kp.zwhy[0] ? kp.zwhy : strerror(e));
@@ -1323,11 +1353,22 @@ static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
                                                                                        : GLINT_E_HYPERVISOR,
                           "process backend: cannot start the sandbox process: %s", why);
     }
-    hv->pid = pid;
+    /* The child's own control pages replace the last child's (which is
+     * gone: kill_child waited for it). */
+    if (hv->ctl)
+        munmap(hv->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
+    if (hv->ctlfd >= 0)
+        close(hv->ctlfd);
+    hv->ctl = s.ctl;
+    hv->ro = (struct proc_ro *)((char *)s.ctl + PROC_CTL_SIZE);
+    hv->ctlfd = s.ctlfd;
+    struct proc_ctl *c = hv->ctl;
+    hv->seen = 0;
+    hv->pid = s.pid;
     hv->dead = 0;
-    hv->pidfd = pidfd;
-    hv->pagemap_fd = pagemap_fd;
-    hv->park_fd = park_fd;
+    hv->pidfd = s.pidfd;
+    hv->pagemap_fd = s.pagemap_fd;
+    hv->park_fd = s.park_r;
     hv->parked = 0;
     hv->park_at_done_due = 0;
     /* The set-up takes the child tens of microseconds on another CPU:

@@ -72,6 +72,7 @@
 #define MAP_PRIVATE 2
 #define MAP_FIXED_NOREPLACE 0x100000
 #define MAP_ANONYMOUS 0x20
+#define MAP_POPULATE 0x8000
 
 #define SA_SIGINFO 4
 #define SA_ONSTACK 0x08000000
@@ -786,16 +787,11 @@ static int ns_ok;    /* the zygote has its own user, IPC and UTS namespaces */
  * control memfd and the park pipe's write end.  Then it maps them, arms
  * dirty tracking, takes the host's seccomp filter and reports ready.
  */
-__attribute__((noreturn)) static void spare_main(int sock, int other)
+/* Receives one message with up to 3 descriptors (SCM_RIGHTS) on sock:
+ * how many came, or 0 at the socket's end (or on a malformed message). */
+static int recv_fds(int sock, int *fds)
 {
-    long rc;
-    sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
-    if (sys(SYS_getppid, 0, 0, 0) != (long)host_pid) /* reparented: the host is gone */
-        die(1, -3);
-    sys(SYS_close, PROC_FD_ZYGOTE, 0, 0);
-    sys(SYS_close, other, 0, 0);
-    /* 1: the sandbox's descriptors, or the end of this spare. */
-    long word = 0;
+    long word = 0, rc;
     struct k_iovec iov = {&word, sizeof word};
     struct k_cmsg3 cm;
     zero(&cm, sizeof cm);
@@ -803,29 +799,84 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     do
         rc = sys(SYS_recvmsg, sock, &mh, MSG_CMSG_CLOEXEC);
     while (rc == -4 /* EINTR */);
-    if (rc <= 0 || cm.level != SOL_SOCKET || cm.type != SCM_RIGHTS || cm.len != 16 + 12)
+    if (rc != (long)sizeof word || cm.level != SOL_SOCKET || cm.type != SCM_RIGHTS || cm.len < 16 + 4 ||
+        cm.len > 16 + 12 || (long)(cm.len - 16) / 4 != word)
+        return 0;
+    int n = (int)word;
+    for (int i = 0; i < n; i++)
+        fds[i] = cm.fds[i];
+    return n;
+}
+
+/* Writes one byte per page of [p, p + n): the copy-on-write faults that a
+ * fork would take on its first report happen while it is still a spare. */
+static void pretouch(volatile void *p, size_t n)
+{
+    volatile uint8_t *b = p;
+    for (size_t i = 0; i < n; i += 4096)
+        b[i] = b[i];
+    b[n - 1] = b[n - 1];
+}
+
+__attribute__((noreturn)) static void spare_main(int sock, int other)
+{
+    long rc;
+    sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
+    /* What the set-up, the ready report and a first call write: the top of
+     * the signal stack (a frame with the XSAVE area), the resume stack, the
+     * fresh frame of a restore, the exit gate's registers and the flags. */
+    pretouch(alt_stack + sizeof alt_stack - 12288, 12288);
+    pretouch(resume_stack, sizeof resume_stack);
+    pretouch(&fresh, sizeof fresh);
+    pretouch(fresh_fp, 4096);
+    pretouch(&fast_regs, sizeof fast_regs);
+    pretouch(&saved_uc, sizeof saved_uc);
+    pretouch(&fast_mode, sizeof fast_mode);
+    if (sys(SYS_getppid, 0, 0, 0) != (long)host_pid) /* reparented: the host is gone */
+        die(1, -3);
+    sys(SYS_close, PROC_FD_ZYGOTE, 0, 0);
+    sys(SYS_close, other, 0, 0);
+    /* 1: armed by the host: its control memfd and the park pipe's write end. */
+    int got[3];
+    if (recv_fds(sock, got) != 2)
         for (;;)
             sys(SYS_exit_group, 0, 0, 0); /* dropped unused: not a failure */
-    int got[3] = {cm.fds[0], cm.fds[1], cm.fds[2]}, high[3];
-    for (int i = 0; i < 3; i++)
-        if ((high[i] = (int)sys(SYS_fcntl, got[i], 0 /* F_DUPFD */, 100)) < 0)
-            die(1, high[i]);
-    sys(SYS_close_range, 0, 99, 0); /* the socket, the descriptors as received */
-    for (int i = 0; i < 3; i++)
-        if ((rc = sys(SYS_dup3, high[i], PROC_FD_MEM + i, 0)) < 0)
-            die(1, rc);
-    sys(SYS_close_range, PROC_FD_PARK + 1, ~0u, 0); /* the copies */
-    /* 2: the control page. */
+    int high_sock = (int)sys(SYS_fcntl, sock, 0 /* F_DUPFD */, 100);
+    int high_ctl = (int)sys(SYS_fcntl, got[0], 0, 100), high_park = (int)sys(SYS_fcntl, got[1], 0, 100);
+    if (high_sock < 0 || high_ctl < 0 || high_park < 0)
+        die(1, -24);
+    sys(SYS_close_range, 0, 99, 0); /* the descriptors as received */
+    if ((rc = sys(SYS_dup3, high_park, PROC_FD_PARK, 0)) < 0)
+        die(1, rc);
+    sys(SYS_close, high_park, 0, 0);
+    /* 2: the control pages, populated now. */
     rc = sys6(SYS_mmap, PROC_CTL_ADDR, PROC_CTL_SIZE, PROT_READ | PROT_WRITE,
-              MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_CTL, 0);
+              MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE, high_ctl, 0);
     if (rc != (long)PROC_CTL_ADDR)
         die(1, rc);
-    ctl_mapped = 1;
-    rc = sys6(SYS_mmap, PROC_RO_ADDR, PROC_RO_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_CTL,
-              PROC_CTL_SIZE);
+    rc = sys6(SYS_mmap, PROC_RO_ADDR, PROC_RO_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE,
+              high_ctl, PROC_CTL_SIZE);
     if (rc != (long)PROC_RO_ADDR)
-        die(2, rc);
-    sys(SYS_close, PROC_FD_CTL, 0, 0);
+        die(1, rc);
+    sys(SYS_close, high_ctl, 0, 0);
+    /* The userfaultfd for dirty tracking, ready before it is needed. */
+    long uffd = sys(SYS_userfaultfd, 02000000 /* O_CLOEXEC */ | 04000 /* O_NONBLOCK */ | 1 /* USER_MODE_ONLY */, 0, 0);
+    if (uffd >= 0) {
+        /* WP_HUGETLBFS_SHMEM (1<<12), WP_UNPOPULATED (1<<13), WP_ASYNC (1<<15) */
+        struct k_uffdio_api api = {0xAA, (1ull << 12) | (1ull << 13) | (1ull << 15), 0};
+        if (sys(SYS_ioctl, uffd, 0xc018aa3f /* UFFDIO_API */, &api) != 0) {
+            sys(SYS_close, uffd, 0, 0);
+            uffd = -1;
+        }
+    }
+    /* 3: a sandbox: the host wrote what to map into the control page and
+     * sends its guest memory; or the end of this spare. */
+    if (recv_fds(high_sock, got) != 1)
+        for (;;)
+            sys(SYS_exit_group, 0, 0, 0);
+    sys(SYS_close, high_sock, 0, 0);
+    int memfd = got[0];
+    ctl_mapped = 1;
     if (CTL->host_pid != (uint32_t)host_pid)
         die(9, -3);
     CTL->ns_ok = (uint32_t)ns_ok;
@@ -836,34 +887,30 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     for (uint32_t i = 0; i < n; i++) {
         u64 gva = CTL->maps[i].gva, size = CTL->maps[i].size;
         uint32_t prot = CTL->maps[i].prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
-        rc = sys6(SYS_mmap, (long)gva, (long)size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, PROC_FD_MEM,
-                  (long)gva);
+        rc = sys6(SYS_mmap, (long)gva, (long)size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, (long)gva);
         if (rc != (long)gva)
             die(4, rc < 0 ? rc : -17);
     }
-    sys(SYS_close, PROC_FD_MEM, 0, 0);
+    sys(SYS_close, memfd, 0, 0);
     /* 5: dirty tracking: userfaultfd write-protect, asynchronous (no
      * messages: the kernel just clears the protection), read by the host
      * with PAGEMAP_SCAN.  Optional. */
     CTL->uffd_ok = 0;
-    if (CTL->want_uffd) {
-        long fd = sys(SYS_userfaultfd, 02000000 /* O_CLOEXEC */ | 04000 /* O_NONBLOCK */ | 1 /* USER_MODE_ONLY */, 0, 0);
-        if (fd >= 0) {
-            /* WP_HUGETLBFS_SHMEM (1<<12), WP_UNPOPULATED (1<<13), WP_ASYNC (1<<15) */
-            struct k_uffdio_api api = {0xAA, (1ull << 12) | (1ull << 13) | (1ull << 15), 0};
-            int ok = sys(SYS_ioctl, fd, 0xc018aa3f /* UFFDIO_API */, &api) == 0;
-            for (uint32_t i = 0; ok && i < n; i++) {
-                if (!CTL->maps[i].uffd_wp)
-                    continue;
-                struct k_uffdio_register reg = {CTL->maps[i].gva, CTL->maps[i].size, 2 /* MODE_WP */, 0};
-                ok = sys(SYS_ioctl, fd, 0xc020aa00 /* UFFDIO_REGISTER */, &reg) == 0;
-                struct k_uffdio_writeprotect wp = {CTL->maps[i].gva, CTL->maps[i].size, 1 /* WP */};
-                ok = ok && sys(SYS_ioctl, fd, 0xc018aa06 /* UFFDIO_WRITEPROTECT */, &wp) == 0;
-            }
-            CTL->uffd_ok = (uint32_t)ok;
-            if (!ok)
-                sys(SYS_close, fd, 0, 0);
+    if (CTL->want_uffd && uffd >= 0) {
+        int ok = 1;
+        for (uint32_t i = 0; ok && i < n; i++) {
+            if (!CTL->maps[i].uffd_wp)
+                continue;
+            struct k_uffdio_register reg = {CTL->maps[i].gva, CTL->maps[i].size, 2 /* MODE_WP */, 0};
+            ok = sys(SYS_ioctl, uffd, 0xc020aa00 /* UFFDIO_REGISTER */, &reg) == 0;
+            struct k_uffdio_writeprotect wp = {CTL->maps[i].gva, CTL->maps[i].size, 1 /* WP */};
+            ok = ok && sys(SYS_ioctl, uffd, 0xc018aa06 /* UFFDIO_WRITEPROTECT */, &wp) == 0;
         }
+        CTL->uffd_ok = (uint32_t)ok;
+        if (!ok)
+            sys(SYS_close, uffd, 0, 0);
+    } else if (uffd >= 0) {
+        sys(SYS_close, uffd, 0, 0);
     }
     /* 7: limits (the zygote set the others; NPROC here, or it could not fork). */
     struct k_rlimit zero_lim = {0, 0}, as = {CTL->rlimit_as, CTL->rlimit_as};
