@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "hv.h" /* glint_debug_process_settle, a test hook: steady descriptor counts */
 #include "glint/glint.h"
 #include "glint_common.h"
 
@@ -255,9 +256,15 @@ static glint_snapshot *worker_setup(const char *guest, size_t *cap, int *per, ch
     glint_sandbox_destroy(sb);
     if (!snap)
         return NULL;
+    /* The process backend keeps spare processes (and their descriptors)
+     * ahead: count with its keeper idle, before and after. */
+    glint_debug_process_settle();
     int f0 = count_fds();
     glint_sandbox *probe = worker_sandbox(snap, why, len);
+    glint_debug_process_settle();
     *per = count_fds() - f0;
+    if (probe && *per <= 0)
+        snprintf(why, len, "one sandbox added %d file descriptors: cannot size the workers", *per);
     if (!probe || add_once(probe, why, len) < 0 || *per <= 0) {
         glint_sandbox_destroy(probe);
         glint_snapshot_free(snap);

@@ -53,6 +53,8 @@ struct hv_exit {
 };
 
 /* What a backend needs to create a guest context. */
+struct hv_prep;
+
 struct hv_setup {
     uint8_t *mem;                    /* host mapping of guest memory (MAP_SHARED of memfd if
                                         the backend has shared_memory) */
@@ -62,6 +64,9 @@ struct hv_setup {
     /* Initial state (page tables, tables and stubs already written to mem
      * by x86_setup); NULL: the caller sets it with restore_cpu(full). */
     const struct x86_state *st;
+    /* What prepare() started for this memory, or NULL; create owns it
+     * (also when it fails). */
+    struct hv_prep *prep;
 };
 
 struct hv_ops {
@@ -128,6 +133,13 @@ struct hv_ops {
      * or a pooled sandbox), so the backend may prepare for it while the
      * guest finishes. */
     void (*restore_hint)(struct hv *hv, int on);
+    /* Optional: called as soon as a new sandbox's guest memory exists
+     * (memfd), before the host loads it, so that a backend whose guest
+     * runs elsewhere can start that side meanwhile.  NULL: nothing
+     * started (create does it all).  prepare_drop: what create never
+     * took (a failure in between). */
+    struct hv_prep *(*prepare)(int memfd);
+    void (*prepare_drop)(struct hv_prep *p);
     int (*sample_regs)(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *rbp);
 };
 

@@ -160,7 +160,7 @@ struct proc_ctl {
     uint32_t park_hint;      /* to_child of the last park record written (a hint: the guest can write it) */
     uint32_t child_waiting;  /* 1 while the child sleeps on to_child (a hint: the guest can write it) */
     uint32_t spin;           /* host-set: how long the child spins before sleeping (loops) */
-    uint32_t reserved1;
+    uint32_t go;             /* host-set: this page says what to map (a new child waits for it) */
     uint8_t pad1[48];
 
     /* Command (host -> child). */

@@ -356,7 +356,7 @@ static int build_filter(struct bpf *b)
  */
 
 #define SPARE_MAX 16
-#define SPARE_DEFAULT 2
+#define SPARE_DEFAULT 4
 #define SPARE_IDLE_NS 10000000000ull /* spares go after 10 s without a sandbox created */
 #define ZYGOTE_WAIT_MS 5000
 
@@ -391,9 +391,8 @@ struct reap {
 };
 
 /* A child started for a thread that may not (see start_child). */
-struct hv;
 struct start_req {
-    struct hv *hv;
+    int memfd;
     struct spare sp;
     int err;
 };
@@ -796,18 +795,16 @@ static int spare_take(struct spare *out)
     return e ? e : spare_fork(out);
 }
 
-static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro);
-
-/* A spare for hv, told what to map (fill_ctl) and handed hv's memory.
- * 0 (*s holds the child and its control pages), or an errno. */
-static int start_child_here(struct hv *hv, struct spare *s)
+/* A spare handed guest memory `memfd`; it maps it once its control page
+ * says how (fill_ctl, then child_go).  0 (*s holds the child and its
+ * control pages), or an errno. */
+static int start_child_here(int memfd, struct spare *s)
 {
     int e = 0;
     for (int tries = 0; tries < 4; tries++) {
         if ((e = spare_take(s)) != 0)
             return e;
-        fill_ctl(hv, s->ctl, (struct proc_ro *)((char *)s->ctl + PROC_CTL_SIZE));
-        if ((e = spare_configure(s, hv->memfd)) == 0)
+        if ((e = spare_configure(s, memfd)) == 0)
             return 0;
         /* That spare died (killed from outside?): reap it, take another. */
         pthread_mutex_lock(&kp.lock);
@@ -838,7 +835,7 @@ static void *keeper_main(void *arg)
         if (kp.req && !kp.req_done) {
             struct start_req *r = kp.req;
             pthread_mutex_unlock(&kp.lock);
-            r->err = start_child_here(r->hv, &r->sp);
+            r->err = start_child_here(r->memfd, &r->sp);
             pthread_mutex_lock(&kp.lock);
             kp.req_done = 1;
             pthread_cond_broadcast(&kp.cond);
@@ -953,16 +950,16 @@ static void keeper_after_fork(void)
 }
 
 /*
- * A child for hv, handed its memory, with its control pages in *s.  A
+ * A child handed guest memory `memfd`, with its control pages in *s.  A
  * thread that may be under glint_seccomp_restrict_thread (a restore
  * replacing a dead child: no memfd_create, pipe2, sendmsg or open there)
  * asks the keeper (`delegate`).  0 or an errno.
  */
-static int start_child(struct hv *hv, int delegate, struct spare *s)
+static int start_child(int memfd, int delegate, struct spare *s)
 {
     if (!delegate)
-        return start_child_here(hv, s);
-    struct start_req r = {hv, {-1, -1, -1, -1, -1, -1, NULL}, 0};
+        return start_child_here(memfd, s);
+    struct start_req r = {memfd, {-1, -1, -1, -1, -1, -1, NULL}, 0};
     pthread_mutex_lock(&kp.lock);
     int e = keeper_start_locked();
     if (e == 0) {
@@ -980,6 +977,36 @@ static int start_child(struct hv *hv, int delegate, struct spare *s)
     }
     pthread_mutex_unlock(&kp.lock);
     return e;
+}
+
+/* A child started before the host has loaded guest memory (hv_ops.prepare):
+ * it wakes and takes the memfd meanwhile, and waits for its control page. */
+struct hv_prep {
+    struct spare s;
+};
+
+static glint_status process_probe(glint_error *err);
+
+static struct hv_prep *process_prepare(int memfd)
+{
+    if (process_probe(NULL) != GLINT_OK)
+        return NULL;
+    struct hv_prep *p = malloc(sizeof *p);
+    if (!p)
+        return NULL;
+    if (start_child_here(memfd, &p->s) != 0) { /* create tries again, and says why */
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void process_prepare_drop(struct hv_prep *p)
+{
+    pthread_mutex_lock(&kp.lock);
+    drop_spare_locked(&p->s);
+    pthread_mutex_unlock(&kp.lock);
+    free(p);
 }
 
 /* Kills a sandbox's child and leaves the reaping to the keeper. */
@@ -1045,7 +1072,7 @@ int glint_debug_process_zygote_pid(void)
 /* ------------------------------------------------------------------------- */
 /* One-time set-up: the stub memfd, host facts, and a probe child. */
 
-static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err);
+static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *prep, glint_error *err);
 static void kill_child(struct hv *hv);
 static glint_status process_quiesce(struct hv *hv, glint_error *err);
 static int parked_has_read(struct hv *hv);
@@ -1126,7 +1153,7 @@ static void process_init_once(void)
     probe.nmaps = 1;
     probe.lay.mem_size = GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE;
     glint_error perr;
-    glint_status s = spawn_child(&probe, 0, &perr);
+    glint_status s = spawn_child(&probe, 0, NULL, &perr);
     if (s == GLINT_OK && !probe.ctl->uffd_ok)
         g.uffd = 0;
     if (s == GLINT_OK && g.uffd && probe.pagemap_fd < 0)
@@ -1202,7 +1229,7 @@ static void send_signal(struct hv *hv, int sig)
 #define GRACE_NS 200000000ull /* an interrupted child that does not answer in 200 ms is killed */
 #define PARK_SPIN 10000u      /* pause loops a parked child spins before it sleeps (~100 us) */
 #define SPIN_MAX_NS 20000u
-#define SETUP_SPIN_NS 200000u /* the host waits for a new child's "ready" */
+#define SETUP_SPIN_NS 100000u /* the host waits for a new child's "ready" */
 #define READY_SPIN 10000u     /* pause loops (~100 us) a ready child spins for its first command */
 
 /*
@@ -1340,10 +1367,16 @@ static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro)
 
 /* Starts a child for hv (memory, maps) and waits until it is ready; on
  * the keeper thread where the caller may be filtered (`delegate`). */
-static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
+static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *prep, glint_error *err)
 {
     struct spare s = {-1, -1, -1, -1, -1, -1, NULL};
-    int e = start_child(hv, delegate, &s);
+    int e = 0;
+    if (prep) {
+        s = prep->s;
+        free(prep);
+    } else {
+        e = start_child(hv->memfd, delegate, &s);
+    }
     if (e) {
         char why[160];
         pthread_mutex_lock(&kp.lock);
@@ -1363,6 +1396,10 @@ static glint_status spawn_child(struct hv *hv, int delegate, glint_error *err)
     hv->ro = (struct proc_ro *)((char *)s.ctl + PROC_CTL_SIZE);
     hv->ctlfd = s.ctlfd;
     struct proc_ctl *c = hv->ctl;
+    /* What to map, then go (the child waits for it, spinning a while). */
+    fill_ctl(hv, c, hv->ro);
+    __atomic_store_n(&c->go, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &c->go, FUTEX_WAKE, 1, NULL, NULL, 0);
     hv->seen = 0;
     hv->pid = s.pid;
     hv->dead = 0;
@@ -1471,14 +1508,19 @@ static void process_destroy(struct hv *hv)
 static glint_status process_create(struct hv **out, const struct hv_setup *st, glint_error *err)
 {
     *out = NULL;
+    struct hv_prep *prep = st->prep; /* ours, whatever happens */
     glint_status s = process_probe(err);
+    struct hv *hv = NULL;
     if (s != GLINT_OK)
-        return s;
-    if (st->memfd < 0)
-        return glint_fail(err, GLINT_E_INVALID, "process backend: guest memory is not a memfd");
-    struct hv *hv = calloc(1, sizeof *hv);
-    if (!hv)
-        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
+        goto fail;
+    if (st->memfd < 0) {
+        s = glint_fail(err, GLINT_E_INVALID, "process backend: guest memory is not a memfd");
+        goto fail;
+    }
+    if (!(hv = calloc(1, sizeof *hv))) {
+        s = glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
+        goto fail;
+    }
     hv->mem = st->mem;
     hv->mem_size = st->mem_size;
     hv->memfd = st->memfd;
@@ -1489,13 +1531,15 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     size_t words = (st->mem_size / GLINT_PAGE_SIZE + 63) / 64 + 1;
     hv->scan = calloc(words, sizeof *hv->scan);
     if (glint_hot_init(&hv->hot, st->mem_size / GLINT_PAGE_SIZE) < 0 || !hv->scan) {
-        process_destroy(hv);
-        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
+        s = glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
+        goto fail;
     }
-    if ((s = read_maps(hv, err)) || (s = spawn_child(hv, 0, err))) {
-        process_destroy(hv);
-        return s;
-    }
+    if ((s = read_maps(hv, err)))
+        goto fail;
+    s = spawn_child(hv, 0, prep, err); /* takes prep */
+    prep = NULL;
+    if (s)
+        goto fail;
     hv->cpu.magic = UCPU_MAGIC;
     hv->cpu.version = UCPU_VERSION;
     if (st->st) {
@@ -1510,6 +1554,11 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     }
     *out = hv;
     return GLINT_OK;
+fail:
+    if (prep)
+        process_prepare_drop(prep);
+    process_destroy(hv);
+    return s;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1921,7 +1970,7 @@ static glint_status process_restore_cpu(struct hv *hv, const void *state, int fu
         /* A fresh process: nothing of the old one (signals in flight, a
          * guest that forged reports) survives a full restore. */
         kill_child(hv);
-        glint_status s = spawn_child(hv, 1, err);
+        glint_status s = spawn_child(hv, 1, NULL, err);
         if (s != GLINT_OK)
             return s;
     }
@@ -2222,5 +2271,7 @@ const struct hv_ops hv_process_ops = {
     .debug_pid = process_debug_pid,
     .quiesce = process_quiesce,
     .restore_hint = process_restore_hint,
+    .prepare = process_prepare,
+    .prepare_drop = process_prepare_drop,
 };
 _Static_assert(PROC_BOOT_FS == GLINT_BOOT_INFO_GVA, "proc_abi.h: boot info");

@@ -235,6 +235,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
         (s = glint_sandbox_set_functions(sb, img->funcs, img->fn_entries, img->nfuncs, err)) || (s = alloc_buffers(sb, err)) ||
         (s = hv_select(sb->cfg.backend, &sb->be, err)) || (s = create_memory(sb, err)))
         return s;
+    glint_sandbox_prepare(sb);
 
     glint_image_load(img, sb->mem, (size_t)sb->lay.mem_size);
     sb->syms = glint_symtab_ref(img->syms);
@@ -244,10 +245,24 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
     struct x86_state st;
     x86_setup(sb->mem, &sb->lay, regions, n, img->entry, &st);
 
-    struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, &st};
+    struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, &st,
+                             glint_sandbox_take_prep(sb)};
     if ((s = sb->be->create(&sb->hv, &setup, err)))
         return s;
     return glint_sandbox_finish_setup(sb, err);
+}
+
+void glint_sandbox_prepare(glint_sandbox *sb)
+{
+    if (sb->be->prepare && sb->memfd >= 0 && !sb->prep)
+        sb->prep = sb->be->prepare(sb->memfd);
+}
+
+struct hv_prep *glint_sandbox_take_prep(glint_sandbox *sb)
+{
+    struct hv_prep *p = sb->prep;
+    sb->prep = NULL;
+    return p;
 }
 
 /* Buffers, the default print function and the watchdog: after memory and VM. */
@@ -329,6 +344,8 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     glint_symtab_free(sb->syms);
     if (sb->hv)
         sb->be->destroy(sb->hv);
+    if (sb->prep)
+        sb->be->prepare_drop(sb->prep);
     if (sb->mem)
         munmap(sb->mem, (size_t)sb->lay.mem_size);
     if (sb->memfd >= 0)

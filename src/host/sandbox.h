@@ -40,6 +40,7 @@ struct glint_sandbox {
     uint8_t *mem;           /* host mapping of guest memory: RW, never exec */
     const struct hv_ops *be; /* the backend (hv.h) */
     struct hv *hv;
+    struct hv_prep *prep;       /* hv_ops.prepare's, until create takes it */
 
     /* Guest function table, copied from the image. */
     size_t nfuncs;
@@ -169,6 +170,12 @@ void glint_debug_wipe_idt(glint_sandbox *sb);
  * buffer as it is now, as if `fn` (NULL: initialization) were running. */
 glint_status glint_debug_guest_out(glint_sandbox *sb, const glint_function *fn, uint16_t port,
                                    glint_value *result);
+
+/* Lets the backend start its side of a sandbox whose guest memory (memfd)
+ * now exists, while the host loads it (hv_ops.prepare). */
+void glint_sandbox_prepare(glint_sandbox *sb);
+/* The prepared start for hv_setup.prep (create owns it from then on). */
+struct hv_prep *glint_sandbox_take_prep(glint_sandbox *sb);
 
 /* Test hook: the pid of the process that holds the guest (process
  * backend), 0 on KVM (the guest runs in the caller), -1 if it is gone. */

@@ -543,6 +543,7 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     if (m == MAP_FAILED)
         return glint_fail(err, GLINT_E_NOMEM, "mapping %zu bytes of guest memory: %s", size, strerror(errno));
     sb->mem = m;
+    glint_sandbox_prepare(sb); /* the backend's side starts while the pages are copied */
     unsigned char *map = malloc(pages);
     if (!map)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a snapshot");
@@ -625,7 +626,8 @@ API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csn
     glint_sandbox_sync_exit_gate(sb);
     sb->base = glint_snapshot_ref(snap);
     sb->syms = glint_symtab_ref(snap->syms);
-    struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL};
+    struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL,
+                             glint_sandbox_take_prep(sb)};
     if ((s = sb->be->create(&sb->hv, &setup, err)) ||
         (s = sb->be->restore_cpu(sb->hv, glint_snapshot_cpu_for(snap, be), 1, err)) ||
         (s = glint_sandbox_finish_setup(sb, err)))

@@ -876,6 +876,14 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
             sys(SYS_exit_group, 0, 0, 0);
     sys(SYS_close, high_sock, 0, 0);
     int memfd = got[0];
+    /* The host may still be loading it: wait until the control page says
+     * how to map it (a bounded spin, then asleep). */
+    for (uint32_t i = 0; !__atomic_load_n((uint32_t *)&CTL->go, __ATOMIC_ACQUIRE); i++) {
+        if (i < 20000)
+            __builtin_ia32_pause();
+        else
+            sys6(SYS_futex, (long)&CTL->go, FUTEX_WAIT, 0, 0, 0, 0);
+    }
     ctl_mapped = 1;
     if (CTL->host_pid != (uint32_t)host_pid)
         die(9, -3);
