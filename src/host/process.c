@@ -359,6 +359,7 @@ static int build_filter(struct bpf *b)
 #define SPARE_DEFAULT 4
 #define SPARE_IDLE_NS 10000000000ull /* spares go after 10 s without a sandbox created */
 #define ZYGOTE_WAIT_MS 5000
+#define REAP_MAX 4096
 
 /* A spare, armed: its control pages, park pipe and pagemap are there
  * before a sandbox takes it. */
@@ -413,8 +414,10 @@ static struct {
     int nspare, target, filling;
     uint64_t last_take;
     /* Killed children to reap. */
-    struct reap *reap;
-    size_t nreap, capreap;
+    struct reap reap[REAP_MAX]; /* fixed: the keeper never allocates (a fork()
+                                 * while it held an allocator's lock could
+                                 * leave the child's allocator locked) */
+    size_t nreap;
     int reaping;
     /* One delegated start at a time. */
     struct start_req *req;
@@ -440,18 +443,12 @@ static void reap_now(pid_t pid, int pidfd)
 }
 
 /* Queues a killed child for the keeper (under kp.lock); reaps it here if
- * the queue cannot grow. */
+ * the queue is full. */
 static void reap_later_locked(pid_t pid, int pidfd)
 {
-    if (kp.nreap == kp.capreap) {
-        size_t cap = kp.capreap ? kp.capreap * 2 : 64;
-        struct reap *r = realloc(kp.reap, cap * sizeof *r);
-        if (!r) {
-            reap_now(pid, pidfd);
-            return;
-        }
-        kp.reap = r;
-        kp.capreap = cap;
+    if (kp.nreap == REAP_MAX) {
+        reap_now(pid, pidfd);
+        return;
     }
     kp.reap[kp.nreap++] = (struct reap){pid, pidfd};
     pthread_cond_broadcast(&kp.cond);
@@ -842,15 +839,14 @@ static void *keeper_main(void *arg)
             continue;
         }
         if (kp.nreap) {
-            struct reap *list = kp.reap;
-            size_t n = kp.nreap;
-            kp.reap = NULL;
-            kp.nreap = kp.capreap = 0;
+            struct reap list[64];
+            size_t n = kp.nreap < 64 ? kp.nreap : 64;
+            kp.nreap -= n;
+            memcpy(list, kp.reap + kp.nreap, n * sizeof list[0]);
             kp.reaping = 1;
             pthread_mutex_unlock(&kp.lock);
             for (size_t i = 0; i < n; i++)
                 reap_now(list[i].pid, list[i].pidfd);
-            free(list);
             pthread_mutex_lock(&kp.lock);
             kp.reaping = 0;
             pthread_cond_broadcast(&kp.cond);
@@ -936,9 +932,7 @@ static void keeper_after_fork(void)
     for (size_t i = 0; i < kp.nreap; i++)
         if (kp.reap[i].pidfd >= 0)
             close(kp.reap[i].pidfd);
-    free(kp.reap);
-    kp.reap = NULL;
-    kp.nreap = kp.capreap = 0;
+    kp.nreap = 0;
     kp.reaping = 0;
     kp.zsock = kp.zpidfd = -1;
     kp.zpid = 0;
@@ -1154,6 +1148,10 @@ static void process_init_once(void)
     probe.lay.mem_size = GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE;
     glint_error perr;
     glint_status s = spawn_child(&probe, 0, NULL, &perr);
+    pthread_mutex_lock(&kp.lock);
+    kp.last_take = 0; /* the probe is no demand for spares */
+    pthread_cond_broadcast(&kp.cond);
+    pthread_mutex_unlock(&kp.lock);
     if (s == GLINT_OK && !probe.ctl->uffd_ok)
         g.uffd = 0;
     if (s == GLINT_OK && g.uffd && probe.pagemap_fd < 0)
