@@ -1336,11 +1336,11 @@ static void kill_child(struct hv *hv)
     kill_child_how(hv, 1);
 }
 
+/* A sandbox process's set-up steps (stub.c: spare_main's die() codes; the
+ * zygote's are in zygote_start's message). */
 static const char *const setup_steps[] = {
-    [1] = "mapping the control page", [2] = "mapping the read-only control page",
-    [3] = "unmapping the host's pages",
-    [4] = "mapping guest memory", [6] = "dropping capabilities", [8] = "installing the signal handler",
-    [9] = "the host went away", [10] = "installing the seccomp filter",
+    [1] = "taking its descriptors and control pages", [4] = "mapping guest memory",
+    [9] = "the host went away", [10] = "unmapping the set-up gate",
 };
 
 /* What a new child maps and how it starts, in its control page. */
@@ -1413,10 +1413,16 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
     if (wait_report(hv, now_ns() + 5000000000ull)) {
         int sig = hv->died_sig;
         kill_child(hv);
+        int st = -sig - 1;
+        if (sig < 0 && st > 100 && st - 100 < (int)(sizeof setup_steps / sizeof setup_steps[0]) &&
+            setup_steps[st - 100])
+            return glint_fail(err, GLINT_E_HYPERVISOR,
+                              "process backend: the sandbox process exited during set-up, at %s",
+                              setup_steps[st - 100]);
         if (sig < 0)
             return glint_fail(err, GLINT_E_HYPERVISOR,
-                              "process backend: the sandbox process exited with status %d during "
-                              "set-up (126/127: could not execute the stub)", -sig - 1);
+                              "process backend: the sandbox process exited with status %d during set-up",
+                              st);
         return glint_fail(err, GLINT_E_HYPERVISOR,
                           "process backend: the sandbox process died of signal %d during set-up", sig);
     }

@@ -780,13 +780,6 @@ static long send_fds(int fd, long word, const int *fds, int n)
 static int host_pid; /* read by the zygote from the host's first message */
 static int ns_ok;    /* the zygote has its own user, IPC and UTS namespaces */
 
-/*
- * A spare: a child of the zygote (and, by CLONE_PARENT, of the host).  It
- * holds nothing of the host and waits, on the socket only it and the host
- * hold, for the host to hand it a sandbox: the guest memory memfd, the
- * control memfd and the park pipe's write end.  Then it maps them, arms
- * dirty tracking, takes the host's seccomp filter and reports ready.
- */
 /* Receives one message with up to 3 descriptors (SCM_RIGHTS) on sock:
  * how many came, or 0 at the socket's end (or on a malformed message). */
 static int recv_fds(int sock, int *fds)
@@ -818,6 +811,16 @@ static void pretouch(volatile void *p, size_t n)
     b[n - 1] = b[n - 1];
 }
 
+/*
+ * A spare: a child of the zygote (and, by CLONE_PARENT, of the host), with
+ * the zygote's jail and filter.  It holds nothing of the host and waits on
+ * the socket only it and the host hold.  First the host arms it: its
+ * control memfd and the park pipe's write end (it maps the control pages
+ * and readies its userfaultfd).  Then, when a sandbox takes it, the guest
+ * memory memfd; once the host has written into the control page what to
+ * map (`go`), it maps guest memory, arms dirty tracking, unmaps the set-up
+ * gate and reports ready.  A spare whose socket closes exits quietly.
+ */
 __attribute__((noreturn)) static void spare_main(int sock, int other)
 {
     long rc;
