@@ -793,8 +793,8 @@ static int spare_take(struct spare *out)
 }
 
 /* A spare handed guest memory `memfd`; it maps it once its control page
- * says how (fill_ctl, then child_go).  0 (*s holds the child and its
- * control pages), or an errno. */
+ * says how (spawn_child: fill_ctl, then `go`).  0 (*s holds the child and
+ * its control pages), or an errno. */
 static int start_child_here(int memfd, struct spare *s)
 {
     int e = 0;
@@ -874,9 +874,8 @@ static void *keeper_main(void *arg)
             drop_spare_locked(&kp.spare[--kp.nspare]);
             continue;
         }
-        if (kp.nspare) {
+        if (kp.nspare) { /* until they go idle (kp.cond runs on CLOCK_MONOTONIC) */
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
             uint64_t until = kp.last_take + SPARE_IDLE_NS + 1000000;
             ts.tv_sec = (time_t)(until / 1000000000ull);
             ts.tv_nsec = (long)(until % 1000000000ull);
