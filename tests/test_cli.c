@@ -992,6 +992,39 @@ Test(cli_backend, bad_glint_backend_env, .timeout = 30)
     run_free(&r);
 }
 
+/* GLINT_PROCESS_SPARES: a bad value makes the process backend unusable with
+ * a message that names it (a usage error for glint call); 0 and 16 work. */
+Test(cli_backend, glint_process_spares_env, .timeout = 30)
+{
+    glint_error err;
+    if (!backend_usable(GLINT_BACKEND_PROCESS, &err))
+        cr_skip_test("skipped: the process backend is not usable here: %s", err.message);
+    need_file(TYPES_GUEST);
+    static const char *const bad[] = {"lots", "-1", "17", "4x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("GLINT_PROCESS_SPARES", bad[i], 1);
+        struct run r = RUN("--backend", "process", "call", TYPES_GUEST, "EchoI32", "5");
+        char want[128];
+        snprintf(want, sizeof want, "GLINT_PROCESS_SPARES: '%s' is not a number from 0 to 16", bad[i]);
+        expect_fail(&r, 2, want);
+        run_free(&r);
+        r = RUN("info", "--host");
+        char line[1024];
+        const char *p = line_starting(r.out.p, "process ", line, sizeof line);
+        cr_assert(p, "no process line: %s", r.out.p);
+        cr_expect(strstr(p, "not usable: ") && strstr(p, want), "%s", p);
+        run_free(&r);
+    }
+    static const char *const good[] = {"0", "16"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        setenv("GLINT_PROCESS_SPARES", good[i], 1);
+        struct run r = RUN("--backend", "process", "call", TYPES_GUEST, "EchoI32", "5");
+        expect_ok(&r, "5\n");
+        run_free(&r);
+    }
+    unsetenv("GLINT_PROCESS_SPARES");
+}
+
 /* ---------------------------------------------------------------------------
  * Snapshots: glint snapshot, and snapshot files for call and info.
  */
