@@ -11,8 +11,10 @@
  */
 #include <assert.h>
 #include <elf.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "glint/layout.h"
@@ -598,6 +600,22 @@ glint_status glint_elf_parse(struct glint_image *img, glint_error *err)
         return s;
     }
     return GLINT_OK;
+}
+
+int glint_image_write(const struct glint_image *img, int fd)
+{
+    for (size_t k = 0; k < img->nsegs; k++) {
+        const struct glint_segment *s = &img->segs[k];
+        for (size_t done = 0; done < s->filesz;) {
+            ssize_t w = pwrite(fd, img->data + s->offset + done, s->filesz - done, (off_t)(s->vaddr + done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return -1;
+            done += (size_t)w;
+        }
+    }
+    return 0;
 }
 
 void glint_image_load(const struct glint_image *img, uint8_t *mem, size_t mem_size)

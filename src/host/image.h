@@ -72,5 +72,8 @@ int glint_wasm_is_module(const uint8_t *data, size_t len);
 glint_status glint_wasm_image_parse(struct glint_image *img, glint_error *err);
 
 void glint_image_load(const struct glint_image *img, uint8_t *mem, size_t mem_size);
+/* The same into guest memory's memfd, written by the kernel (no page fault
+ * on the host's mapping per page); 0, or -1 with errno (then load). */
+int glint_image_write(const struct glint_image *img, int fd);
 
 #endif /* GLINT_IMAGE_H */

@@ -237,7 +237,8 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
         return s;
     glint_sandbox_prepare(sb);
 
-    glint_image_load(img, sb->mem, (size_t)sb->lay.mem_size);
+    if (sb->memfd < 0 || glint_image_write(img, sb->memfd) < 0)
+        glint_image_load(img, sb->mem, (size_t)sb->lay.mem_size);
     sb->syms = glint_symtab_ref(img->syms);
     write_boot_info(sb);
     struct glint_region regions[GLINT_IMAGE_MAX_SEGS + 4];

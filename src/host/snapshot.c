@@ -548,9 +548,30 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     if (!map)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a snapshot");
     data_pages(snap->mem_fd, snap->mem_off, pages, map);
-    for (size_t i = 0; i < pages; i++)
-        if (map[i] && !page_is_zero(snap->mem + i * PAGE))
-            memcpy(sb->mem + i * PAGE, snap->mem + i * PAGE, PAGE);
+    /* Runs of non-zero pages, written into the memfd by the kernel: no
+     * page fault on the host's mapping for each page copied. */
+    for (size_t i = 0; i < pages;) {
+        if (!map[i] || page_is_zero(snap->mem + i * PAGE)) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < pages && map[j] && !page_is_zero(snap->mem + j * PAGE))
+            j++;
+        size_t off = i * PAGE, len = (j - i) * PAGE, done = 0;
+        while (done < len) {
+            ssize_t w = pwrite(sb->memfd, snap->mem + off + done, len - done, (off_t)(off + done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                free(map);
+                return glint_fail(err, GLINT_E_NOMEM, "copying a snapshot into guest memory: %s",
+                                  w < 0 ? strerror(errno) : "short write");
+            }
+            done += (size_t)w;
+        }
+        i = j;
+    }
     free(map);
     return GLINT_OK;
 }
