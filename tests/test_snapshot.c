@@ -945,7 +945,10 @@ Test(snapshot_state, failed_snapshot_keeps_dirty_tracking, .timeout = VM_TEST_TI
     glint_snapshot *a = take(sb);
     cr_assert_eq(call_u64(sb, "Bump"), COUNTER_INIT + 1);
 
-    /* No descriptor left: the snapshot's memfd cannot be created. */
+    /* No descriptor left: the snapshot's memfd cannot be created.  (The
+     * process backend's keeper closes descriptors as it reaps or drops
+     * spares: let it settle first, so that no lower one frees up.) */
+    glint_debug_process_settle();
     struct rlimit old, tight;
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
     int lowest = dup(0);
