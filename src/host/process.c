@@ -203,6 +203,15 @@ static void label(struct bpf *b, int l)
     b->label_at[l] = (int)b->n;
 }
 
+/* If system-call argument i (64 bits) == v fall through, else trap. */
+static void pin(struct bpf *b, unsigned i, uint64_t v)
+{
+    ld(b, OFF_ARG_HI(i));
+    need(b, (uint32_t)(v >> 32), L_TRAP);
+    ld(b, OFF_ARG_LO(i));
+    need(b, (uint32_t)v, L_TRAP);
+}
+
 /*
  * Only the stub's gates may make system calls, each with pinned arguments:
  *   PROC_GATE_WAIT_IP     futex(&RO->to_child, FUTEX_WAIT, *, NULL)
@@ -243,35 +252,17 @@ static int build_filter(struct bpf *b)
     label(b, L_WAIT); /* futex(&to_child, FUTEX_WAIT, val, NULL) */
     ld(b, OFF_NR);
     need(b, __NR_futex, L_TRAP);
-    ld(b, OFF_ARG_HI(0));
-    need(b, (uint32_t)(to_child >> 32), L_TRAP);
-    ld(b, OFF_ARG_LO(0));
-    need(b, (uint32_t)to_child, L_TRAP);
-    ld(b, OFF_ARG_HI(1));
-    need(b, 0, L_TRAP);
-    ld(b, OFF_ARG_LO(1));
-    need(b, FUTEX_WAIT, L_TRAP);
-    ld(b, OFF_ARG_HI(3));
-    need(b, 0, L_TRAP);
-    ld(b, OFF_ARG_LO(3));
-    need(b, 0, L_TRAP);
+    pin(b, 0, to_child);
+    pin(b, 1, FUTEX_WAIT);
+    pin(b, 3, 0);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 
     label(b, L_PARK); /* write(PROC_FD_PARK, &RO->word, 8) */
     ld(b, OFF_NR);
     need(b, __NR_write, L_TRAP);
-    ld(b, OFF_ARG_HI(0));
-    need(b, 0, L_TRAP);
-    ld(b, OFF_ARG_LO(0));
-    need(b, PROC_FD_PARK, L_TRAP);
-    ld(b, OFF_ARG_HI(1));
-    need(b, (uint32_t)((uint64_t)PROC_RO_ADDR >> 32), L_TRAP);
-    ld(b, OFF_ARG_LO(1));
-    need(b, (uint32_t)PROC_RO_ADDR, L_TRAP);
-    ld(b, OFF_ARG_HI(2));
-    need(b, 0, L_TRAP);
-    ld(b, OFF_ARG_LO(2));
-    need(b, 8, L_TRAP);
+    pin(b, 0, PROC_FD_PARK);
+    pin(b, 1, PROC_RO_ADDR);
+    pin(b, 2, 8);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 
     label(b, L_SYSCALL);
@@ -279,14 +270,8 @@ static int build_filter(struct bpf *b)
     when(b, __NR_arch_prctl, L_ARCH);
     when(b, __NR_munmap, L_MUNMAP);
     need(b, __NR_futex, L_TRAP);
-    ld(b, OFF_ARG_HI(0));
-    need(b, (uint32_t)(to_host >> 32), L_TRAP);
-    ld(b, OFF_ARG_LO(0));
-    need(b, (uint32_t)to_host, L_TRAP);
-    ld(b, OFF_ARG_HI(1));
-    need(b, 0, L_TRAP);
-    ld(b, OFF_ARG_LO(1));
-    need(b, FUTEX_WAKE, L_TRAP);
+    pin(b, 0, to_host);
+    pin(b, 1, FUTEX_WAKE);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 
     label(b, L_ARCH); /* (ARCH_SET_FS, boot info) or (ARCH_SET_GS, 0) */
@@ -305,14 +290,8 @@ static int build_filter(struct bpf *b)
     need(b, 0, L_TRAP);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
     label(b, L_MUNMAP); /* munmap(PROC_GATE_SETUP, 4096) */
-    ld(b, OFF_ARG_HI(0));
-    need(b, (uint32_t)((uint64_t)PROC_GATE_SETUP >> 32), L_TRAP);
-    ld(b, OFF_ARG_LO(0));
-    need(b, (uint32_t)PROC_GATE_SETUP, L_TRAP);
-    ld(b, OFF_ARG_HI(1));
-    need(b, 0, L_TRAP);
-    ld(b, OFF_ARG_LO(1));
-    need(b, 4096, L_TRAP);
+    pin(b, 0, PROC_GATE_SETUP);
+    pin(b, 1, 4096);
     label(b, L_ALLOW);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
     label(b, L_TRAP);
