@@ -32,6 +32,7 @@
 #include "debug.h"
 #include "error.h"
 #include "glint/abi.h"
+#include "thread.h"
 
 #define CORE_DEFAULT_MAX (256ull << 20)
 #define CORE_MIN (16ull << 10)
@@ -168,16 +169,8 @@ static void *svc_main(void *unused)
 
 static void svc_start_once(void)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     pthread_t t;
-    svc.started = pthread_create(&t, &a, svc_main, NULL) == 0;
-    pthread_attr_destroy(&a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    svc.started = glint_thread_start(&t, 0, 1, svc_main, NULL) == 0;
 }
 
 void glint_service_start(void);

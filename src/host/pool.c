@@ -34,6 +34,7 @@
 #include "error.h"
 #include "sandbox.h"
 #include "snapshot.h"
+#include "thread.h"
 
 #define POOL_MAX_IDLE (1u << 20)
 #define POOL_THREAD_STACK (128u * 1024u)
@@ -318,16 +319,8 @@ static void doom(glint_pool *pool, glint_sandbox *sb)
 
 static glint_status start_reaper(glint_pool *pool, glint_error *err)
 {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, POOL_THREAD_STACK);
     /* The reaper must take no signal meant for the process or a vCPU. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&pool->reaper, &attr, reaper_main, pool);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    int rc = glint_thread_start(&pool->reaper, POOL_THREAD_STACK, 0, reaper_main, pool);
     if (rc != 0)
         return glint_fail(err, GLINT_E_NOMEM, "pool: cannot start the reaper thread: %s",
                           strerror(rc));

@@ -52,6 +52,7 @@
 #include "hv.h"
 #include "layout.h"
 #include "proc_abi.h"
+#include "thread.h"
 #include "ucpu.h"
 
 #ifndef HWCAP2_FSGSBASE
@@ -871,22 +872,13 @@ static int keeper_start_locked(void)
 {
     if (kp.started)
         return 0;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_destroy(&kp.cond);
     pthread_cond_init(&kp.cond, &ca);
     pthread_condattr_destroy(&ca);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&keeper_tid, &attr, keeper_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    int rc = glint_thread_start(&keeper_tid, 64 * 1024, 1, keeper_main, NULL);
     if (rc != 0)
         return rc;
     kp.started = 1;

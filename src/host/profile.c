@@ -32,6 +32,7 @@
 #include "error.h"
 #include "sandbox.h"
 #include "symbols.h"
+#include "thread.h"
 
 #define MAX_STACKS (1u << 16)
 #define MAX_FRAMES (1u << 21) /* addresses kept, all stacks together (16 MiB) */
@@ -267,11 +268,8 @@ API glint_status glint_sandbox_profile_start(glint_sandbox *sb, uint32_t hz)
     pthread_cond_init(&p->cond, &ca);
     pthread_condattr_destroy(&ca);
     sb->prof = p; /* before the thread: it only kicks runs, which see it */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old); /* the sampler never takes the kick signal */
-    int rc = pthread_create(&p->thread, NULL, sampler_main, p);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* The sampler never takes the kick signal. */
+    int rc = glint_thread_start(&p->thread, 0, 0, sampler_main, p);
     if (rc != 0) {
         sb->prof = NULL;
         pthread_cond_destroy(&p->cond);

@@ -32,6 +32,7 @@
 
 #include "error.h"
 #include "sandbox.h"
+#include "thread.h"
 
 #define WD_TICK_NS 2000000ull     /* 2 ms: resolution of time limits */
 #define WD_IDLE_NS 1000000000ull  /* 1 s without calls: sleep */
@@ -180,18 +181,9 @@ glint_status glint_watchdog_add(glint_sandbox *sb, glint_error *err)
         return glint_fail(err, GLINT_E_INVALID, "cannot install the interrupt signal handler");
     pthread_mutex_lock(&g_lock);
     if (!g_thread_started) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 64 * 1024);
         /* The watchdog must never take the interrupt signal itself. */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        int rc = pthread_create(&t, &attr, watchdog_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
+        pthread_t t;
+        int rc = glint_thread_start(&t, 64 * 1024, 1, watchdog_main, NULL);
         if (rc != 0) {
             pthread_mutex_unlock(&g_lock);
             return glint_fail(err, GLINT_E_NOMEM, "cannot start the watchdog thread: %s",
