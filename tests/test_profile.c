@@ -88,18 +88,25 @@ Test(profile, hot_function_dominates, .timeout = VM_TEST_TIMEOUT)
 /* A sandbox made from a snapshot (and a pool's) names the frames too: the
  * snapshot keeps the image's symbols.  One from a snapshot file has none
  * (the file does not hold them): addresses in hex. */
+/* Profiles Burn(n) at hz and returns the folded stacks (or, with svg, the
+ * flame graph) as text; the sample count in *samples if not NULL. */
+static char *profile_run(glint_sandbox *sb, unsigned hz, uint64_t n, bool svg, uint64_t *samples)
+{
+    EXPECT_OK(sb, glint_sandbox_profile_start(sb, hz));
+    glint_value arg = glint_u64(n);
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Burn", &arg, 1, NULL));
+    char path[] = "/tmp/glint-prof-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    EXPECT_OK(sb, glint_sandbox_profile_stop(sb, svg ? NULL : path, svg ? path : NULL, samples));
+    char *text = slurp(path);
+    unlink(path);
+    return text;
+}
+
 static char *profile_burn(glint_sandbox *sb, uint64_t *samples)
 {
-    EXPECT_OK(sb, glint_sandbox_profile_start(sb, 2000));
-    glint_value arg = glint_u64(100000);
-    EXPECT_OK(sb, glint_sandbox_call(sb, "Burn", &arg, 1, NULL));
-    char folded[] = "/tmp/glint-prof-XXXXXX";
-    int fd = mkstemp(folded);
-    close(fd);
-    EXPECT_OK(sb, glint_sandbox_profile_stop(sb, folded, NULL, samples));
-    char *text = slurp(folded);
-    unlink(folded);
-    return text;
+    return profile_run(sb, 2000, 100000, false, samples);
 }
 
 Test(profile, snapshot_sandboxes_have_symbols, .timeout = VM_TEST_TIMEOUT)
@@ -220,19 +227,11 @@ Test(profile, svg_is_well_formed, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_IF_NO_KVM();
     glint_sandbox *sb = start_long();
-    EXPECT_OK(sb, glint_sandbox_profile_start(sb, 1000));
-    glint_value arg = glint_u64(60000);
-    EXPECT_OK(sb, glint_sandbox_call(sb, "Burn", &arg, 1, NULL));
-    char svg[] = "/tmp/glint-prof-XXXXXX";
-    int fd = mkstemp(svg);
-    close(fd);
-    EXPECT_OK(sb, glint_sandbox_profile_stop(sb, NULL, svg, NULL));
-    char *text = slurp(svg);
+    char *text = profile_run(sb, 1000, 60000, true, NULL);
     check_xml(text);
     cr_expect(th_has(text, "<title>hot_inner ("), "hot_inner has a frame");
     cr_expect(th_has(text, "<title>all ("));
     free(text);
-    unlink(svg);
     glint_sandbox_destroy(sb);
 }
 
