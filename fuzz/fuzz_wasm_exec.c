@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../src/wasm/wasm.h"
+#include "../tests/wasm/noop_imports.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,23 +38,6 @@ static void arm(long ns)
         return;
     struct itimerspec t = {{0, 0}, {0, ns}};
     timer_settime(timer, 0, &t, NULL);
-}
-
-static int host(void *u, wasm_instance *i, const wasm_val *a, wasm_val *r, wasm_error *e)
-{
-    (void)u, (void)i, (void)a, (void)r, (void)e;
-    return 0;
-}
-
-static int resolve(void *user, const wasm_module *m, size_t i, wasm_import_value *out)
-{
-    (void)user;
-    if (wasm_module_import_kind(m, i) != WASM_EXTERN_FUNC)
-        return -1;
-    out->kind = WASM_EXTERN_FUNC;
-    out->fn = host;
-    out->type = *wasm_module_import_func_type(m, i);
-    return 0;
 }
 
 static void setup(void)
@@ -87,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!m)
         return 0;
     running = NULL;
-    wasm_instance *in = wasm_instance_new(m, &lim, resolve, NULL, &err);
+    wasm_instance *in = wasm_instance_new(m, &lim, noop_resolve, NULL, &err);
     if (!in) {
         if (err.kind != WASM_ERR_LINK && err.kind != WASM_ERR_TRAP && err.kind != WASM_ERR_LIMIT &&
             err.kind != WASM_ERR_NOMEM && err.kind != WASM_ERR_EXHAUSTION && err.kind != WASM_ERR_HOST)

@@ -34,7 +34,7 @@ $(WASM_B)/bench: tests/wasm/bench/bench.c tests/wasm/bench/kernels.wat $(WASM_HO
 	wat2wasm tests/wasm/bench/kernels.wat -o $(WASM_B)/kernels.wasm
 	$(CC) -std=gnu17 $(HOST_CFLAGS) $(WARN) -o $@ $< $(WASM_HOST_OBJ)
 
-$(WASM_B)/fuzz: tests/wasm/fuzz_mutate.c $(WASM_C) $(WASM_H)
+$(WASM_B)/fuzz: tests/wasm/fuzz_mutate.c tests/wasm/noop_imports.h $(WASM_C) $(WASM_H)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -o $@ $< $(WASM_C)
 
