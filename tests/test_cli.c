@@ -899,7 +899,12 @@ Test(cli_backend, info_host_lists_every_backend)
     const char *k = line_starting(r.out.p, "kvm ", line, sizeof line);
     cr_assert(k, "no kvm line: %s", r.out.p);
     if (kvm) {
-        cr_expect(strstr(k, " usable") && !strstr(k, "not usable"), "%s", k);
+        cr_expect(strstr(k, " usable: KVM micro-VM") && !strstr(k, "not usable"), "%s", k);
+        /* How the debugger steps here: the hypervisor's facility, or the
+         * trap flag with the reason the probe VM gave. */
+        cr_expect(strstr(k, "; debugger: KVM guest debug") ||
+                      strstr(k, "; debugger: trap flag and int3 through the guest's IDT (KVM guest debug: "),
+                  "%s", k);
     } else {
         /* Not usable, and why: libglint's probe message, not empty. */
         cr_expect(strstr(k, " not usable: "), "kvm line does not say it is not usable: %s", k);
@@ -908,7 +913,10 @@ Test(cli_backend, info_host_lists_every_backend)
     }
     const char *p = line_starting(r.out.p, "process ", line, sizeof line);
     cr_assert(p, "no process line: %s", r.out.p);
-    cr_expect(proc ? !strstr(p, "not usable") : strstr(p, " not usable: ") != NULL, "%s", p);
+    cr_expect(proc ? !strstr(p, "not usable") && strstr(p, " usable: jailed process") &&
+                         strstr(p, "; debugger: trap flag and int3")
+                   : strstr(p, " not usable: ") != NULL,
+              "%s", p);
     /* What auto selects, as glint_backend_select says, and GLINT_BACKEND. */
     const char *a = line_starting(r.out.p, "auto ", line, sizeof line);
     cr_assert(a, "no auto line: %s", r.out.p);

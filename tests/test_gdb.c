@@ -12,6 +12,10 @@
 
 #define GDB_GUEST TEST_GUEST("gdb_guest")
 
+/* Test hooks of the KVM backend (src/host/hv.h). */
+int glint_debug_kvm_guest_debug(char *why, size_t why_size);
+unsigned long glint_debug_kvm_debug_exits(void);
+
 struct gdb_run {
     pid_t pid;
     char out[64];
@@ -150,5 +154,49 @@ Test(gdb, memory_outside_guest_refused, .timeout = VM_TEST_TIMEOUT)
     cr_assert(th_has(out, "Cannot access memory at address 0x1000"), "gdb:\n%s", out);
     cr_assert(th_has(out, "Cannot access memory at address 0x7fff00000000"), "gdb:\n%s", out);
     free(out);
+    glint_sandbox_destroy(sb);
+}
+
+/* On KVM the debugger uses KVM_SET_GUEST_DEBUG where KVM stops ring-3 code
+ * with it (a probe VM decides, once per process), else the trap flag and
+ * int3 through the guest's IDT.  Either way the session must work, and the
+ * debug exits must come from the method the probe chose. */
+Test(gdb, kvm_guest_debug_where_it_works, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    struct gdb_run g;
+    glint_sandbox *sb = gdb_sandbox(&g, "-ex 'break gdb_add' -ex continue -ex stepi -ex stepi "
+                                        "-ex 'info registers eflags' -ex delete -ex continue");
+    if (glint_sandbox_backend(sb) != GLINT_BACKEND_KVM) {
+        EXPECT_OK(sb, glint_sandbox_init(sb));
+        cr_assert_eq(gdb_sum(sb, 2, GLINT_OK), 3);
+        free(gdb_finish(&g));
+        glint_sandbox_destroy(sb);
+        cr_skip_test("the process backend has no guest-debug facility: trap flag and int3 "
+                     "(the other gdb tests)");
+    }
+    char why[256];
+    int hv = glint_debug_kvm_guest_debug(why, sizeof why);
+    unsigned long before = glint_debug_kvm_debug_exits();
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    cr_assert_eq(gdb_sum(sb, 4, GLINT_OK), 10);
+    char *out = gdb_finish(&g);
+    unsigned long exits = glint_debug_kvm_debug_exits() - before;
+    cr_assert(th_has(out, "Breakpoint 1, gdb_add"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "exited normally"), "gdb:\n%s", out);
+    /* The guest's flags as gdb sees them never keep the trap flag. */
+    cr_assert(th_has(out, "eflags") && !th_has(out, " TF "), "gdb:\n%s", out);
+    if (hv) {
+        /* The breakpoint and both steps stopped in the host. */
+        cr_assert_geq(exits, 3, "KVM guest debug works here, yet %lu debug exits", exits);
+    } else {
+        cr_assert(why[0], "the probe said no without a reason");
+        cr_assert_eq(exits, 0, "KVM guest debug is off here (%s), yet %lu debug exits", why, exits);
+        fprintf(stderr, "gdb: KVM guest debug not used here: %s; trap flag and int3 tested\n", why);
+    }
+    free(out);
+    cr_assert_eq(gdb_sum(sb, 3, GLINT_OK), 6);
     glint_sandbox_destroy(sb);
 }

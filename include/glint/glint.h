@@ -213,6 +213,13 @@ glint_status glint_backend_select(glint_backend want, glint_backend *out, glint_
  * with *err saying why not.  Cached after the first probe. */
 glint_status glint_backend_probe(glint_backend b, glint_error *err);
 
+/* One line on how backend `b` (not AUTO) works on this host, when it is
+ * usable: mechanism, dirty tracking, the debugger's stepping method (KVM:
+ * "KVM guest debug", or the trap flag with the reason the hypervisor's
+ * facility is not used).  Otherwise why it is not.  Never NULL; the first
+ * call may probe (on KVM it runs a small VM once per process). */
+const char *glint_backend_describe(glint_backend b);
+
 /* Fills *cfg with the defaults.  Sizes are rounded up to 4 KiB on use. */
 void glint_config_default(glint_config *cfg);
 

@@ -35,7 +35,7 @@ int cli_cmd_info_host(const struct cli_opts *o)
         glint_backend b = every_backend[i];
         glint_error err;
         if (glint_backend_probe(b, &err) == GLINT_OK) {
-            printf("%-8s usable\n", glint_backend_name(b));
+            printf("%-8s usable: %s\n", glint_backend_name(b), glint_backend_describe(b));
             usable++;
             if ((int)b == o->cfg.backend)
                 asked_usable = true;

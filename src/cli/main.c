@@ -48,7 +48,7 @@ static void print_help(void)
            "  info GUEST     list the guest's functions with their signatures (no sandbox);\n"
            "                 for a .wasm, then its exports glint cannot call, as\n"
            "                 lines \"# name (wasm type): why\"\n"
-           "  info --host    list the backends, whether this host can use each (and why\n"
+           "  info --host    list the backends, whether this host can use each (how, or why\n"
            "                 not) and the one auto selects; exit 6 if none is usable\n"
            "                 (with --backend kvm or process: if that one is not)\n"
            "  snapshot GUEST.elf -o FILE\n"

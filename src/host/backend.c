@@ -59,6 +59,12 @@ API glint_status glint_backend_probe(glint_backend b, glint_error *err)
     return ops->probe(err);
 }
 
+API const char *glint_backend_describe(glint_backend b)
+{
+    const struct hv_ops *ops = hv_ops_of(b);
+    return ops ? ops->describe() : "not a backend (expected kvm or process)";
+}
+
 glint_status hv_select(int want, const struct hv_ops **out, glint_error *err)
 {
     *out = NULL;

@@ -14,6 +14,14 @@
  * Memory is reached through the page tables glint wrote: only the guest's
  * user pages, never anything else of the host.
  *
+ * Where the backend has a guest-debug facility of its own (hv_ops.
+ * guest_debug: KVM_SET_GUEST_DEBUG where KVM stops ring-3 code with it),
+ * the int3 bytes stop in the host and single steps are the hypervisor's:
+ * the guest's exception path does not run and its RFLAGS never show TF.
+ * Elsewhere (the process backend; KVM on PVM hosts) the trap flag and the
+ * guest's own #BP/#DB do it.  Either way the run loop sees the same #BP
+ * and #DB exception exits.
+ *
  * Socket I/O happens on coredump.c's service thread, so that a call
  * thread under glint_seccomp_restrict_thread can be debugged.
  */
@@ -45,6 +53,7 @@ struct glint_gdb {
     int noack;
     int stepping;
     int killed;
+    int hv_dbg;     /* the backend's guest-debug facility does steps and int3 */
     struct {
         uint64_t addr;
         uint8_t orig;
@@ -95,8 +104,21 @@ static ssize_t io(int op, int fd, void *buf, size_t len)
     return j.ret;
 }
 
-static void session_over(struct glint_gdb *g)
+/* Tells the backend's guest-debug facility what the session needs now. */
+static void hv_debug(glint_sandbox *sb, struct glint_gdb *g, unsigned flags)
 {
+    if (!g->hv_dbg)
+        return;
+    glint_error e;
+    if (sb->be->guest_debug(sb->hv, flags, &e) < 0)
+        fprintf(stderr, "glint: debugger: %s\n", e.message);
+    if (!flags)
+        g->hv_dbg = 0;
+}
+
+static void session_over(glint_sandbox *sb, struct glint_gdb *g)
+{
+    hv_debug(sb, g, 0);
     if (g->fd >= 0)
         close(g->fd);
     g->fd = -1;
@@ -551,9 +573,31 @@ static enum action serve(glint_sandbox *sb, struct glint_gdb *g, int sig)
             break;
         }
         case 'c':
-            return ACT_CONT;
         case 's':
-            return ACT_STEP;
+            if (p[1]) { /* resume at an address */
+                const char *s = p + 1;
+                load_regs(sb, g);
+                g->u.rip = parse_hex(&s);
+                g->regs_dirty = 1;
+            }
+            return p[0] == 'c' ? ACT_CONT : ACT_STEP;
+        case 'v':
+            if (!strcmp(p, "vCont?")) {
+                strcpy(o, "vCont;c;C;s;S");
+            } else if (!strncmp(p, "vCont;", 6)) {
+                /* One thread: the first action applies to it.  A signal
+                 * (C/S) cannot be delivered to a guest: it resumes as c/s. */
+                char act = p[6];
+                if (act == 'c' || act == 'C')
+                    return ACT_CONT;
+                if (act == 's' || act == 'S')
+                    return ACT_STEP;
+                strcpy(o, "E01");
+            } else if (!strncmp(p, "vKill", 5)) {
+                put_packet(g, "OK");
+                return ACT_KILL;
+            }
+            break; /* other v packets: unsupported, empty reply */
         case 'D':
             put_packet(g, "OK");
             return ACT_DETACH;
@@ -614,14 +658,15 @@ static void resume(glint_sandbox *sb, struct glint_gdb *g, enum action a, int fr
 {
     if (a == ACT_GONE || a == ACT_DETACH || a == ACT_KILL) {
         bp_clear(sb, g);
-        session_over(g);
+        session_over(sb, g);
         if (a == ACT_KILL) {
             atomic_store(&sb->cancel_reason, (int)GLINT_E_CANCELLED);
             atomic_store(&sb->cancel_seq, atomic_load(&sb->seq));
         }
     }
     g->stepping = a == ACT_STEP;
-    int want_tf = g->stepping;
+    hv_debug(sb, g, g->over ? 0 : HV_DEBUG_BP | (g->stepping ? HV_DEBUG_STEP : 0));
+    int want_tf = g->stepping && !g->hv_dbg;
     if (from_trap || g->regs_dirty || want_tf) {
         load_regs(sb, g);
         if (want_tf)
@@ -667,6 +712,12 @@ void glint_gdb_call_begin(glint_sandbox *sb)
     g->lfd = -1;
     g->attached = 1;
     g->regs_valid = 0;
+    glint_error e;
+    g->hv_dbg = sb->be->guest_debug ? sb->be->guest_debug(sb->hv, HV_DEBUG_BP, &e) : 0;
+    if (g->hv_dbg < 0) {
+        fprintf(stderr, "glint: debugger: %s; using the trap flag\n", e.message);
+        g->hv_dbg = 0;
+    }
     enum action a = serve(sb, g, 5);
     resume(sb, g, a, 0);
 }
@@ -695,7 +746,7 @@ int glint_gdb_exception(glint_sandbox *sb, const struct hv_exit *ex)
         /* A failure: gdb has seen it; the call fails as without a debugger. */
         if (a != ACT_CONT && a != ACT_STEP) {
             bp_clear(sb, g);
-            session_over(g);
+            session_over(sb, g);
         }
         g->regs_valid = 0;
         return 0;
@@ -719,7 +770,7 @@ void glint_gdb_call_end(glint_sandbox *sb, glint_status s)
         else
             snprintf(msg, sizeof msg, "X%02x", glint_failure_signal(&sb->err) & 0xff);
         put_packet(g, msg);
-        session_over(g);
+        session_over(sb, g);
     }
     if (g->lfd < 0)
         g->over = 1;

@@ -141,7 +141,20 @@ struct hv_ops {
     struct hv_prep *(*prepare)(int memfd);
     void (*prepare_drop)(struct hv_prep *p);
     int (*sample_regs)(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *rbp);
+    /* Optional (debugger, gdbstub.c): the hypervisor's own guest-debug
+     * facility.  flags 0 turns it off; HV_DEBUG_BP makes every int3 stop
+     * in the host, HV_DEBUG_STEP (with BP) every instruction.  Either
+     * comes back from run() as an HV_EXIT_EXCEPTION with vector 3 (RIP
+     * after the int3, as the guest's CPU would have left it) or 1 (RIP of
+     * the next instruction), without the guest's own exception path and
+     * without TF in its RFLAGS.  Returns 1 if the backend did it, 0 if the
+     * caller must use the trap flag and the guest's own #BP/#DB (NULL, or
+     * not available on this host: see describe), -1 on an error. */
+    int (*guest_debug)(struct hv *hv, unsigned flags, glint_error *err);
 };
+
+#define HV_DEBUG_BP   1u
+#define HV_DEBUG_STEP 2u
 
 extern const struct hv_ops hv_kvm_ops;
 extern const struct hv_ops hv_process_ops;
@@ -155,6 +168,13 @@ extern const struct hv_ops hv_process_ops;
 void glint_debug_process_settle(void);
 int glint_debug_process_spares(int target);
 int glint_debug_process_zygote_pid(void);
+
+/* Test hooks of the KVM backend (kvm.c): whether the hypervisor's
+ * guest-debug facility stops ring-3 guest code here (1; 0 with the reason
+ * in why), after a probe VM tried it once per process; and how many
+ * debug exits (KVM_EXIT_DEBUG) sandboxes of this process have taken. */
+int glint_debug_kvm_guest_debug(char *why, size_t why_size);
+unsigned long glint_debug_kvm_debug_exits(void);
 
 /* The table for a backend (not AUTO); NULL if unknown. */
 const struct hv_ops *hv_ops_of(glint_backend b);

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "hotpages.h"
 #include "hv.h"
+#include "layout.h"
 
 struct hv {
     uint8_t *mem;
@@ -37,6 +38,7 @@ struct hv {
      * nested host.  scratch: the log as KVM gives it. */
     struct glint_hot hot;
     uint64_t *scratch;
+    unsigned debug; /* HV_DEBUG_* set with KVM_SET_GUEST_DEBUG (debugger) */
 };
 
 /* The MSRs saved in a snapshot: every one a guest could reach. */
@@ -405,6 +407,38 @@ static glint_status exception_exit(struct hv *hv, struct hv_exit *ex, glint_erro
     return GLINT_OK;
 }
 
+static _Atomic unsigned long g_debug_exits;
+
+/* KVM_EXIT_DEBUG: an int3 or a single step the debugger asked for
+ * (kvm_guest_debug), made to look like the trap the guest's CPU takes. */
+static glint_status debug_exit(struct hv *hv, struct hv_exit *ex, glint_error *err)
+{
+    uint32_t exc = hv->run->debug.arch.exception;
+    uint64_t pc = hv->run->debug.arch.pc;
+    if (!hv->debug || (exc != 1 && exc != 3)) {
+        ex->kind = HV_EXIT_OTHER;
+        ex->detail = exc;
+        snprintf(ex->what, sizeof ex->what, "unexpected KVM debug exit (exception %u at 0x%llx)", exc,
+                 (unsigned long long)pc);
+        return GLINT_OK;
+    }
+    atomic_fetch_add(&g_debug_exits, 1);
+    struct kvm_regs regs;
+    if (xioctl(hv->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+        return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_GET_REGS: %s", strerror(errno));
+    if (exc == 3) {
+        /* KVM stops at the int3; the CPU's #BP is a trap: RIP after it. */
+        regs.rip = pc + 1;
+        if (xioctl(hv->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+            return glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_REGS: %s", strerror(errno));
+    }
+    ex->kind = HV_EXIT_EXCEPTION;
+    ex->vector = exc;
+    ex->rip = regs.rip;
+    ex->rsp = regs.rsp;
+    return GLINT_OK;
+}
+
 static glint_status kvm_run_vcpu(struct hv *hv, struct hv_exit *ex, glint_error *err)
 {
     memset(ex, 0, sizeof *ex);
@@ -446,6 +480,8 @@ static glint_status kvm_run_vcpu(struct hv *hv, struct hv_exit *ex, glint_error 
     case KVM_EXIT_HLT:
         ex->kind = HV_EXIT_HLT;
         return GLINT_OK;
+    case KVM_EXIT_DEBUG:
+        return debug_exit(hv, ex, err);
     case KVM_EXIT_INTR:
         ex->kind = HV_EXIT_INTR;
         return GLINT_OK;
@@ -764,11 +800,154 @@ static int kvm_debug_cpu_matches(struct hv *hv, const void *state, char *why, si
     return !bad;
 }
 
-static const char *kvm_describe(void)
+/*
+ * The debugger's single steps and breakpoints through KVM_SET_GUEST_DEBUG:
+ * KVM intercepts int3 and sets its own trap flag, so the guest's exception
+ * path never runs and the guest cannot see or clear the flag.  Not every
+ * KVM stops ring-3 code this way (PVM, for one, delivers the guest's #DB
+ * and #BP to the guest's IDT), so a probe VM tries it once per process:
+ * ring-3 code "nop; int3; nop; out" must stop after the nop (step), at
+ * the int3 (breakpoint), then reach the OUT with stepping off.  Where it
+ * does not, the debugger uses the trap flag and int3 through the guest's
+ * own IDT, as on the process backend.
+ */
+static struct {
+    pthread_once_t once;
+    int ok;
+    char why[200];
+} g_gdbg = {.once = PTHREAD_ONCE_INIT};
+
+static int set_guest_debug(int vcpu_fd, unsigned flags)
+{
+    struct kvm_guest_debug d;
+    memset(&d, 0, sizeof d);
+    if (flags)
+        d.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP |
+                    (flags & HV_DEBUG_STEP ? KVM_GUESTDBG_SINGLESTEP : 0);
+    return xioctl(vcpu_fd, KVM_SET_GUEST_DEBUG, &d);
+}
+
+/* One KVM_RUN of the probe VM: 1 if it ended as expected, else 0 with why. */
+static int probe_step(struct hv *hv, uint32_t reason, uint32_t exc, uint64_t at, const char *what)
+{
+    int rc = xioctl(hv->vcpu_fd, KVM_RUN, 0);
+    struct kvm_run *run = hv->run;
+    if (rc < 0) {
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: KVM_RUN: %s", what, strerror(errno));
+        return 0;
+    }
+    if (run->exit_reason == reason && reason == KVM_EXIT_IO)
+        return run->io.port == GLINT_PORT_DONE ? 1
+               : (snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: OUT to port 0x%x", what, run->io.port), 0);
+    if (run->exit_reason == reason && run->debug.arch.exception == exc && run->debug.arch.pc == at)
+        return 1;
+    uint64_t pc = run->debug.arch.pc;
+    if (run->exit_reason == KVM_EXIT_DEBUG && pc >= GLINT_STUBS_GPA && pc < GLINT_STUBS_GPA + GLINT_PAGE_SIZE)
+        snprintf(g_gdbg.why, sizeof g_gdbg.why,
+                 "KVM guest debug: %s went to the guest's own IDT (stopped in its ring-0 stub at 0x%llx)",
+                 what, (unsigned long long)pc);
+    else if (run->exit_reason == KVM_EXIT_DEBUG)
+        snprintf(g_gdbg.why, sizeof g_gdbg.why,
+                 "KVM guest debug: %s: expected a debug exit at 0x%llx, got exception %u at 0x%llx", what,
+                 (unsigned long long)at, run->debug.arch.exception, (unsigned long long)pc);
+    else
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: expected a debug exit at 0x%llx, got KVM exit %u",
+                 what, (unsigned long long)at, run->exit_reason);
+    return 0;
+}
+
+static void guest_debug_probe_once(void)
 {
     glint_error e;
-    return kvm_probe(&e) == GLINT_OK ? (g_kvm.avx ? "KVM micro-VM (AVX enabled)" : "KVM micro-VM")
-                                     : g_kvm.err.message;
+    if (kvm_probe(&e) != GLINT_OK) {
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "%.180s", e.message);
+        return;
+    }
+    glint_config cfg;
+    glint_config_default(&cfg);
+    const uint64_t b = GLINT_IMAGE_BASE;
+    struct glint_layout lay;
+    if (glint_layout_compute(&cfg, b + GLINT_PAGE_SIZE, &lay, &e) != GLINT_OK) {
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe layout: %.160s", e.message);
+        return;
+    }
+    uint8_t *mem = mmap(NULL, lay.mem_size, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe memory: %s", strerror(errno));
+        return;
+    }
+    static const uint8_t code[] = {0x90, 0xcc, 0x90, 0xe6, GLINT_PORT_DONE, 0xeb, 0xfe};
+    memcpy(mem + b, code, sizeof code);
+    struct glint_region r = {b, GLINT_PAGE_SIZE, GLINT_MAP_USER | GLINT_MAP_EXEC};
+    struct x86_state st;
+    x86_setup(mem, &lay, &r, 1, b, &st);
+    struct hv_setup setup = {mem, (size_t)lay.mem_size, -1, &lay, &st, NULL};
+    struct hv *hv = NULL;
+    struct kvm_regs regs;
+    if (kvm_create(&hv, &setup, &e) != GLINT_OK)
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe VM: %.160s", e.message);
+    else if (set_guest_debug(hv->vcpu_fd, HV_DEBUG_BP | HV_DEBUG_STEP) < 0)
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+    else if (probe_step(hv, KVM_EXIT_DEBUG, 1, b + 1, "single step of ring-3 code") &&
+             probe_step(hv, KVM_EXIT_DEBUG, 3, b + 1, "int3 in ring-3 code")) {
+        if (xioctl(hv->vcpu_fd, KVM_GET_REGS, &regs) < 0 || (regs.rip = b + 2, 0) ||
+            xioctl(hv->vcpu_fd, KVM_SET_REGS, &regs) < 0 || set_guest_debug(hv->vcpu_fd, HV_DEBUG_BP) < 0)
+            snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe VM registers: %s", strerror(errno));
+        else if (probe_step(hv, KVM_EXIT_IO, 0, 0, "continuing after the int3"))
+            g_gdbg.ok = 1;
+    }
+    kvm_destroy(hv);
+    munmap(mem, lay.mem_size);
+}
+
+static int kvm_guest_debug(struct hv *hv, unsigned flags, glint_error *err)
+{
+    pthread_once(&g_gdbg.once, guest_debug_probe_once);
+    if (!g_gdbg.ok)
+        return 0;
+    if (flags == hv->debug)
+        return 1;
+    if (set_guest_debug(hv->vcpu_fd, flags) < 0) {
+        glint_fail(err, GLINT_E_HYPERVISOR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+        return -1;
+    }
+    hv->debug = flags;
+    return 1;
+}
+
+int glint_debug_kvm_guest_debug(char *why, size_t why_size)
+{
+    pthread_once(&g_gdbg.once, guest_debug_probe_once);
+    if (why_size)
+        snprintf(why, why_size, "%s", g_gdbg.ok ? "" : g_gdbg.why);
+    return g_gdbg.ok;
+}
+
+unsigned long glint_debug_kvm_debug_exits(void)
+{
+    return atomic_load(&g_debug_exits);
+}
+
+static char g_describe[320];
+
+static void describe_once(void)
+{
+    pthread_once(&g_gdbg.once, guest_debug_probe_once);
+    snprintf(g_describe, sizeof g_describe, "KVM micro-VM%s; debugger: %s%s%s",
+             g_kvm.avx ? " (AVX enabled)" : "",
+             g_gdbg.ok ? "KVM guest debug" : "trap flag and int3 through the guest's IDT (",
+             g_gdbg.ok ? "" : g_gdbg.why, g_gdbg.ok ? "" : ")");
+}
+
+static const char *kvm_describe(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    glint_error e;
+    if (kvm_probe(&e) != GLINT_OK)
+        return g_kvm.err.message;
+    pthread_once(&once, describe_once);
+    return g_describe;
 }
 
 static int kvm_debug_pid(struct hv *hv)
@@ -803,4 +982,5 @@ const struct hv_ops hv_kvm_ops = {
     .debug_cpu_matches = kvm_debug_cpu_matches,
     .describe = kvm_describe,
     .debug_pid = kvm_debug_pid,
+    .guest_debug = kvm_guest_debug,
 };

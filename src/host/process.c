@@ -1138,7 +1138,7 @@ static void process_init_once(void)
     }
     snprintf(g.describe, sizeof g.describe,
              "jailed process (forks of one zygote, %d kept ahead); dirty tracking: %s; FS/GS base: %s; "
-             "%d CPUs (%s)",
+             "%d CPUs (%s); debugger: trap flag and int3 (SIGTRAP in the child)",
              kp.target,
              g.uffd ? "userfaultfd write-protect + PAGEMAP_SCAN" : "none (restore compares every page)",
              g.fsgsbase ? "FSGSBASE" : "fixed (no FSGSBASE)", g.ncpu,
