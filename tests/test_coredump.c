@@ -232,3 +232,37 @@ Test(coredump, cli_under_seccomp, .timeout = VM_TEST_TIMEOUT)
     cr_assert(th_has(buf, "core dump written to") && th_has(buf, "core.Crash."), "%s", buf);
     cd_rmdir(dir);
 }
+
+/* AVX state in the core: NT_X86_XSTATE, so gdb shows the YMM registers
+ * whole (upper halves included) as the guest left them. */
+Test(coredump, avx_registers_in_core, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!cd_have_gdb())
+        cr_skip_test("gdb is not installed");
+    char *dir = cd_tmpdir(), core[512];
+    glint_sandbox *sb = th_start(CRASH_GUEST, NULL);
+    cr_assert_eq(glint_sandbox_set_core_dump(sb, dir, 0), GLINT_OK, "%s", glint_sandbox_error(sb)->message);
+    glint_value a = {.type = GLINT_I32, .v.i32 = 0x11223344}, r;
+    glint_status s = glint_sandbox_call(sb, "AvxCrash", &a, 1, &r);
+    if (s == GLINT_OK) {
+        cr_assert_eq(r.v.i32, -1);
+        glint_sandbox_destroy(sb);
+        cd_rmdir(dir);
+        cr_skip_test("the guest has no AVX on this backend here");
+    }
+    cr_assert_eq(s, GLINT_E_EXCEPTION, "%s", glint_sandbox_error(sb)->message);
+    cr_assert(glint_sandbox_core_path(sb), "no core: %s", glint_sandbox_error(sb)->message);
+    snprintf(core, sizeof core, "%s", glint_sandbox_core_path(sb));
+    glint_sandbox_destroy(sb);
+    char *out = cd_gdb(CRASH_GUEST, core, "-ex bt -ex 'p/x $ymm1.v8_int32' -ex 'p/x $ymm2.v8_int32'");
+    cr_assert(th_has(out, "in avx_crasher ()"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "{0x11223344, 0x11223344, 0x11223344, 0x11223344, 0x11223344, 0x11223344, "
+                          "0x11223344, 0x11223344}"),
+              "gdb does not show YMM1 whole:\n%s", out);
+    cr_assert(th_has(out, "{0x11223345, 0x11223345, 0x11223345, 0x11223345, 0x11223345, 0x11223345, "
+                          "0x11223345, 0x11223345}"),
+              "gdb does not show YMM2 whole:\n%s", out);
+    free(out);
+    cd_rmdir(dir);
+}

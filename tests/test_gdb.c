@@ -200,3 +200,30 @@ Test(gdb, kvm_guest_debug_where_it_works, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(gdb_sum(sb, 3, GLINT_OK), 6);
     glint_sandbox_destroy(sb);
 }
+
+/* The upper halves of YMM0-15 (target description feature i386.avx):
+ * gdb reads them and, where the guest has AVX, writes them. */
+Test(gdb, avx_upper_halves, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    struct gdb_run g;
+    glint_sandbox *sb = gdb_sandbox(&g, "-ex 'break gdb_add' -ex continue "
+                                        "-ex 'p/x $ymm3.v4_int64[0]' "
+                                        "-ex 'set var $ymm3.v4_int64[3] = 0x5eed0000cafe' "
+                                        "-ex 'p/x $ymm3.v4_int64[3]' -ex delete -ex continue");
+    bool avx = glint_sandbox_backend(sb) == GLINT_BACKEND_KVM
+                   ? strstr(glint_backend_describe(GLINT_BACKEND_KVM), "AVX enabled") != NULL
+                   : __builtin_cpu_supports("avx");
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    cr_assert_eq(gdb_sum(sb, 4, GLINT_OK), 10);
+    char *out = gdb_finish(&g);
+    cr_assert(th_has(out, "Breakpoint 1, gdb_add"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "$1 = 0x"), "gdb shows no YMM3:\n%s", out);
+    if (avx)
+        cr_assert(th_has(out, "$2 = 0x5eed0000cafe"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "exited normally"), "gdb:\n%s", out);
+    free(out);
+    glint_sandbox_destroy(sb);
+}

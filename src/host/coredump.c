@@ -4,7 +4,9 @@
  * its ring-3 registers and its user pages.
  *
  * A core file holds: PT_NOTE with NT_PRSTATUS (x86-64 user_regs_struct),
- * NT_PRPSINFO (the function's name), NT_FPREGSET (the FXSAVE image) and a
+ * NT_PRPSINFO (the function's name), NT_FPREGSET (the FXSAVE image),
+ * NT_X86_XSTATE when the guest's AVX state is in use (an XSAVE image with
+ * XCR0 in its software bytes, so that gdb shows YMM0-15) and a
  * "GLINT" note (what failed, and what the size cap left out); then one
  * PT_LOAD per run of user pages with the same page-table permissions.
  * Runs of 16 or more zero pages are segments without file data.  The file
@@ -337,7 +339,8 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 #define NOTE_GLINT_SIZE 512u
-#define NOTES_SIZE (3u * 20u + 336u + 136u + 512u + 20u + NOTE_GLINT_SIZE)
+#define XSTATE_NOTE_SIZE 832u
+#define NOTES_SIZE (3u * 20u + 336u + 136u + 512u + 20u + NOTE_GLINT_SIZE + 20u + XSTATE_NOTE_SIZE)
 
 static void core_write(void *arg)
 {
@@ -420,6 +423,18 @@ static void core_write(void *arg)
     uint8_t *p = put_note(notes, "CORE", 1 /* NT_PRSTATUS */, prs, sizeof prs);
     p = put_note(p, "CORE", 3 /* NT_PRPSINFO */, psinfo, sizeof psinfo);
     p = put_note(p, "CORE", 2 /* NT_FPREGSET */, u->fx, 512);
+    if (u->xstate_bv & 4) {
+        /* XSAVE layout (standard format): the FXSAVE image with XCR0 at
+         * byte 464 (where Linux puts it and gdb reads it), the header's
+         * XSTATE_BV at 512, the upper halves of YMM0-15 at 576. */
+        uint8_t xs[XSTATE_NOTE_SIZE] = {0};
+        memcpy(xs, u->fx, 512);
+        uint64_t xcr0 = 7, bv = u->xstate_bv & 7;
+        memcpy(xs + 464, &xcr0, 8);
+        memcpy(xs + 512, &bv, 8);
+        memcpy(xs + 576, u->ymmh, 256);
+        p = put_note(p, "LINUX", 0x202 /* NT_X86_XSTATE */, xs, sizeof xs);
+    }
     p = put_note(p, "GLINT", 1, text, NOTE_GLINT_SIZE);
     uint64_t notes_size = (uint64_t)(p - notes);
 

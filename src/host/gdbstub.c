@@ -286,11 +286,29 @@ static const char target_xml[] =
     "<reg name=\"mxcsr\" bitsize=\"32\" type=\"i386_mxcsr\" group=\"vector\"/>"
     "</feature><feature name=\"org.gnu.gdb.i386.segments\">"
     "<reg name=\"fs_base\" bitsize=\"64\" type=\"int\"/><reg name=\"gs_base\" bitsize=\"64\" type=\"int\"/>"
+    "</feature><feature name=\"org.gnu.gdb.i386.avx\">"
+    "<reg name=\"ymm0h\" bitsize=\"128\" type=\"uint128\" regnum=\"59\"/>"
+    "<reg name=\"ymm1h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm2h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm3h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm4h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm5h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm6h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm7h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm8h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm9h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm10h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm11h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm12h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm13h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm14h\" bitsize=\"128\" type=\"uint128\"/>"
+    "<reg name=\"ymm15h\" bitsize=\"128\" type=\"uint128\"/>"
     "</feature></target>";
 
-#define NREGS 59
+#define NREGS 75 /* ... fs_base, gs_base (57, 58), ymm0h-ymm15h (59-74) */
 static unsigned reg_size(int r)
 {
+    if (r >= 59) return 16;     /* ymm0h..ymm15h */
     if (r < 17) return 8;       /* rax..r15, rip */
     if (r < 24) return 4;       /* eflags, cs..gs */
     if (r < 32) return 10;      /* st0..st7 */
@@ -331,6 +349,10 @@ static void reg_get(const struct glint_gdb *g, int r, uint8_t *b)
     case 39: v32 = (uint32_t)((u->fx[6] | u->fx[7] << 8) & 0x7ff); break;
     case 56: memcpy(&v32, u->fx + 24, 4); break;
     case 57: memcpy(b, &u->fs_base, 8); return;
+    case 59: case 60: case 61: case 62: case 63: case 64: case 65: case 66:
+    case 67: case 68: case 69: case 70: case 71: case 72: case 73: case 74:
+        memcpy(b, u->ymmh + 16 * (r - 59), 16);
+        return;
     case 58: memcpy(b, &u->gs_base, 8); return;
     default:
         if (r >= 24 && r < 32)
@@ -342,8 +364,23 @@ static void reg_get(const struct glint_gdb *g, int r, uint8_t *b)
     memcpy(b, &v32, 4);
 }
 
-/* Sets register r; what glint cannot change (selectors, bases, x87 pointers) stays. */
-static void reg_set(struct glint_gdb *g, int r, const uint8_t *b)
+/* Can the guest hold AVX state on this backend here?  (KVM without AVX,
+ * say, refuses it: an upper half gdb writes is refused then.) */
+static int avx_ok(glint_sandbox *sb, const struct ucpu *now)
+{
+    struct ucpu u = *now;
+    u.xstate_bv |= 4;
+    void *st = malloc(sb->be->cpu_state_size);
+    glint_error e;
+    int ok = st && sb->be->cpu_import(&u, &sb->lay, st, &e) == GLINT_OK;
+    free(st);
+    return ok;
+}
+
+/* Sets register r; what glint cannot change (selectors, bases, x87
+ * pointers) stays.  -1: refused (an AVX upper half where the guest has
+ * no AVX). */
+static int reg_set(glint_sandbox *sb, struct glint_gdb *g, int r, const uint8_t *b)
 {
     struct ucpu *u = &g->u;
     uint64_t *gpr[17] = {&u->rax, &u->rbx, &u->rcx, &u->rdx, &u->rsi, &u->rdi, &u->rbp, &u->rsp,
@@ -362,8 +399,20 @@ static void reg_set(struct glint_gdb *g, int r, const uint8_t *b)
         memcpy(u->fx + 160 + 16 * (r - 40), b, 16);
     } else if (r == 56) {
         memcpy(u->fx + 24, &v32, 4);
+    } else if (r >= 59 && r < NREGS) {
+        /* An upper half in use makes the AVX state live (a host without
+         * AVX then refuses the registers); zeros leave it as it was. */
+        static const uint8_t zero[16];
+        if (memcmp(u->ymmh + 16 * (r - 59), b, 16) == 0)
+            return 0;
+        if (!(u->xstate_bv & 4) && memcmp(b, zero, 16) != 0 && !avx_ok(sb, u))
+            return -1;
+        memcpy(u->ymmh + 16 * (r - 59), b, 16);
+        if (memcmp(b, zero, 16) != 0)
+            u->xstate_bv |= 4;
     }
     g->regs_dirty = 1;
+    return 0;
 }
 
 static int hexv(int c)
@@ -488,7 +537,7 @@ static enum action serve(glint_sandbox *sb, struct glint_gdb *g, int sig)
             for (int r = 0; r < NREGS && strlen(s) >= 2 * reg_size(r); r++) {
                 if (unhex(s, b, reg_size(r)) != 0)
                     break;
-                reg_set(g, r, b);
+                (void)reg_set(sb, g, r, b); /* a refused upper half stays as it was */
                 s += 2 * reg_size(r);
             }
             strcpy(o, "OK");
@@ -517,8 +566,7 @@ static enum action serve(glint_sandbox *sb, struct glint_gdb *g, int sig)
                 strcpy(o, "E01");
                 break;
             }
-            reg_set(g, (int)r, b);
-            strcpy(o, "OK");
+            strcpy(o, reg_set(sb, g, (int)r, b) == 0 ? "OK" : "E01");
             break;
         }
         case 'm': {

@@ -4,10 +4,13 @@
  *                        which writes through a null pointer (#PF)
  *   SmashFp(int32 x)     crash_smasher loads a garbage frame pointer, then faults
  *   FillCrash(int32 mib) fills `mib` MiB of heap with non-zero bytes, then faults
+ *   AvxCrash(int32 x)    with AVX: YMM1 = eight copies of x, YMM2 = eight of
+ *                        x + 1, then #PF in avx_crasher; without: returns -1
  *   Spin()               loops forever (time limit)
  *   Ok(int32 x)          returns x + 1
  */
 #include <glint/guest.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +70,39 @@ static void FillCrash(const glint_args *a)
     glint_return_i32(0);
 }
 GLINT_FUNCTION(FillCrash, GLINT_I32, GLINT_I32);
+
+static int crash_has_avx(void)
+{
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if ((c & (3u << 27)) != (3u << 27)) /* OSXSAVE and AVX */
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;
+}
+
+/* Loads the YMM registers and faults in the same asm: no compiled code
+ * can touch them in between. */
+__attribute__((noinline)) void avx_crasher(int x)
+{
+    volatile int v[2] = {x, x + 1};
+    __asm__ volatile("vbroadcastss (%0), %%ymm1\n\t"
+                     "vbroadcastss 4(%0), %%ymm2\n\t"
+                     "movl $0, %%eax\n\t"
+                     "movl %%eax, (%%rax)" ::"r"(v) : "rax", "xmm1", "xmm2", "memory");
+}
+
+static void AvxCrash(const glint_args *a)
+{
+    if (!crash_has_avx()) {
+        glint_return_i32(-1);
+        return;
+    }
+    avx_crasher(glint_arg_i32(a, 0));
+    glint_return_i32(0);
+}
+GLINT_FUNCTION(AvxCrash, GLINT_I32, GLINT_I32);
 
 static void Spin(const glint_args *a)
 {
