@@ -4,8 +4,11 @@
  * (scripts/test-backends.sh runs the suite on each).  The guest is built
  * with -O0 -g (Makefile) so that gdb can step it and print its locals.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
@@ -226,4 +229,73 @@ Test(gdb, avx_upper_halves, .timeout = VM_TEST_TIMEOUT)
     cr_assert(th_has(out, "exited normally"), "gdb:\n%s", out);
     free(out);
     glint_sandbox_destroy(sb);
+}
+
+/* The file's text (malloc'd), or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* A free TCP port on 127.0.0.1 (closed again: a small race, no more). */
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0, "cannot find a free port");
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* `glint call --gdb PORT` with its default seccomp filter on the call
+ * thread: the session (and, on KVM, the guest-debug probe) works there. */
+Test(gdb, cli_call_under_seccomp, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    uint16_t port = free_port();
+    char out[64], cmd[800];
+    snprintf(out, sizeof out, "/tmp/glint-gdbcli-%d.out", (int)getpid());
+    snprintf(cmd, sizeof cmd, "exec timeout 60 %s/bin/glint call --gdb %u %s Sum 4 > '%s' 2>&1",
+             GLINT_BUILD_DIR, port, GDB_GUEST, out);
+    pid_t glint = fork();
+    cr_assert(glint >= 0, "fork");
+    if (glint == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* Until glint listens. */
+    for (int i = 0; i < 1000; i++) {
+        char *text = slurp(out);
+        bool ready = text && th_has(text, "waiting for gdb");
+        free(text);
+        if (ready)
+            break;
+        usleep(10000);
+    }
+    struct gdb_run g;
+    gdb_start(&g, port, "-ex 'break gdb_add' -ex continue -ex stepi -ex 'print acc' -ex delete "
+                        "-ex continue");
+    char *gout = gdb_finish(&g);
+    int st;
+    while (waitpid(glint, &st, 0) < 0)
+        ;
+    char *text = slurp(out);
+    unlink(out);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "glint: status 0x%x:\n%s\ngdb:\n%s", st,
+              text ? text : "", gout);
+    cr_assert(text && th_has(text, "10\n"), "glint:\n%s", text ? text : "");
+    cr_assert(th_has(gout, "Breakpoint 1, gdb_add") && th_has(gout, "exited normally"), "gdb:\n%s", gout);
+    free(text);
+    free(gout);
 }

@@ -217,7 +217,8 @@ glint_status glint_backend_probe(glint_backend b, glint_error *err);
  * usable: mechanism, dirty tracking, the debugger's stepping method (KVM:
  * "KVM guest debug", or the trap flag with the reason the hypervisor's
  * facility is not used).  Otherwise why it is not.  Never NULL; the first
- * call may probe (on KVM it runs a small VM once per process). */
+ * call may probe (on KVM it runs a small VM once per process: not from a
+ * thread under glint_seccomp_restrict_thread, which may not create VMs). */
 const char *glint_backend_describe(glint_backend b);
 
 /* Fills *cfg with the defaults.  Sizes are rounded up to 4 KiB on use. */

@@ -863,6 +863,12 @@ API glint_status glint_sandbox_debug_listen(glint_sandbox *sb, uint16_t port, ui
     if (bound_port && getsockname(g->lfd, (struct sockaddr *)&a, &len) == 0)
         *bound_port = ntohs(a.sin_port);
     glint_service_start();
+    /* The backend's guest-debug probe (KVM: a small VM, once per process)
+     * runs here, on the thread that may still create VMs, not on a call
+     * thread that glint_seccomp_restrict_thread may have confined. */
+    glint_error e;
+    if (sb->hv && sb->be->guest_debug)
+        (void)sb->be->guest_debug(sb->hv, 0, &e);
     sb->gdb = g;
     /* Single steps and breakpoints need every exit to be a fault (the exit
      * gate would run the stub's code under the trap flag). */
