@@ -833,16 +833,22 @@ static int probe_step(struct hv *hv, uint32_t reason, uint32_t exc, uint64_t at,
     int rc = xioctl(hv->vcpu_fd, KVM_RUN, 0);
     struct kvm_run *run = hv->run;
     if (rc < 0) {
-        snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: KVM_RUN: %s", what, strerror(errno));
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: KVM_RUN: %s", what,
+                 strerror(errno));
         return 0;
     }
-    if (run->exit_reason == reason && reason == KVM_EXIT_IO)
-        return run->io.port == GLINT_PORT_DONE ? 1
-               : (snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: OUT to port 0x%x", what, run->io.port), 0);
+    if (run->exit_reason == reason && reason == KVM_EXIT_IO) {
+        if (run->io.port == GLINT_PORT_DONE)
+            return 1;
+        snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: OUT to port 0x%x", what,
+                 run->io.port);
+        return 0;
+    }
     if (run->exit_reason == reason && run->debug.arch.exception == exc && run->debug.arch.pc == at)
         return 1;
     uint64_t pc = run->debug.arch.pc;
-    if (run->exit_reason == KVM_EXIT_DEBUG && pc >= GLINT_STUBS_GPA && pc < GLINT_STUBS_GPA + GLINT_PAGE_SIZE)
+    int in_stub = pc >= GLINT_STUBS_GPA && pc < GLINT_STUBS_GPA + GLINT_PAGE_SIZE;
+    if (run->exit_reason == KVM_EXIT_DEBUG && in_stub)
         snprintf(g_gdbg.why, sizeof g_gdbg.why,
                  "KVM guest debug: %s went to the guest's own IDT (stopped in its ring-0 stub at 0x%llx)",
                  what, (unsigned long long)pc);
@@ -851,8 +857,9 @@ static int probe_step(struct hv *hv, uint32_t reason, uint32_t exc, uint64_t at,
                  "KVM guest debug: %s: expected a debug exit at 0x%llx, got exception %u at 0x%llx", what,
                  (unsigned long long)at, run->debug.arch.exception, (unsigned long long)pc);
     else
-        snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM guest debug: %s: expected a debug exit at 0x%llx, got KVM exit %u",
-                 what, (unsigned long long)at, run->exit_reason);
+        snprintf(g_gdbg.why, sizeof g_gdbg.why,
+                 "KVM guest debug: %s: expected a debug exit at 0x%llx, got KVM exit %u", what,
+                 (unsigned long long)at, run->exit_reason);
     return 0;
 }
 
@@ -877,7 +884,9 @@ static void guest_debug_probe_once(void)
         snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe memory: %s", strerror(errno));
         return;
     }
-    static const uint8_t code[] = {0x90, 0xcc, 0x90, 0xe6, GLINT_PORT_DONE, 0xeb, 0xfe};
+    /* nop; int3; nop; out GLINT_PORT_DONE, al; hlt (ring 3: #GP, which the
+     * exception stub reports with an OUT: the probe can never spin). */
+    static const uint8_t code[] = {0x90, 0xcc, 0x90, 0xe6, GLINT_PORT_DONE, 0xf4};
     memcpy(mem + b, code, sizeof code);
     struct glint_region r = {b, GLINT_PAGE_SIZE, GLINT_MAP_USER | GLINT_MAP_EXEC};
     struct x86_state st;
@@ -891,8 +900,10 @@ static void guest_debug_probe_once(void)
         snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
     else if (probe_step(hv, KVM_EXIT_DEBUG, 1, b + 1, "single step of ring-3 code") &&
              probe_step(hv, KVM_EXIT_DEBUG, 3, b + 1, "int3 in ring-3 code")) {
-        if (xioctl(hv->vcpu_fd, KVM_GET_REGS, &regs) < 0 || (regs.rip = b + 2, 0) ||
-            xioctl(hv->vcpu_fd, KVM_SET_REGS, &regs) < 0 || set_guest_debug(hv->vcpu_fd, HV_DEBUG_BP) < 0)
+        int ok = xioctl(hv->vcpu_fd, KVM_GET_REGS, &regs) == 0;
+        regs.rip = b + 2; /* past the int3, as the debugger does */
+        if (!ok || xioctl(hv->vcpu_fd, KVM_SET_REGS, &regs) < 0 ||
+            set_guest_debug(hv->vcpu_fd, HV_DEBUG_BP) < 0)
             snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe VM registers: %s", strerror(errno));
         else if (probe_step(hv, KVM_EXIT_IO, 0, 0, "continuing after the int3"))
             g_gdbg.ok = 1;
