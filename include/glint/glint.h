@@ -805,7 +805,8 @@ glint_status glint_trace_file_close(glint_trace_file *tf, glint_error *err);
  * Allowed afterwards, everything else is forbidden:
  *   ioctl       only KVM_RUN, KVM_{GET,SET}_{REGS,SREGS,FPU,XSAVE,XCRS,MSRS,
  *               VCPU_EVENTS,DEBUGREGS}, KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG
- *               (KVM backend: calls and restores), PAGEMAP_SCAN (process
+ *               (KVM backend: calls and restores), KVM_SET_GUEST_DEBUG (KVM:
+ *               a debugger's session), PAGEMAP_SCAN (process
  *               backend: restores), and TCGETS (stdio asks it of a tty)
  *   write, writev  only to fd 1 and 2 (the default print writes to stdout)
  *   futex, clock_gettime, clock_nanosleep, nanosleep, gettimeofday,

@@ -110,8 +110,11 @@ static void hv_debug(glint_sandbox *sb, struct glint_gdb *g, unsigned flags)
     if (!g->hv_dbg)
         return;
     glint_error e;
-    if (sb->be->guest_debug(sb->hv, flags, &e) < 0)
-        fprintf(stderr, "glint: debugger: %s\n", e.message);
+    int r = sb->be->guest_debug(sb->hv, flags, &e);
+    if (r < 0 && flags)
+        fprintf(stderr, "glint: debugger: %s; using the trap flag\n", e.message);
+    if (r != 1)
+        flags = 0; /* the trap flag and the guest's #BP/#DB from now on */
     if (!flags)
         g->hv_dbg = 0;
 }
@@ -395,8 +398,10 @@ static int reg_set(glint_sandbox *sb, struct glint_gdb *g, int r, const uint8_t 
         u->fx[(r - 32) * 2] = (uint8_t)v32, u->fx[(r - 32) * 2 + 1] = (uint8_t)(v32 >> 8);
     } else if (r >= 24 && r < 32) {
         memcpy(u->fx + 32 + 16 * (r - 24), b, 10);
+        u->xstate_bv |= 1; /* x87 state in use: XRSTOR loads it */
     } else if (r >= 40 && r < 56) {
         memcpy(u->fx + 160 + 16 * (r - 40), b, 16);
+        u->xstate_bv |= 2; /* SSE state in use */
     } else if (r == 56) {
         memcpy(u->fx + 24, &v32, 4);
     } else if (r >= 59 && r < NREGS) {
@@ -714,7 +719,11 @@ static void resume(glint_sandbox *sb, struct glint_gdb *g, enum action a, int fr
     }
     g->stepping = a == ACT_STEP;
     hv_debug(sb, g, g->over ? 0 : HV_DEBUG_BP | (g->stepping ? HV_DEBUG_STEP : 0));
-    int want_tf = g->stepping && !g->hv_dbg;
+    /* A step sets TF itself, also with the hypervisor's single step: KVM
+     * keeps its own TF only while RIP is where it was when the step was
+     * armed, and a debugger's register write (RIP back to the breakpoint)
+     * moves it.  With guest debug the #DB still stops in the host. */
+    int want_tf = g->stepping;
     if (from_trap || g->regs_dirty || want_tf) {
         load_regs(sb, g);
         if (want_tf)
@@ -829,6 +838,8 @@ void glint_gdb_free(glint_sandbox *sb)
     struct glint_gdb *g = sb->gdb;
     if (!g)
         return;
+    if (sb->hv)
+        hv_debug(sb, g, 0);
     if (g->fd >= 0)
         close(g->fd);
     if (g->lfd >= 0)

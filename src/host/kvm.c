@@ -802,12 +802,16 @@ static int kvm_debug_cpu_matches(struct hv *hv, const void *state, char *why, si
 
 /*
  * The debugger's single steps and breakpoints through KVM_SET_GUEST_DEBUG:
- * KVM intercepts int3 and sets its own trap flag, so the guest's exception
- * path never runs and the guest cannot see or clear the flag.  Not every
+ * KVM intercepts int3 and the single-step #DB, so the guest's exception
+ * path never runs.  gdbstub.c sets TF itself for a step all the same: KVM
+ * keeps its own TF only while RIP stays where the step was armed, and a
+ * debugger moves RIP (back to a breakpoint's address, or anywhere).  Not every
  * KVM stops ring-3 code this way (PVM, for one, delivers the guest's #DB
  * and #BP to the guest's IDT), so a probe VM tries it once per process:
  * ring-3 code "nop; int3; nop; out" must stop after the nop (step), at
- * the int3 (breakpoint), then reach the OUT with stepping off.  Where it
+ * the int3 (breakpoint), after the second nop once RIP is written past
+ * the int3 with TF set (the debugger's own step, below), then reach the
+ * OUT with stepping off.  Where it
  * does not, the debugger uses the trap flag and int3 through the guest's
  * own IDT, as on the process backend.
  */
@@ -900,13 +904,23 @@ static void guest_debug_probe_once(void)
         snprintf(g_gdbg.why, sizeof g_gdbg.why, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
     else if (probe_step(hv, KVM_EXIT_DEBUG, 1, b + 1, "single step of ring-3 code") &&
              probe_step(hv, KVM_EXIT_DEBUG, 3, b + 1, "int3 in ring-3 code")) {
+        /* As gdbstub.c steps on from a breakpoint: RIP written (past the
+         * int3) with TF set, the step armed before: it stops after the nop. */
         int ok = xioctl(hv->vcpu_fd, KVM_GET_REGS, &regs) == 0;
-        regs.rip = b + 2; /* past the int3, as the debugger does */
-        if (!ok || xioctl(hv->vcpu_fd, KVM_SET_REGS, &regs) < 0 ||
-            set_guest_debug(hv->vcpu_fd, HV_DEBUG_BP) < 0)
+        regs.rip = b + 2;
+        regs.rflags |= 0x100;
+        if (!ok || xioctl(hv->vcpu_fd, KVM_SET_REGS, &regs) < 0)
             snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe VM registers: %s", strerror(errno));
-        else if (probe_step(hv, KVM_EXIT_IO, 0, 0, "continuing after the int3"))
-            g_gdbg.ok = 1;
+        else if (probe_step(hv, KVM_EXIT_DEBUG, 1, b + 3, "single step after a register write")) {
+            /* Stepping off, TF cleared: on to the OUT. */
+            ok = set_guest_debug(hv->vcpu_fd, HV_DEBUG_BP) == 0 &&
+                 xioctl(hv->vcpu_fd, KVM_GET_REGS, &regs) == 0;
+            regs.rflags &= ~0x100ull;
+            if (!ok || xioctl(hv->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+                snprintf(g_gdbg.why, sizeof g_gdbg.why, "probe VM registers: %s", strerror(errno));
+            else if (probe_step(hv, KVM_EXIT_IO, 0, 0, "continuing after the steps"))
+                g_gdbg.ok = 1;
+        }
     }
     kvm_destroy(hv);
     munmap(mem, lay.mem_size);

@@ -1959,11 +1959,24 @@ static void process_cpu_export(const void *state, struct ucpu *u)
     *u = *(const struct ucpu *)state;
 }
 
+/* Does this host's CPU and kernel give a process AVX state (XCR0 has SSE
+ * and AVX)?  The guest runs in a process, so it has what the host has. */
+static int host_has_avx(void)
+{
+    if (!__builtin_cpu_supports("avx"))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;
+}
+
 static glint_status process_cpu_import(const struct ucpu *u, const struct glint_layout *lay,
                                        void *state, glint_error *err)
 {
     (void)lay;
-    (void)err;
+    if ((u->xstate_bv & 4) && !host_has_avx())
+        return glint_fail(err, GLINT_E_INCOMPATIBLE,
+                          "the state holds AVX register state, which this host's CPU does not offer");
     *(struct ucpu *)state = *u;
     return GLINT_OK;
 }

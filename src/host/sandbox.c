@@ -343,6 +343,7 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     glint_obs_destroyed(sb);
     glint_profile_free(sb);
     glint_symtab_free(sb->syms);
+    glint_gdb_free(sb); /* before the VM: it may turn the VM's guest debug off */
     if (sb->hv)
         sb->be->destroy(sb->hv);
     if (sb->prep)
@@ -359,7 +360,6 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     free(sb->hc_args_buf);
     free(sb->hc.scratch);
     free(sb->dirty);
-    glint_gdb_free(sb);
     free(sb->core_dir);
     free(sb->core_last);
     glint_snapshot_free(sb->synced);

@@ -164,14 +164,15 @@ static void allow(struct prog *p, long nr, uint32_t forbid)
 }
 
 /* The ioctl requests a calling thread issues during calls and restores: a
- * KVM vCPU's, and the process backend's PAGEMAP_SCAN (dirty pages). */
+ * KVM vCPU's (KVM_SET_GUEST_DEBUG: a debugger's session, gdbstub.c), and
+ * the process backend's PAGEMAP_SCAN (dirty pages). */
 static const uint32_t ioctl_requests[] = {
     KVM_RUN,           KVM_GET_REGS,        KVM_SET_REGS,        KVM_GET_SREGS,
     KVM_SET_SREGS,     KVM_GET_FPU,         KVM_SET_FPU,         KVM_GET_XSAVE,
     KVM_SET_XSAVE,     KVM_GET_XCRS,        KVM_SET_XCRS,        KVM_GET_MSRS,
     KVM_SET_MSRS,      KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
     KVM_SET_DEBUGREGS, KVM_GET_DIRTY_LOG,   KVM_CLEAR_DIRTY_LOG, TCGETS,
-    PAGEMAP_SCAN,
+    PAGEMAP_SCAN,      KVM_SET_GUEST_DEBUG,
 };
 
 static void build(struct prog *p, uint32_t forbid)
