@@ -484,7 +484,9 @@ glint_status glint_sandbox_debug_listen(glint_sandbox *sb, uint16_t port, uint16
  * the host functions registered on it.  It is immutable and reference
  * counted: sandboxes made from it or restored to it keep it alive, so the
  * caller may free its own reference at any time.  Any thread may use a
- * snapshot; many sandboxes share its memory copy-on-write.
+ * snapshot; on KVM many sandboxes share its memory copy-on-write (on the
+ * process backend each sandbox gets its own copy of the snapshot's data
+ * pages: docs/architecture.md).
  */
 typedef struct glint_snapshot glint_snapshot;
 
@@ -514,7 +516,8 @@ glint_status glint_sandbox_set_auto_restore(glint_sandbox *sb, const glint_snaps
 
 /*
  * Creates a sandbox in the state of `snap`, sharing its memory
- * copy-on-write, without running guest initialization.  As after
+ * copy-on-write (KVM; a copy of its data pages on the process backend),
+ * without running guest initialization.  As after
  * glint_sandbox_create, register the host functions, then call
  * glint_sandbox_init, which runs no guest code and checks that the
  * registered host functions are those of the snapshot.
