@@ -612,6 +612,16 @@ def probe_backend(backend="auto"):
     return _backend_name(out.value)
 
 
+def describe_backend(backend):
+    """One line on how ``backend`` ("kvm" or "process") works on this host
+    (mechanism, dirty tracking, how the debugger steps), or why it cannot be
+    used; what ``glint info --host`` prints."""
+    b = _backend(backend)
+    if b == Backend.AUTO:
+        raise InvalidArgument("describe_backend takes 'kvm' or 'process', not 'auto'")
+    return lib.glint_backend_describe(b).decode("utf-8", "replace")
+
+
 def interrupt_signal():
     """The signal glint kicks vCPUs with (SIGRTMIN+5 by default): do not block it
     in threads that call guests, and do not install a handler for it."""

@@ -145,6 +145,7 @@ _PROTOTYPES = {
     "glint_backend_parse": (c_int, [c_char_p, POINTER(c_int), _E]),
     "glint_backend_select": (c_int, [c_int, POINTER(c_int), _E]),
     "glint_backend_probe": (c_int, [c_int, _E]),
+    "glint_backend_describe": (c_char_p, [c_int]),
     "glint_probe": (c_int, [_E]),
     "glint_config_default": (None, [POINTER(Config)]),
     "glint_config_validate": (c_int, [POINTER(Config), c_size_t, _E]),

@@ -49,6 +49,16 @@ def test_backends(backend):
         glint.probe_backend("vmware")
 
 
+def test_describe_backend(backend):
+    text = glint.describe_backend(backend)
+    if backend == "kvm":
+        assert text.startswith("KVM micro-VM") and "; debugger: " in text
+    else:
+        assert text.startswith("jailed process") and "; debugger: trap flag and int3" in text
+    with pytest.raises(glint.InvalidArgument):
+        glint.describe_backend("auto")
+
+
 def test_sandbox_backend(sandbox, backend):
     assert sandbox("basic").backend == backend
     for b in glint.backends():
