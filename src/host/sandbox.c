@@ -214,6 +214,33 @@ static glint_status create_memory(glint_sandbox *sb, glint_error *err)
     return GLINT_OK;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/*
+ * Maps in advance the guest pages the host itself writes into a new
+ * sandbox's memory (glint's tables and stubs, the boot information, the
+ * page tables, the first page of each call buffer), one system call per
+ * run of pages instead of one page fault per page on first touch.  Pages
+ * the host writes anyway: no memory more.  Best effort (older kernels
+ * refuse the advice; the pages then fault in as before).
+ */
+static void populate_host_pages(glint_sandbox *sb)
+{
+    const struct glint_layout *l = &sb->lay;
+    const uint64_t runs[][2] = {
+        {GLINT_PML4_GPA, GLINT_EXC_STACK_GPA - GLINT_PML4_GPA},
+        {GLINT_BOOT_INFO_GVA, GLINT_PAGE_SIZE},
+        {l->pt_base, l->pt_count * GLINT_PAGE_SIZE},
+        {l->input_base, GLINT_PAGE_SIZE},
+        {l->output_base, GLINT_PAGE_SIZE},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+        if (runs[i][1] && runs[i][0] + runs[i][1] <= l->mem_size)
+            (void)madvise(sb->mem + runs[i][0], (size_t)runs[i][1], MADV_POPULATE_WRITE);
+}
+
 static glint_status alloc_buffers(glint_sandbox *sb, glint_error *err)
 {
     uint64_t words = (sb->lay.mem_size / GLINT_PAGE_SIZE + 63) / 64;
@@ -236,6 +263,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
         (s = hv_select(sb->cfg.backend, &sb->be, err)) || (s = create_memory(sb, err)))
         return s;
     glint_sandbox_prepare(sb);
+    populate_host_pages(sb);
 
     if (sb->memfd < 0 || glint_image_write(img, sb->memfd) < 0)
         glint_image_load(img, sb->mem, (size_t)sb->lay.mem_size);
