@@ -37,6 +37,7 @@
 #define CTL_ADDR PROC_CTL_ADDR
 #define CTL_SIZE PROC_CTL_SIZE
 _Static_assert(JAIL_CTL_ADDR == PROC_CTL_ADDR && JAIL_CTL_WORDS * 8 == PROC_CTL_SIZE &&
+                   JAIL_RO_ADDR == PROC_RO_ADDR &&
                    JAIL_CTL_HOST_WAITING == offsetof(struct proc_ctl, host_waiting),
                "tests/guests/jail.h is out of date");
 #define VSYSCALL_ADDR 0xffffffffff600000ull

@@ -25,10 +25,11 @@
 #include <glint/guest.h>
 #include <stdint.h>
 #include <string.h>
+#include "jail.h"
 
 #define STUB_GATE 0x7e0000000000ull
 #define PARK_GATE_SYSCALL (STUB_GATE + 0x80 + 25) /* proc_abi.h: PROC_GATE_PARK_IP - 2 */
-#define RO_WORD 0x7e0001004000ull                  /* proc_abi.h: PROC_RO_ADDR */
+#define RO_WORD JAIL_RO_ADDR                       /* proc_abi.h: PROC_RO_ADDR */
 
 static void Syscall(const glint_args *a)
 {
