@@ -316,7 +316,8 @@ typedef glint_status (*glint_host_fn)(glint_hostcall *hc, const glint_value *arg
 
 /* Scratch memory of `size` bytes for a host function's result, owned by the
  * sandbox and valid until the callback returns; NULL if larger than the
- * sandbox's input buffer. */
+ * sandbox's input buffer (or if the host is out of memory: the sandbox
+ * allocates it at its first use, then keeps it). */
 void *glint_hostcall_buffer(glint_hostcall *hc, size_t size);
 /* Records a printf-style one-line error for the guest; returns GLINT_E_GUEST_ERROR. */
 glint_status glint_hostcall_fail(glint_hostcall *hc, const char *fmt, ...)
@@ -348,7 +349,8 @@ glint_status glint_sandbox_init(glint_sandbox *sb);
  * bytes results point into the sandbox and stay valid until the next call
  * or init on it, or its destruction.  Failures of the guest poison the
  * sandbox (see glint_status).  The hot path allocates nothing and makes no
- * system call but KVM_RUN.
+ * system call but KVM_RUN (the copies of string results and of host-call
+ * arguments go to buffers the sandbox allocates at their first use).
  */
 glint_status glint_sandbox_call(glint_sandbox *sb, const char *name, const glint_value *args,
                                 size_t nargs, glint_value *result);

@@ -111,6 +111,10 @@ static glint_status finish(glint_sandbox *sb, const glint_function *fn, glint_va
     const uint8_t *out = sb->mem + sb->lay.output_base;
     struct glint_result_frame r;
     memcpy(&r, out, sizeof r);
+    if ((r.status == GLINT_RESULT_ERROR ||
+         (r.status == GLINT_RESULT_OK && (fn->ret == GLINT_STRING || fn->ret == GLINT_BYTES))) &&
+        !glint_sandbox_buffer(sb, GLINT_BUF_RESULT))
+        return glint_fail(&sb->err, GLINT_E_NOMEM, "%s: out of memory for the result's copy", fn->name);
     glint_value v = {.type = GLINT_VOID};
     char why[200];
     size_t used = 0;

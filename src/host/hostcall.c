@@ -21,7 +21,7 @@ glint_status glint_hostcall_dispatch(glint_sandbox *sb, const char *ctx);
 
 API void *glint_hostcall_buffer(glint_hostcall *hc, size_t size)
 {
-    return hc && size <= hc->scratch_size ? hc->scratch : NULL;
+    return hc && size <= hc->scratch_size ? glint_sandbox_buffer(hc->sb, GLINT_BUF_SCRATCH) : NULL;
 }
 
 API glint_status glint_hostcall_fail(glint_hostcall *hc, const char *fmt, ...)
@@ -187,6 +187,8 @@ glint_status glint_hostcall_dispatch(glint_sandbox *sb, const char *ctx)
     uint64_t osz = sb->lay.output_size;
     struct glint_hostcall_frame f;
     memcpy(&f, out, sizeof f);
+    if (!glint_sandbox_buffer(sb, GLINT_BUF_HOSTCALL_ARGS))
+        return glint_fail(&sb->err, GLINT_E_NOMEM, "%s: out of memory for a host call's arguments", ctx);
 
     /* Guest logging: an internal name, never registered, no reply (log.c). */
     if (f.name_len == sizeof GLINT_LOG_HOSTFN - 1 && glint_range_ok(f.name_off, f.name_len, osz) &&

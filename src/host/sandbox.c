@@ -245,14 +245,29 @@ static glint_status alloc_buffers(glint_sandbox *sb, glint_error *err)
 {
     uint64_t words = (sb->lay.mem_size / GLINT_PAGE_SIZE + 63) / 64;
     sb->dirty = calloc(words, sizeof *sb->dirty);
-    sb->result_buf = malloc(sb->lay.output_size + 1);
-    sb->hc_args_buf = malloc(sb->lay.output_size + 16);
-    sb->hc.scratch = malloc(sb->lay.input_size);
+    /* The copies of results and host-call arguments and the host
+     * functions' scratch buffer (glint_sandbox_buffer) are allocated when
+     * first needed: many sandboxes never return a string or call the
+     * host, and each untouched buffer would still cost the host a page or
+     * two of its heap. */
     sb->hc.scratch_size = sb->lay.input_size;
     sb->hc.sb = sb;
-    if (!sb->result_buf || !sb->hc_args_buf || !sb->hc.scratch || !sb->dirty)
+    if (!sb->dirty)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory for the sandbox's buffers");
     return GLINT_OK;
+}
+
+uint8_t *glint_sandbox_buffer(glint_sandbox *sb, enum glint_sandbox_buf which)
+{
+    uint8_t **p = which == GLINT_BUF_RESULT ? &sb->result_buf
+                  : which == GLINT_BUF_HOSTCALL_ARGS ? &sb->hc_args_buf
+                                                     : (uint8_t **)&sb->hc.scratch;
+    size_t n = which == GLINT_BUF_RESULT ? sb->lay.output_size + 1
+               : which == GLINT_BUF_HOSTCALL_ARGS ? sb->lay.output_size + 16
+                                                  : sb->lay.input_size;
+    if (!*p)
+        *p = malloc(n);
+    return *p;
 }
 
 static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *img, glint_error *err)
@@ -298,7 +313,7 @@ struct hv_prep *glint_sandbox_take_prep(glint_sandbox *sb)
 glint_status glint_sandbox_finish_setup(glint_sandbox *sb, glint_error *err)
 {
     glint_status s;
-    if (!sb->result_buf && (s = alloc_buffers(sb, err)))
+    if (!sb->dirty && (s = alloc_buffers(sb, err)))
         return s;
     static const glint_type print_params[] = {GLINT_STRING};
     glint_function print = {.name = "print", .ret = GLINT_VOID, .nparams = 1};

@@ -60,8 +60,9 @@ struct glint_sandbox {
     int no_exit_gate;       /* OUT exits only (a debugger is attached) */
     int pooled;             /* a pool's: restored when released */
 
-    /* Buffers preallocated so that calls allocate nothing. */
-    uint8_t *result_buf;    /* output_size + 1: copies of results */
+    /* Buffers allocated at their first use (glint_sandbox_buffer), then
+     * kept: later calls allocate nothing. */
+    uint8_t *result_buf;    /* output_size + 1: copies of string/bytes results and guest errors */
     uint8_t *hc_args_buf;   /* output_size + 16: copies of host-call arguments */
     struct glint_hostcall hc;
     uint64_t data_end;      /* host's own copy of the current frame's data_end */
@@ -113,6 +114,11 @@ struct glint_sandbox {
     /* Metrics and tracing (stats.c, trace.c, observe.h). */
     struct glint_obs obs;
 };
+
+/* A sandbox's buffer, allocated at its first use: NULL if out of memory. */
+enum glint_sandbox_buf { GLINT_BUF_RESULT, GLINT_BUF_HOSTCALL_ARGS, GLINT_BUF_SCRATCH };
+uint8_t *glint_sandbox_buffer(glint_sandbox *sb, enum glint_sandbox_buf which);
+
 
 /* call.c */
 glint_status glint_run_guest(glint_sandbox *sb, const glint_function *fn, glint_value *result);
