@@ -36,7 +36,8 @@
 /* Instruction pointers the kernel reports to seccomp (after the syscall). */
 #define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
-#define PROC_CTL_ADDR    0x7e0001000000 /* control page(s), shared with the host */
+#define PROC_CTL_ADDR    0x7e0000100000 /* control pages, shared with the host (in the stub's
+                                         * 2 MiB: no page table of their own) */
 #define PROC_CTL_SIZE    0x2000
 #define PROC_RO_ADDR     (PROC_CTL_ADDR + PROC_CTL_SIZE) /* struct proc_ro: read-only in the child */
 #define PROC_RO_SIZE     0x1000

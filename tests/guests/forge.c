@@ -1,6 +1,6 @@
 /*
  * forge: a guest that attacks the process backend's control page
- * (0x7e0001000000, writable from guest code in a process).
+ * (JAIL_CTL_ADDR in jail.h, writable from guest code in a process).
  *
  *   Get() -> uint64          the counter
  *   Bump() -> uint64         ++counter
@@ -18,6 +18,7 @@
 #include <glint/guest.h>
 #include <glint/layout.h>
 #include <stdint.h>
+#include "jail.h"
 
 static volatile uint64_t counter = 1000;
 static volatile uint64_t stolen;
@@ -39,7 +40,7 @@ GLINT_FUNCTION(Bump, GLINT_U64);
 static void ForgeAndRun(const glint_args *a)
 {
     (void)a;
-    volatile uint32_t *to_host = (volatile uint32_t *)0x7e0001000000ull;
+    volatile uint32_t *to_host = (volatile uint32_t *)(uintptr_t)JAIL_CTL_ADDR;
     __atomic_add_fetch(to_host, 1, __ATOMIC_SEQ_CST);
     const struct glint_boot_info *bi = (const struct glint_boot_info *)(uintptr_t)GLINT_BOOT_INFO_GVA;
     const volatile uint64_t *in = (const volatile uint64_t *)(uintptr_t)bi->input_base;
