@@ -75,6 +75,12 @@ struct hv_ops {
     /* The host's mapping of guest memory must be the memory the guest
      * sees: MAP_SHARED of a memfd, never a private copy-on-write mapping. */
     int shared_memory;
+    /* The guest runs on glint's x86 tables in its memory (PML4, PDPT, PD,
+     * GDT, IDT, TSS, exception stubs and stack: the pages below
+     * GLINT_BOOT_INFO_GVA).  0: the backend never reads them (it takes
+     * the guest's pages from the page tables at lay->pt_base), so a
+     * sandbox made from a snapshot need not get a copy of them. */
+    int uses_cpu_tables;
     /* boot_info.exit_gate for guests on this backend (glint/abi.h): the
      * GVA of an exit without a fault, or 0 (exits are OUT). */
     uint64_t exit_gate;

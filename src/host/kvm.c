@@ -985,6 +985,7 @@ const struct hv_ops hv_kvm_ops = {
     .name = "kvm",
     .id = GLINT_BACKEND_KVM,
     .shared_memory = 0,
+    .uses_cpu_tables = 1,
     .cpu_state_format = "kvm-x86_64-v1",
     .cpu_state_size = sizeof(struct cpu_state),
     .probe = kvm_probe,

@@ -2233,6 +2233,7 @@ const struct hv_ops hv_process_ops = {
     .name = "process",
     .id = GLINT_BACKEND_PROCESS,
     .shared_memory = 1,
+    .uses_cpu_tables = 0,
     .exit_gate = PROC_GATE_FAST,
     .cpu_state_format = UCPU_FORMAT,
     .cpu_state_size = sizeof(struct ucpu),

@@ -73,7 +73,11 @@ struct glint_sandbox {
      * the vCPU ran ring-0 code or failed since; restore everything. */
     struct glint_snapshot *synced;
     struct glint_snapshot *auto_restore;
-    struct glint_snapshot *base;    /* memory is a private mapping of it */
+    struct glint_snapshot *base;    /* memory is a private mapping of it, or a copy */
+    /* base's pages below GLINT_BOOT_INFO_GVA (glint's x86 tables, which
+     * this backend never reads) were not copied into this sandbox's
+     * memory: snapshots of it take them from base (snapshot.c). */
+    int tables_elided;
     uint64_t *dirty;                /* one bit per guest page */
     int need_full;
     int in_call;            /* a guest call (not init) is running */

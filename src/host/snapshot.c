@@ -24,6 +24,8 @@
 #include "snapshot.h"
 
 #define PAGE GLINT_PAGE_SIZE
+/* Pages below the boot information: glint's x86 tables (hv_ops.uses_cpu_tables). */
+#define TABLE_PAGES (GLINT_BOOT_INFO_GVA / GLINT_PAGE_SIZE)
 
 struct glint_snapshot *glint_snapshot_alloc(void)
 {
@@ -233,9 +235,13 @@ static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, 
             close(fd);
         return glint_fail(err, GLINT_E_NOMEM, "snapshot memory of %zu bytes: %s", size, strerror(errno));
     }
-    for (size_t i = 0; i < pages; i++)
-        if (resident[i] && !page_is_zero(sb->mem + i * PAGE))
-            memcpy(dst + i * PAGE, sb->mem + i * PAGE, PAGE);
+    for (size_t i = 0; i < pages; i++) {
+        /* glint's x86 tables, never copied into this sandbox: its base's */
+        const uint8_t *src = sb->tables_elided && sb->base && i < TABLE_PAGES ? sb->base->mem + i * PAGE
+                                                                             : sb->mem + i * PAGE;
+        if ((resident[i] || src != sb->mem + i * PAGE) && !page_is_zero(src))
+            memcpy(dst + i * PAGE, src, PAGE);
+    }
     free(resident);
     /* The exit gate is the backend's, set at every load: not part of a snapshot. */
     if (size >= GLINT_BOOT_INFO_GVA + sizeof(struct glint_boot_info))
@@ -391,7 +397,7 @@ static glint_status restore_all(glint_sandbox *sb, const struct glint_snapshot *
     }
     sandbox_data_pages(sb, pages, r1);
     data_pages(snap->mem_fd, snap->mem_off, pages, r2);
-    for (size_t i = 0; i < pages; i++) {
+    for (size_t i = sb->tables_elided ? TABLE_PAGES : 0; i < pages; i++) {
         if (!r1[i] && !r2[i])
             continue; /* zero in both */
         if (memcmp(sb->mem + i * PAGE, snap->mem + i * PAGE, PAGE) != 0)
@@ -549,8 +555,15 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
         return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a snapshot");
     data_pages(snap->mem_fd, snap->mem_off, pages, map);
     /* Runs of non-zero pages, written into the memfd by the kernel: no
-     * page fault on the host's mapping for each page copied. */
-    for (size_t i = 0; i < pages;) {
+     * page fault on the host's mapping for each page copied.  glint's x86
+     * tables only where the backend reads them (7 pages of every sandbox
+     * otherwise: snapshots of it take them from its base). */
+    size_t first = 0;
+    if (!sb->be->uses_cpu_tables && pages > TABLE_PAGES) {
+        first = TABLE_PAGES;
+        sb->tables_elided = 1;
+    }
+    for (size_t i = first; i < pages;) {
         if (!map[i] || page_is_zero(snap->mem + i * PAGE)) {
             i++;
             continue;
