@@ -95,6 +95,20 @@ static void meminfo_read(struct meminfo_kib *m)
     fclose(f);
 }
 
+/* Shmem + AnonPages + PageTables + KernelStack + Slab from a to b, per
+ * sandbox: what the kernel charges for them (KiB), or -1 if unreadable.
+ * MemAvailable also moves with the page cache and other activity. */
+static double meminfo_charged(const struct meminfo_kib *a, const struct meminfo_kib *b, double n)
+{
+    double sum = 0;
+    for (int i = 0; i < 5; i++) {
+        if (a->v[i] < 0 || b->v[i] < 0)
+            return -1;
+        sum += (double)(b->v[i] - a->v[i]);
+    }
+    return sum / n;
+}
+
 /* "Shmem 120.0, AnonPages 3.1, ..." per sandbox into buf. */
 static void meminfo_delta(const struct meminfo_kib *a, const struct meminfo_kib *b, double n,
                           char *buf, size_t len)
@@ -548,18 +562,26 @@ static void density_report(struct density_run *d)
         result_extra(r, "shmem_kib", (double)(d->mi2.v[0] - d->mi0.v[0]) / live);
     if (d->mi0.v[2] >= 0 && d->mi2.v[2] >= 0)
         result_extra(r, "pagetables_kib", (double)(d->mi2.v[2] - d->mi0.v[2]) / live);
+    double charged = meminfo_charged(&d->mi0, &d->mi2, live);
+    if (charged > 0)
+        result_extra(r, "charged_kib_per_sandbox", charged);
     if (d->limit_note[0])
         result_note(r, "%s", d->limit_note);
     int kvm = g_be == GLINT_BACKEND_KVM;
     const struct result *raw = result_find(kvm ? "kvm_vm_density" : "floor_proc_memory");
     const char *key = kvm ? "host_kib_per_vm" : "host_kib_per_process";
-    for (size_t i = 0; raw && !raw->skipped && i < raw->nextra; i++)
+    for (size_t i = 0; raw && !raw->skipped && i < raw->nextra; i++) {
         if (strcmp(raw->extra[i].key, key) == 0 && raw->extra[i].val > 0) {
             result_extra(r, kvm ? "memory_vs_raw_vm" : "memory_vs_floor_process",
                          kib / raw->extra[i].val);
-            result_note(r, "%.2fx the minimal %s's memory", kib / raw->extra[i].val,
+            result_note(r, "%.2fx the minimal %s's memory (MemAvailable)", kib / raw->extra[i].val,
                         kvm ? "VM" : "jailed process");
         }
+        if (!kvm && charged > 0 && strcmp(raw->extra[i].key, "charged_kib_per_process") == 0 &&
+            raw->extra[i].val > 0)
+            result_note(r, "charged %.1f KiB = %.2fx the minimal jailed process's %.1f", charged,
+                        charged / raw->extra[i].val, raw->extra[i].val);
+    }
     if (g_opts.quick)
         result_note(r, "quick run: N is small, so the memory figure is rough");
     if (d->live < d->n || d->why[0])

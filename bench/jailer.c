@@ -683,7 +683,7 @@ static void floor_create(void)
 /* floor_proc_memory */
 
 struct meminfo {
-    long long avail, committed, slab, pagetables, kstack, shmem;
+    long long avail, committed, slab, pagetables, kstack, shmem, anon;
 };
 
 static void read_meminfo(struct meminfo *m)
@@ -700,6 +700,7 @@ static void read_meminfo(struct meminfo *m)
         sscanf(line, "PageTables: %lld kB", &m->pagetables);
         sscanf(line, "KernelStack: %lld kB", &m->kstack);
         sscanf(line, "Shmem: %lld kB", &m->shmem);
+        sscanf(line, "AnonPages: %lld kB", &m->anon);
     }
     fclose(f);
 }
@@ -731,7 +732,8 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-enum { MEM_AVAIL, MEM_PT, MEM_KSTACK, MEM_SLAB, MEM_COMMITTED, MEM_SHMEM, MEM_NFIELDS };
+enum { MEM_AVAIL, MEM_PT, MEM_KSTACK, MEM_SLAB, MEM_COMMITTED, MEM_SHMEM, MEM_ANON, MEM_CHARGED,
+       MEM_NFIELDS };
 #define MEM_ROUNDS_MAX 5
 
 /* floor_proc_memory: `rounds` rounds of N live stubs parked in their
@@ -796,6 +798,11 @@ static void floor_memory(void)
         per[MEM_SLAB][done] = (double)(m1.slab - m0.slab) / nl;
         per[MEM_COMMITTED][done] = (double)(m1.committed - m0.committed) / nl;
         per[MEM_SHMEM][done] = (double)(m1.shmem - m0.shmem) / nl;
+        per[MEM_ANON][done] = (double)(m1.anon - m0.anon) / nl;
+        /* What the kernel charges for them, counter by counter (MemAvailable
+         * also moves with the page cache and other tenants' work). */
+        per[MEM_CHARGED][done] = per[MEM_SHMEM][done] + per[MEM_ANON][done] + per[MEM_PT][done] +
+                                 per[MEM_KSTACK][done] + per[MEM_SLAB][done];
         done++;
     }
     free(kids);
@@ -823,6 +830,7 @@ static void floor_memory(void)
     result_extra(r, "host_kib_per_process", med[MEM_AVAIL] > 0 ? med[MEM_AVAIL] : -1);
     result_extra(r, "pagetables_kib", med[MEM_PT] >= 0 ? med[MEM_PT] : -1);
     result_extra(r, "kernelstack_kib", med[MEM_KSTACK] >= 0 ? med[MEM_KSTACK] : -1);
+    result_extra(r, "charged_kib_per_process", med[MEM_CHARGED] > 0 ? med[MEM_CHARGED] : -1);
     result_extra(r, "slab_kib", med[MEM_SLAB] >= 0 ? med[MEM_SLAB] : -1);
     result_extra(r, "committed_kib", med[MEM_COMMITTED] >= 0 ? med[MEM_COMMITTED] : -1);
     result_extra(r, "vmpte_kib", nstat ? (double)pte_sum / (double)nstat : -1);
@@ -830,11 +838,12 @@ static void floor_memory(void)
     result_extra(r, "created_per_s", created_per_s);
     result_note(r, "%zu live stubs parked in FUTEX_WAIT in their handler; per process, median of "
                    "%zu round(s) of /proc/meminfo deltas: MemAvailable %.1f KiB (rounds: %s), "
-                   "PageTables %.1f, KernelStack %.1f, Slab %.1f, Committed_AS %.1f, Shmem %.1f; "
+                   "charged %.1f KiB = Shmem %.1f + AnonPages %.1f + PageTables %.1f + KernelStack "
+                   "%.1f + Slab %.1f; Committed_AS %.1f; "
                    "from /proc/PID/status: VmPTE %.1f, VmRSS %.1f KiB; load average %.1f; the "
                    "percentiles are spawn + first exit",
-                want, done, med[MEM_AVAIL], rounds_txt, med[MEM_PT], med[MEM_KSTACK],
-                med[MEM_SLAB], med[MEM_COMMITTED], med[MEM_SHMEM],
+                want, done, med[MEM_AVAIL], rounds_txt, med[MEM_CHARGED], med[MEM_SHMEM], med[MEM_ANON],
+                med[MEM_PT], med[MEM_KSTACK], med[MEM_SLAB], med[MEM_COMMITTED],
                 nstat ? (double)pte_sum / (double)nstat : -1,
                 nstat ? (double)rss_sum / (double)nstat : -1, loads[0]);
     if (med[MEM_AVAIL] <= 0)
