@@ -62,7 +62,7 @@ struct result {
     double guest_insns;     /* per sample; < 0 when not applicable */
     double exits;           /* per sample; < 0 when not applicable */
     double insn_emulation;  /* per sample, from the vCPU stats fd; < 0 when unknown */
-    char note[640];         /* skip reason, or how the figure was measured */
+    char note[1024];        /* skip reason, or how the figure was measured */
     size_t nextra;
     struct { char key[32]; double val; } extra[RESULT_EXTRA_MAX];
 };

@@ -660,8 +660,8 @@ int glint_debug_memory_equal(const glint_sandbox *sb, const glint_snapshot *snap
         if (sb->tables_elided && i < GLINT_BOOT_INFO_GVA / page) {
             /* glint's x86 tables, never copied in (snapshot.c): a backend
              * that does not read them; they stay zero here. */
-            static const uint8_t zero[GLINT_PAGE_SIZE];
-            differs = memcmp(a, zero, page) != 0;
+            static const uint8_t none[GLINT_PAGE_SIZE];
+            differs = memcmp(a, none, page) != 0;
         } else if (i == GLINT_BOOT_INFO_GVA / page) {
             /* The exit gate is the backend's (glint_sandbox_sync_exit_gate), not the snapshot's. */
             const size_t g = offsetof(struct glint_boot_info, exit_gate);
@@ -676,9 +676,12 @@ int glint_debug_memory_equal(const glint_sandbox *sb, const glint_snapshot *snap
     }
     if (!bad)
         return 1;
+    static const uint8_t zero[GLINT_PAGE_SIZE];
     size_t off = 0;
     const uint8_t *a = sb->mem + first * page, *b = snap->mem + first * page;
-    while (a[off] == b[off])
+    if (sb->tables_elided && first < GLINT_BOOT_INFO_GVA / page)
+        b = zero; /* what the first page was compared with */
+    while (off < page - 1 && a[off] == b[off])
         off++;
     snprintf(why, why_size,
              "%zu of %zu pages differ; the first at GPA 0x%llx (0x%02x, expected 0x%02x)", bad,
