@@ -634,7 +634,8 @@ static struct {
     uint64_t pretcode;
     struct k_ucontext uc;
 } fresh __attribute__((aligned(64)));
-static uint8_t fresh_fp[16384] __attribute__((aligned(64)));
+/* Page aligned: the first page, pre-faulted below, is one page, not two. */
+static uint8_t fresh_fp[16384] __attribute__((aligned(4096)));
 
 #define FP_XSTATE_MAGIC2 0x46505845u
 
@@ -829,7 +830,7 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
      * the signal stack (a frame with the XSAVE area), the resume stack, the
      * fresh frame of a restore, the exit gate's registers and the flags. */
     pretouch(alt_stack + sizeof alt_stack - 12288, 12288);
-    pretouch(resume_stack, sizeof resume_stack);
+    pretouch(resume_stack + sizeof resume_stack - 4096, 4096); /* its top page: what a report uses */
     pretouch(&fresh, sizeof fresh);
     pretouch(fresh_fp, 4096);
     pretouch(&fast_regs, sizeof fast_regs);
