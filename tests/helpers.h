@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -178,6 +179,21 @@ static inline const char *th_call_str(glint_sandbox *sb, const char *fn, const c
     size_t n = out.v.str.len < size - 1 ? out.v.str.len : size - 1;
     memcpy(buf, out.v.str.ptr, n);
     buf[n] = '\0';
+    return buf;
+}
+
+/* The first cap - 1 bytes of the file at path, NUL-terminated (malloc'd),
+ * or NULL if it cannot be opened. */
+static inline char *th_read_text(const char *path, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf, "out of memory reading %s", path);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = 0;
+    fclose(f);
     return buf;
 }
 

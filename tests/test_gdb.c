@@ -47,15 +47,9 @@ static char *gdb_finish(struct gdb_run *g)
     int st;
     while (waitpid(g->pid, &st, 0) < 0)
         ;
-    char *buf = calloc(1, 65536);
-    FILE *f = fopen(g->out, "r");
-    if (f) {
-        size_t n = fread(buf, 1, 65535, f);
-        buf[n] = 0;
-        fclose(f);
-    }
+    char *buf = th_read_text(g->out, 65536);
     unlink(g->out);
-    return buf;
+    return buf ? buf : calloc(1, 1);
 }
 
 static bool gdb_installed(void)
@@ -236,19 +230,6 @@ Test(gdb, avx_upper_halves, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox_destroy(sb);
 }
 
-/* The file's text (malloc'd), or NULL. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 65536);
-    size_t n = fread(buf, 1, 65535, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
 /* A free TCP port on 127.0.0.1 (closed again: a small race, no more). */
 static uint16_t free_port(void)
 {
@@ -281,7 +262,7 @@ Test(gdb, cli_call_under_seccomp, .timeout = VM_TEST_TIMEOUT)
     }
     /* Until glint listens. */
     for (int i = 0; i < 1000; i++) {
-        char *text = slurp(out);
+        char *text = th_read_text(out, 65536);
         bool ready = text && th_has(text, "waiting for gdb");
         free(text);
         if (ready)
@@ -295,7 +276,7 @@ Test(gdb, cli_call_under_seccomp, .timeout = VM_TEST_TIMEOUT)
     int st;
     while (waitpid(glint, &st, 0) < 0)
         ;
-    char *text = slurp(out);
+    char *text = th_read_text(out, 65536);
     unlink(out);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "glint: status 0x%x:\n%s\ngdb:\n%s", st,
               text ? text : "", gout);

@@ -11,12 +11,8 @@
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s", path);
-    char *buf = malloc(1 << 22);
-    size_t n = fread(buf, 1, (1 << 22) - 1, f);
-    buf[n] = 0;
-    fclose(f);
+    char *buf = th_read_text(path, 1 << 22);
+    cr_assert_not_null(buf, "%s", path);
     return buf;
 }
 
