@@ -38,7 +38,7 @@
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
 #define PROC_CTL_ADDR    0x7e0000100000 /* control pages, shared with the host (in the stub's
                                          * 2 MiB: no page table of their own) */
-#define PROC_CTL_SIZE    0x2000
+#define PROC_CTL_SIZE    0x1000
 #define PROC_RO_ADDR     (PROC_CTL_ADDR + PROC_CTL_SIZE) /* struct proc_ro: read-only in the child */
 #define PROC_RO_SIZE     0x1000
 #define PROC_RO_TO_CHILD (PROC_RO_ADDR + 0)    /* offsetof(struct proc_ro, to_child) */
@@ -98,7 +98,7 @@ struct proc_regs {
     uint64_t cs; /* reported only: the code segment the guest was in */
 };
 
-#define PROC_XSAVE_MAX 2560u /* legacy 512 + header 64 + AVX 256, with room */
+#define PROC_XSAVE_MAX 832u /* legacy 512 + header 64 + AVX 256: what glint keeps of it (struct ucpu) */
 
 /*
  * The page after the control page, mapped read-only in the child: what the

@@ -146,7 +146,7 @@ __asm__(".section .text.setup, \"ax\", @progbits\n"
         "    jmp gate_park\n"
         ".globl gate_go\n"
         "gate_go:\n"                      /* to_child moved: run the command */
-        "3:  leaq resume_stack+8192(%rip), %rsp\n"
+        "3:  leaq stub_stack+16384(%rip), %rsp\n"
         "    jmp stub_resume\n"
         ".org gate_syscall + 0x80, 0xcc\n"
         /* PROC_GATE_PARK: the only write, of RO->word (read by the kernel
@@ -213,7 +213,7 @@ __asm__(".section .text.setup, \"ax\", @progbits\n"
         "    movq %rcx, 112(%rax)\n"
         "    movq %rsp, 120(%rax)\n"
         "    movq %rcx, 128(%rax)\n"      /* rip: the resume address */
-        "    leaq resume_stack+8192(%rip), %rsp\n"
+        "    leaq stub_stack+16384(%rip), %rsp\n"
         "    pushfq\n"
         "    popq 136(%rax)\n"
         "    call fast_exit\n"
@@ -223,7 +223,7 @@ __asm__(".section .text.setup, \"ax\", @progbits\n"
          * the guest's. */
         ".globl fast_resume\n"
         "fast_resume:\n"
-        "    leaq resume_stack+8192(%rip), %rsp\n"
+        "    leaq stub_stack+16384(%rip), %rsp\n"
         "    pushq fast_regs+136(%rip)\n"
         "    popfq\n"
         "    movabsq $fast_regs, %rax\n"
@@ -253,7 +253,7 @@ __attribute__((noreturn, visibility("hidden"))) void fast_resume(void);
 
 /* The guest's registers at its last exit through the gate (proc_regs
  * layout: gate_fast and fast_resume use the offsets). */
-__attribute__((used, aligned(64))) struct proc_regs fast_regs;
+__attribute__((used, aligned(64), section(".bss.hot"))) struct proc_regs fast_regs;
 _Static_assert(offsetof(struct proc_regs, rax) == 104 && offsetof(struct proc_regs, rcx) == 112 &&
                    offsetof(struct proc_regs, rsp) == 120 && offsetof(struct proc_regs, rip) == 128 &&
                    offsetof(struct proc_regs, rflags) == 136,
@@ -261,8 +261,8 @@ _Static_assert(offsetof(struct proc_regs, rax) == 104 && offsetof(struct proc_re
 /* The guest's state is in fast_regs and its FPU/SSE/AVX registers (the
  * stub uses none), not in a signal frame; and a signal that came while
  * the stub ran for it, delivered at the next resume. */
-static int fast_mode;
-static int fast_signal;
+static int fast_mode __attribute__((section(".bss.hot")));
+static int fast_signal __attribute__((section(".bss.hot")));
 struct k_sigcontext;
 static void load_fast_regs(struct k_sigcontext *mc);
 static void report_fast(uint32_t kind, int sig);
@@ -281,10 +281,22 @@ static long gate(long n, long a, long b, long c, long d)
 #define CTL ((volatile struct proc_ctl *)PROC_CTL_ADDR)
 #define RO ((volatile const struct proc_ro *)PROC_RO_ADDR)
 
-__attribute__((used)) uint8_t setup_stack[16384] __attribute__((aligned(16)));
-static uint8_t alt_stack[65536] __attribute__((aligned(16)));
+/*
+ * The stub's memory, laid out so that a sandbox's process writes as few
+ * pages of its own as it can (each is a private copy of the zygote's):
+ * - stub_stack: the zygote's and a spare's set-up stack, and after the
+ *   ready report the stack every command runs on (set-up never returns);
+ *   a sandbox touches its top page.
+ * - alt_stack: the signal handler's stack, its top page aligned: a signal
+ *   frame with the XSAVE area (2.8 KiB where AVX-512 is on) and the
+ *   handler's own frames fit in that one page.
+ * - .bss.hot (stub.ld: one page, page aligned): every variable a sandbox
+ *   writes, then the XSAVE image of a restore's fresh frame (fresh_fp).
+ */
+__attribute__((used)) uint8_t stub_stack[16384] __attribute__((aligned(4096)));
+static uint8_t alt_stack[65536] __attribute__((aligned(4096)));
 
-static int ctl_mapped; /* a spare that has its control page */
+static int ctl_mapped __attribute__((section(".bss.hot"))); /* a spare that has its control page */
 
 __attribute__((noreturn)) static void die(uint32_t step, long rc)
 {
@@ -491,10 +503,9 @@ static void load_fp(uint8_t *fp)
 
 /* The frame of the signal being handled (the guest's state), for resumes
  * that keep it; and the kernel's own XSAVE header, seen in the first frame. */
-static struct k_ucontext *saved_uc;
-static uint8_t fp_hdr[48];
-static uint32_t fp_size_seen;
-__attribute__((used)) uint8_t resume_stack[8192] __attribute__((aligned(16)));
+static struct k_ucontext *saved_uc __attribute__((section(".bss.hot")));
+static uint8_t fp_hdr[48] __attribute__((section(".bss.hot")));
+static uint32_t fp_size_seen __attribute__((section(".bss.hot")));
 
 static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 {
@@ -613,7 +624,7 @@ static void xsave_to_ctl(void)
 
 static void xrstor_from_ctl(void)
 {
-    static uint8_t img[832] __attribute__((aligned(64)));
+    uint8_t img[832] __attribute__((aligned(64))); /* on the stack: not a page of its own */
     copy(img, CTL->xsave, 832);
     uint32_t mxcsr;
     copy(&mxcsr, img + 24, 4);
@@ -633,9 +644,10 @@ static void xrstor_from_ctl(void)
 static struct {
     uint64_t pretcode;
     struct k_ucontext uc;
-} fresh __attribute__((aligned(64)));
-/* Page aligned: the first page, pre-faulted below, is one page, not two. */
-static uint8_t fresh_fp[16384] __attribute__((aligned(4096)));
+} fresh __attribute__((aligned(64), section(".bss.hot")));
+/* Last in the hot page (stub.ld): an XSAVE image of up to ~3 KiB stays in
+ * it; a larger one (a CPU with more state) spills into the next pages. */
+static uint8_t fresh_fp[16384] __attribute__((aligned(64), section(".bss.hot_fp")));
 
 #define FP_XSTATE_MAGIC2 0x46505845u
 
@@ -826,16 +838,13 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
 {
     long rc;
     sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
-    /* What the set-up, the ready report and a first call write: the top of
-     * the signal stack (a frame with the XSAVE area), the resume stack, the
-     * fresh frame of a restore, the exit gate's registers and the flags. */
-    pretouch(alt_stack + sizeof alt_stack - 12288, 12288);
-    pretouch(resume_stack + sizeof resume_stack - 4096, 4096); /* its top page: what a report uses */
-    pretouch(&fresh, sizeof fresh);
-    pretouch(fresh_fp, 4096);
+    /* What the set-up, the ready report and a first call write: the top
+     * page of the signal stack (a frame with the XSAVE area), the top of
+     * the stack (set-up is running on it) and the hot page (the exit
+     * gate's registers, the flags, a restore's fresh frame). */
+    pretouch(alt_stack + sizeof alt_stack - 4096, 4096);
     pretouch(&fast_regs, sizeof fast_regs);
-    pretouch(&saved_uc, sizeof saved_uc);
-    pretouch(&fast_mode, sizeof fast_mode);
+    pretouch(fresh_fp, 512);
     if (sys(SYS_getppid, 0, 0, 0) != (long)host_pid) /* reparented: the host is gone */
         die(1, -3);
     sys(SYS_close, PROC_FD_ZYGOTE, 0, 0);
@@ -1054,7 +1063,7 @@ __attribute__((noreturn, used)) void stub_main(void)
 __asm__(".text\n"
         ".globl stub_start\n"
         "stub_start:\n"
-        "    leaq setup_stack+16384(%rip), %rsp\n"
+        "    leaq stub_stack+16384(%rip), %rsp\n"
         "    xorl %ebp, %ebp\n"
         "    call stub_main\n"
         "    ud2\n");

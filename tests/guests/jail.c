@@ -4,7 +4,7 @@
  *   ReadAt(uint64 addr) -> uint64   reads 8 bytes at addr
  *   WriteAt(uint64 addr, uint64 v)  writes v at addr
  *   Spin()                          loops forever
- * The stub's control pages (JAIL_CTL_ADDR, 8 KiB) are writable from the
+ * The stub's control page (JAIL_CTL_ADDR, 4 KiB) is writable from the
  * guest.  These overwrite all of it with the pseudo-random words of
  * jail_scribble_word(seed, i) (tests/guests/jail.h):
  *   Scribble(uint64 seed)           ... in address order, then return
