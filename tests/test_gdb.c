@@ -102,6 +102,52 @@ Test(gdb, breakpoint_step_print_continue, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox_destroy(sb);
 }
 
+/* A sandbox made from a snapshot: on the process backend it maps the
+ * snapshot's code pages, which nobody may write; listening gives it its own
+ * copy (a new guest process in the same state), so breakpoints work, and
+ * the snapshot and its other sandboxes never see them. */
+Test(gdb, breakpoint_in_a_sandbox_from_a_snapshot, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    if (!gdb_installed())
+        cr_skip_test("gdb is not installed");
+    glint_config cfg;
+    glint_config_default(&cfg);
+    cfg.timeout_ms = 0;
+    glint_sandbox *x = th_create(GDB_GUEST, &cfg);
+    EXPECT_OK(x, glint_sandbox_init(x));
+    cr_assert_eq(gdb_sum(x, 2, GLINT_OK), 3);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(x, glint_sandbox_snapshot(x, &snap));
+    glint_error err;
+    glint_sandbox *y = NULL, *z = NULL;
+    cr_assert_eq(glint_sandbox_create_from_snapshot(snap, &y, &err), GLINT_OK, "%s", err.message);
+    cr_assert_eq(glint_sandbox_create_from_snapshot(snap, &z, &err), GLINT_OK, "%s", err.message);
+    EXPECT_OK(y, glint_sandbox_init(y));
+    EXPECT_OK(z, glint_sandbox_init(z));
+    uint16_t port = 0;
+    EXPECT_OK(y, glint_sandbox_debug_listen(y, 0, &port));
+    struct gdb_run g;
+    gdb_start(&g, port, "-ex 'break gdb_add' -ex continue -ex 'print v' -ex delete -ex continue");
+    cr_assert_eq(gdb_sum(y, 4, GLINT_OK), 10);
+    char *out = gdb_finish(&g);
+    cr_assert(th_has(out, "Breakpoint 1, gdb_add (acc=0, v=1)"), "gdb:\n%s", out);
+    cr_assert(th_has(out, "exited normally"), "gdb:\n%s", out);
+    free(out);
+    /* No int3 left anywhere: y, its sibling, a new one from the snapshot. */
+    cr_assert_eq(gdb_sum(y, 3, GLINT_OK), 6);
+    cr_assert_eq(gdb_sum(z, 5, GLINT_OK), 15);
+    glint_sandbox *w = NULL;
+    cr_assert_eq(glint_sandbox_create_from_snapshot(snap, &w, &err), GLINT_OK, "%s", err.message);
+    EXPECT_OK(w, glint_sandbox_init(w));
+    cr_assert_eq(gdb_sum(w, 4, GLINT_OK), 10);
+    glint_sandbox_destroy(w);
+    glint_sandbox_destroy(z);
+    glint_sandbox_destroy(y);
+    glint_snapshot_free(snap);
+    glint_sandbox_destroy(x);
+}
+
 Test(gdb, write_memory_and_detach, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_IF_NO_KVM();

@@ -1576,3 +1576,78 @@ Test(snapshot_cross, restore_brings_the_snapshots_function_names, .timeout = VM_
     glint_sandbox_destroy(a);
     glint_sandbox_destroy(o);
 }
+
+/* How many of the guest process's mappings come from a snapshot's memfd
+ * (process backend), and whether any of them is writable; -1 without a
+ * guest process. */
+static int snapshot_mappings(glint_sandbox *sb, int *writable)
+{
+    int pid = glint_debug_guest_pid(sb);
+    *writable = 0;
+    if (pid <= 0)
+        return -1;
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", pid);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot open %s", path);
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "/memfd:glint-snapshot"))
+            continue;
+        char perms[8] = "";
+        cr_assert_eq(sscanf(line, "%*x-%*x %7s", perms), 1, "maps: %s", line);
+        n++;
+        *writable |= perms[1] == 'w';
+    }
+    fclose(f);
+    return n;
+}
+
+/* On the process backend a sandbox made from a snapshot maps the guest's
+ * code and read-only data from the snapshot's own sealed memfd (no copy per
+ * sandbox), never writable; a restore to another snapshot gives it its own
+ * copy (a new process), and everything runs as before. */
+Test(snapshot_from, code_pages_shared_with_the_snapshot, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_sandbox *x = counter_new(NULL, HOST_STD);
+    glint_snapshot *snap = take(x);
+    cr_assert_eq(call_u64(x, "Bump"), COUNTER_INIT + 1);
+    glint_snapshot *snap2 = take(x);
+    glint_sandbox *y = from_snapshot(snap, HOST_STD);
+    int w = 0, n = snapshot_mappings(y, &w);
+    if (!y->be->shares_snapshot_pages) {
+        cr_assert(!y->shared_ro && n <= 0, "%s backend: %d snapshot mappings", y->be->name, n);
+    } else {
+        cr_assert(y->shared_ro, "nothing shared with the snapshot");
+        cr_assert_gt(n, 0, "the guest process maps nothing of the snapshot");
+        cr_assert(!w, "a snapshot page is writable in the guest process");
+        /* The host sees them where the guest does: the snapshot's bytes. */
+        for (uint64_t p = GLINT_IMAGE_BASE / GLINT_PAGE_SIZE; p < y->lay.image_end / GLINT_PAGE_SIZE; p++)
+            if (glint_page_shareable(y->mem, &y->lay, p))
+                cr_assert(memcmp(y->mem + p * GLINT_PAGE_SIZE, snap->mem + p * GLINT_PAGE_SIZE,
+                                 GLINT_PAGE_SIZE) == 0, "page 0x%llx differs", (unsigned long long)p);
+    }
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 1);
+    restore(y, snap);
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 1);
+    /* Another snapshot (its own memfd): the sandbox's own copy from now on. */
+    restore(y, snap2);
+    cr_assert(!y->shared_ro);
+    cr_assert_leq(snapshot_mappings(y, &w), 0, "still maps a snapshot after a restore to another");
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 2);
+    restore(y, snap);
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 1);
+    /* Many sandboxes from it, each working, the snapshot unchanged. */
+    glint_sandbox *z[4];
+    for (int i = 0; i < 4; i++) {
+        z[i] = from_snapshot(snap, HOST_STD);
+        cr_assert_eq(call_u64(z[i], "Bump"), COUNTER_INIT + 1);
+    }
+    for (int i = 0; i < 4; i++)
+        glint_sandbox_destroy(z[i]);
+    glint_sandbox_destroy(y);
+    glint_snapshot_free(snap2);
+    glint_snapshot_free(snap);
+    glint_sandbox_destroy(x);
+}

@@ -853,6 +853,10 @@ API glint_status glint_sandbox_debug_listen(glint_sandbox *sb, uint16_t port, ui
     if (!sb)
         return GLINT_E_INVALID;
     glint_gdb_free(sb);
+    /* Breakpoints are written into the guest's code: its own copy. */
+    glint_status us = glint_sandbox_unshare(sb, 1, &sb->err);
+    if (us != GLINT_OK)
+        return us;
     struct glint_gdb *g = calloc(1, sizeof *g);
     if (!g)
         return glint_fail(&sb->err, GLINT_E_NOMEM, "out of memory");

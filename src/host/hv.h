@@ -67,6 +67,12 @@ struct hv_setup {
     /* What prepare() started for this memory, or NULL; create owns it
      * (also when it fails). */
     struct hv_prep *prep;
+    /* A backend with shares_snapshot_pages: a sealed memfd holding this
+     * memory's snapshot at share_off + GVA (-1: none).  The guest's
+     * read-only image pages (glint_page_shareable) are mapped from it and
+     * were not copied into memfd; the caller keeps it open. */
+    int share_fd;
+    uint64_t share_off;
 };
 
 struct hv_ops {
@@ -81,6 +87,11 @@ struct hv_ops {
      * the guest's pages from the page tables at lay->pt_base), so a
      * sandbox made from a snapshot need not get a copy of them. */
     int uses_cpu_tables;
+    /* A sandbox made from a snapshot maps the guest's read-only image
+     * pages (code, read-only data) from the snapshot's own sealed memfd
+     * instead of a copy (hv_setup.share_fd), in the guest's side and in
+     * the host's mapping; hv_ops.unshare ends it. */
+    int shares_snapshot_pages;
     /* boot_info.exit_gate for guests on this backend (glint/abi.h): the
      * GVA of an exit without a fault, or 0 (exits are OUT). */
     uint64_t exit_gate;
@@ -144,7 +155,7 @@ struct hv_ops {
      * runs elsewhere can start that side meanwhile.  NULL: nothing
      * started (create does it all).  prepare_drop: what create never
      * took (a failure in between). */
-    struct hv_prep *(*prepare)(int memfd);
+    struct hv_prep *(*prepare)(int memfd, int share_fd);
     void (*prepare_drop)(struct hv_prep *p);
     int (*sample_regs)(struct hv *hv, uint64_t *rip, uint64_t *rsp, uint64_t *rbp);
     /* Optional (debugger, gdbstub.c): the hypervisor's own guest-debug
@@ -157,6 +168,11 @@ struct hv_ops {
      * caller must use the trap flag and the guest's own #BP/#DB (NULL, or
      * not available on this host: see describe), -1 on an error. */
     int (*guest_debug)(struct hv *hv, unsigned flags, glint_error *err);
+    /* With shares_snapshot_pages: from now on the guest's side maps only
+     * its own memfd (which the caller has filled, and mapped in its place
+     * on the host's side).  The side already running still maps the
+     * snapshot's pages until the next full restore_cpu replaces it. */
+    void (*unshare)(struct hv *hv);
 };
 
 #define HV_DEBUG_BP   1u

@@ -41,7 +41,7 @@ struct glint_obs {
     const char *call_fn;
     uint32_t frame_flags;            /* GLINT_CALL_SPANS when traced, for marshal */
     uint32_t gdepth, gcount, gskip; /* open, recorded, dropped but open */
-    struct glint_obs_gspan gspan[GLINT_GUEST_SPAN_DEPTH];
+    struct glint_obs_gspan *gspan;   /* [GLINT_GUEST_SPAN_DEPTH], allocated at the first guest span */
 };
 
 extern atomic_int g_obs_trace_users;

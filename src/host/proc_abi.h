@@ -72,6 +72,12 @@ struct proc_zygote_hello {
  * seccomp filter pins it), and its userfaultfd. */
 #define PROC_FD_PARK 5 /* write end of the park pipe (see struct proc_ro) */
 
+/* The sandbox's memory message may carry a second descriptor: the sealed
+ * memfd of the snapshot the sandbox was made from.  Maps flagged with
+ * PROC_MAP_SNAPSHOT (read-only image pages) come from it, at
+ * snap_off + GVA; the child closes both once mapped. */
+#define PROC_MAP_SNAPSHOT 0x1000u
+
 #define PROC_BOOT_FS 0x10000 /* GLINT_BOOT_INFO_GVA: the FS base a guest starts with */
 
 #define PROC_SIG_INTERRUPT 10 /* SIGUSR1: the host stops the guest */
@@ -185,10 +191,11 @@ struct proc_ctl {
     uint32_t nmaps, reserved2;
     struct proc_map {
         uint64_t gva, size;
-        uint32_t prot;          /* PROT_* */
+        uint32_t prot;          /* PROT_*, and PROC_MAP_SNAPSHOT */
         uint32_t uffd_wp;       /* writable: track writes */
     } maps[64];
     uint64_t rlimit_as;
+    uint64_t snap_off;          /* PROC_MAP_SNAPSHOT maps: offset of GVA 0 in the snapshot memfd */
     uint32_t want_uffd;         /* set up userfaultfd write-protect tracking */
     uint32_t uffd_ok;           /* child -> host: tracking is on */
     uint32_t ns_ok;             /* child -> host: it has its own user, IPC and UTS namespaces */

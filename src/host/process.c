@@ -90,8 +90,10 @@ struct hv {
     uint8_t *mem;
     size_t mem_size;
     int memfd;
+    int share_fd;           /* the snapshot's sealed memfd (hv_setup.share_fd; not ours), or -1 */
+    uint64_t share_off;
     struct glint_layout lay;
-    struct proc_map maps[MAX_MAPS];
+    struct proc_map *maps;  /* [nmaps]: what the child maps (read_maps) */
     uint32_t nmaps;
 
     int ctlfd;
@@ -373,7 +375,7 @@ struct reap {
 
 /* A child started for a thread that may not (see start_child). */
 struct start_req {
-    int memfd;
+    int memfd, share_fd;
     struct spare sp;
     int err;
 };
@@ -733,9 +735,10 @@ static int spare_arm(struct spare *s)
 /* Hands the armed spare its sandbox's guest memory (its control page
  * already says how to map it).  The spare's socket is closed either way.
  * 0, or an errno (EPIPE and the like: the spare is gone). */
-static int spare_configure(struct spare *s, int memfd)
+static int spare_configure(struct spare *s, int memfd, int share_fd)
 {
-    int e = send_fds(s->sock, &memfd, 1);
+    int fds[2] = {memfd, share_fd};
+    int e = send_fds(s->sock, fds, share_fd >= 0 ? 2 : 1);
     close(s->sock);
     s->sock = -1;
     return e;
@@ -772,16 +775,16 @@ static int spare_take(struct spare *out)
     return e ? e : spare_fork(out);
 }
 
-/* A spare handed guest memory `memfd`; it maps it once its control page
- * says how (spawn_child: fill_ctl, then `go`).  0 (*s holds the child and
- * its control pages), or an errno. */
-static int start_child_here(int memfd, struct spare *s)
+/* A spare handed guest memory `memfd` (and the snapshot's, share_fd, or
+ * -1); it maps it once its control page says how (spawn_child: fill_ctl,
+ * then `go`).  0 (*s holds the child and its control pages), or an errno. */
+static int start_child_here(int memfd, int share_fd, struct spare *s)
 {
     int e = 0;
     for (int tries = 0; tries < 4; tries++) {
         if ((e = spare_take(s)) != 0)
             return e;
-        if ((e = spare_configure(s, memfd)) == 0)
+        if ((e = spare_configure(s, memfd, share_fd)) == 0)
             return 0;
         /* That spare died (killed from outside?): reap it, take another. */
         pthread_mutex_lock(&kp.lock);
@@ -812,7 +815,7 @@ static void *keeper_main(void *arg)
         if (kp.req && !kp.req_done) {
             struct start_req *r = kp.req;
             pthread_mutex_unlock(&kp.lock);
-            r->err = start_child_here(r->memfd, &r->sp);
+            r->err = start_child_here(r->memfd, r->share_fd, &r->sp);
             pthread_mutex_lock(&kp.lock);
             kp.req_done = 1;
             pthread_cond_broadcast(&kp.cond);
@@ -919,11 +922,11 @@ static void keeper_after_fork(void)
  * replacing a dead child: no memfd_create, pipe2, sendmsg or open there)
  * asks the keeper (`delegate`).  0 or an errno.
  */
-static int start_child(int memfd, int delegate, struct spare *s)
+static int start_child(int memfd, int share_fd, int delegate, struct spare *s)
 {
     if (!delegate)
-        return start_child_here(memfd, s);
-    struct start_req r = {memfd, {-1, -1, -1, -1, -1, -1, NULL}, 0};
+        return start_child_here(memfd, share_fd, s);
+    struct start_req r = {memfd, share_fd, {-1, -1, -1, -1, -1, -1, NULL}, 0};
     pthread_mutex_lock(&kp.lock);
     int e = keeper_start_locked();
     if (e == 0) {
@@ -951,14 +954,14 @@ struct hv_prep {
 
 static glint_status process_probe(glint_error *err);
 
-static struct hv_prep *process_prepare(int memfd)
+static struct hv_prep *process_prepare(int memfd, int share_fd)
 {
     if (process_probe(NULL) != GLINT_OK)
         return NULL;
     struct hv_prep *p = malloc(sizeof *p);
     if (!p)
         return NULL;
-    if (start_child_here(memfd, &p->s) != 0) { /* create tries again, and says why */
+    if (start_child_here(memfd, share_fd, &p->s) != 0) { /* create tries again, and says why */
         free(p);
         return NULL;
     }
@@ -1104,6 +1107,7 @@ static void process_init_once(void)
     struct hv probe;
     memset(&probe, 0, sizeof probe);
     probe.memfd = memfd_create("glint-probe", MFD_CLOEXEC);
+    probe.share_fd = -1;
     probe.ctlfd = probe.pidfd = probe.pagemap_fd = probe.park_fd = -1;
     probe.pid = -1;
     if (probe.memfd < 0 || ftruncate(probe.memfd, 2 * (off_t)GLINT_PAGE_SIZE) < 0) {
@@ -1113,7 +1117,8 @@ static void process_init_once(void)
         return;
     }
     probe.mem_size = 2 * GLINT_PAGE_SIZE;
-    probe.maps[0] = (struct proc_map){GLINT_BOOT_INFO_GVA, GLINT_PAGE_SIZE, PROT_READ | PROT_WRITE, 1};
+    struct proc_map probe_map = {GLINT_BOOT_INFO_GVA, GLINT_PAGE_SIZE, PROT_READ | PROT_WRITE, 1};
+    probe.maps = &probe_map;
     probe.nmaps = 1;
     probe.lay.mem_size = GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE;
     glint_error perr;
@@ -1321,6 +1326,7 @@ static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro)
     c->nmaps = hv->nmaps;
     memcpy(c->maps, hv->maps, hv->nmaps * sizeof hv->maps[0]);
     c->rlimit_as = 0; /* no new mappings can be made anyway; RLIMIT_AS would count the memfd */
+    c->snap_off = hv->share_off;
     c->want_uffd = (uint32_t)g.uffd;
     c->host_pid = (uint32_t)getpid(); /* not 1 as a test: the host may be PID 1 (containers) */
     /* FS/GS bases are reset with the pinned arch_prctl on every full state
@@ -1343,7 +1349,7 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
         s = prep->s;
         free(prep);
     } else {
-        e = start_child(hv->memfd, delegate, &s);
+        e = start_child(hv->memfd, hv->share_fd, delegate, &s);
     }
     if (e) {
         char why[160];
@@ -1427,7 +1433,8 @@ static glint_status read_maps(struct hv *hv, glint_error *err)
 {
     const struct glint_layout *l = &hv->lay;
     uint64_t pages = l->pt_base / GLINT_PAGE_SIZE;
-    hv->nmaps = 0;
+    struct proc_map maps[MAX_MAPS];
+    uint32_t nmaps = 0;
     uint32_t cur = 0;
     uint64_t start = 0;
     for (uint64_t p = GLINT_BOOT_INFO_GVA / GLINT_PAGE_SIZE; p <= pages; p++) {
@@ -1448,21 +1455,35 @@ static glint_status read_maps(struct hv *hv, glint_error *err)
                     return glint_fail(err, GLINT_E_INVALID,
                                       "process backend: page 0x%llx is writable and executable",
                                       (unsigned long long)(p * GLINT_PAGE_SIZE));
+                if (hv->share_fd >= 0 && glint_page_shareable(hv->mem, l, p))
+                    prot |= PROC_MAP_SNAPSHOT; /* the snapshot's page, not copied (snapshot.c) */
             }
         }
         if (prot != cur || p == pages) {
             if (cur) {
-                if (hv->nmaps >= MAX_MAPS)
+                if (nmaps >= MAX_MAPS)
                     return glint_fail(err, GLINT_E_INVALID,
                                       "process backend: guest memory has more than %d regions", MAX_MAPS);
-                hv->maps[hv->nmaps++] = (struct proc_map){start * GLINT_PAGE_SIZE, (p - start) * GLINT_PAGE_SIZE,
-                                                          cur, (cur & PROT_WRITE) ? 1u : 0u};
+                maps[nmaps++] = (struct proc_map){start * GLINT_PAGE_SIZE, (p - start) * GLINT_PAGE_SIZE,
+                                                  cur, (cur & PROT_WRITE) ? 1u : 0u};
             }
             cur = prot;
             start = p;
         }
     }
+    /* As many as there are (a handful): every sandbox keeps them. */
+    if (!(hv->maps = malloc((nmaps ? nmaps : 1) * sizeof *maps)))
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory creating a sandbox process");
+    memcpy(hv->maps, maps, nmaps * sizeof *maps);
+    hv->nmaps = nmaps;
     return GLINT_OK;
+}
+
+static void process_unshare(struct hv *hv)
+{
+    hv->share_fd = -1;
+    for (uint32_t i = 0; i < hv->nmaps; i++)
+        hv->maps[i].prot &= ~PROC_MAP_SNAPSHOT;
 }
 
 static void process_destroy(struct hv *hv)
@@ -1476,6 +1497,7 @@ static void process_destroy(struct hv *hv)
         close(hv->ctlfd);
     glint_hot_free(&hv->hot);
     free(hv->scan);
+    free(hv->maps);
     free(hv);
 }
 
@@ -1498,6 +1520,8 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     hv->mem = st->mem;
     hv->mem_size = st->mem_size;
     hv->memfd = st->memfd;
+    hv->share_fd = st->share_fd;
+    hv->share_off = st->share_off;
     hv->lay = *st->lay;
     hv->ctlfd = hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
     hv->pid = -1;
@@ -2234,6 +2258,7 @@ const struct hv_ops hv_process_ops = {
     .id = GLINT_BACKEND_PROCESS,
     .shared_memory = 1,
     .uses_cpu_tables = 0,
+    .shares_snapshot_pages = 1,
     .exit_gate = PROC_GATE_FAST,
     .cpu_state_format = UCPU_FORMAT,
     .cpu_state_size = sizeof(struct ucpu),
@@ -2260,6 +2285,7 @@ const struct hv_ops hv_process_ops = {
     .quiesce = process_quiesce,
     .restore_hint = process_restore_hint,
     .prepare = process_prepare,
+    .unshare = process_unshare,
     .prepare_drop = process_prepare_drop,
 };
 _Static_assert(PROC_BOOT_FS == GLINT_BOOT_INFO_GVA, "proc_abi.h: boot info");

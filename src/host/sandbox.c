@@ -136,8 +136,10 @@ glint_status glint_sandbox_set_functions(glint_sandbox *sb, const glint_function
         f[i].name = names[i];
         e[i] = entries[i];
     }
-    free(sb->funcs), free(sb->fn_entries), free(sb->fn_names);
+    if (!sb->funcs_borrowed)
+        free(sb->funcs), free(sb->fn_entries), free(sb->fn_names);
     sb->funcs = f, sb->fn_entries = e, sb->fn_names = names, sb->nfuncs = n;
+    sb->funcs_borrowed = 0;
     return GLINT_OK;
 }
 
@@ -290,7 +292,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
     x86_setup(sb->mem, &sb->lay, regions, n, img->entry, &st);
 
     struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, &st,
-                             glint_sandbox_take_prep(sb)};
+                             glint_sandbox_take_prep(sb), -1, 0};
     if ((s = sb->be->create(&sb->hv, &setup, err)))
         return s;
     return glint_sandbox_finish_setup(sb, err);
@@ -299,7 +301,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
 void glint_sandbox_prepare(glint_sandbox *sb)
 {
     if (sb->be->prepare && sb->memfd >= 0 && !sb->prep)
-        sb->prep = sb->be->prepare(sb->memfd);
+        sb->prep = sb->be->prepare(sb->memfd, sb->share_fd);
 }
 
 struct hv_prep *glint_sandbox_take_prep(glint_sandbox *sb)
@@ -331,6 +333,7 @@ glint_sandbox *glint_sandbox_new(const glint_config *cfg, glint_error *err)
         return NULL;
     }
     sb->memfd = -1;
+    sb->share_fd = -1;
     pthread_mutex_init(&sb->run_lock, NULL);
     atomic_store(&sb->cancel_seq, UINT64_MAX);
     glint_log_defaults(sb);
@@ -395,9 +398,11 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
         munmap(sb->mem, (size_t)sb->lay.mem_size);
     if (sb->memfd >= 0)
         close(sb->memfd);
-    free(sb->funcs);
-    free(sb->fn_entries);
-    free(sb->fn_names);
+    if (!sb->funcs_borrowed) {
+        free(sb->funcs);
+        free(sb->fn_entries);
+        free(sb->fn_names);
+    }
     free(sb->host);
     free(sb->result_buf);
     free(sb->hc_args_buf);

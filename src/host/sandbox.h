@@ -47,6 +47,7 @@ struct glint_sandbox {
     glint_function *funcs;
     uint64_t *fn_entries;
     char (*fn_names)[GLINT_MAX_NAME + 1];
+    int funcs_borrowed;     /* the three above are base's (a snapshot's: immutable), not copies */
 
     /* Host functions. */
     size_t nhost;
@@ -78,6 +79,12 @@ struct glint_sandbox {
      * this backend never reads) were not copied into this sandbox's
      * memory: snapshots of it take them from base (snapshot.c). */
     int tables_elided;
+    /* The guest's read-only image pages are base's (hv_ops.shares_snapshot_pages):
+     * not in memfd, and mem maps them read-only from share_fd (base's memfd) at
+     * share_off + GVA.  glint_sandbox_unshare ends it before the host writes there. */
+    int shared_ro;
+    int share_fd;
+    uint64_t share_off;
     uint64_t *dirty;                /* one bit per guest page */
     int need_full;
     int in_call;            /* a guest call (not init) is running */
@@ -147,6 +154,12 @@ glint_status glint_sandbox_set_functions(glint_sandbox *sb, const glint_function
 
 /* snapshot.c: restore to sb->auto_restore after a call (busy held). */
 glint_status glint_auto_restore(glint_sandbox *sb);
+/* Gives the sandbox its own copy of the pages it shares with its snapshot
+ * (shared_ro), for the host to write there (a debugger's breakpoints, a
+ * restore to another snapshot).  Idle sandboxes only.  replace: the
+ * backend's side is replaced now, in the same state; 0: the caller does a
+ * full restore_cpu next, which replaces it. */
+glint_status glint_sandbox_unshare(glint_sandbox *sb, int replace, glint_error *err);
 /* snapshot.c: the host set of sb equals that of snap. */
 int glint_host_set_matches(const glint_sandbox *sb, const struct glint_snapshot *snap, char *why,
                            size_t why_size);

@@ -212,10 +212,14 @@ static void data_pages(int fd, uint64_t off, size_t pages, unsigned char *map)
  * snapshot may hold data anywhere the snapshot does or the guest wrote. */
 static void sandbox_data_pages(const glint_sandbox *sb, size_t pages, unsigned char *map)
 {
-    if (sb->memfd < 0)
+    if (sb->memfd < 0) {
         memset(map, 1, pages);
-    else
-        data_pages(sb->memfd, 0, pages, map);
+        return;
+    }
+    data_pages(sb->memfd, 0, pages, map);
+    if (sb->shared_ro) /* those are holes in memfd, and hold base's data */
+        for (size_t i = 0; i < pages; i++)
+            map[i] |= (unsigned char)glint_page_shareable(sb->mem, &sb->lay, i);
 }
 
 /* Copies the non-zero pages of sb's memory into a new sealed memfd. */
@@ -258,6 +262,7 @@ static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, 
     }
     snap->mem_fd = fd;
     snap->mem_off = 0;
+    snap->sealed = 1;
     snap->mem = ro;
     snap->map_base = ro;
     snap->map_len = size;
@@ -449,6 +454,8 @@ static glint_status restore_locked_untimed(glint_sandbox *sb, struct glint_snaps
         return glint_fail(&sb->err, GLINT_E_STATE, "restore: initialize the sandbox first");
     int same = sb->synced == snap;
     glint_status s = sb->be->quiesce ? sb->be->quiesce(sb->hv, &sb->err) : GLINT_OK;
+    if (s == GLINT_OK && sb->shared_ro && snap->mem_fd != sb->share_fd)
+        s = glint_sandbox_unshare(sb, 0, &sb->err); /* another snapshot's code: copied in below */
     if (s == GLINT_OK && sb->need_full)
         s = finish_pending_exit(sb);
     if (s == GLINT_OK)
@@ -549,6 +556,13 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     if (m == MAP_FAILED)
         return glint_fail(err, GLINT_E_NOMEM, "mapping %zu bytes of guest memory: %s", size, strerror(errno));
     sb->mem = m;
+    /* Code and read-only data: the snapshot's own pages (a sealed memfd:
+     * nobody can change them), not a copy per sandbox. */
+    int share = sb->be->shares_snapshot_pages && snap->sealed;
+    if (share) {
+        sb->share_fd = snap->mem_fd;
+        sb->share_off = snap->mem_off;
+    }
     glint_sandbox_prepare(sb); /* the backend's side starts while the pages are copied */
     unsigned char *map = malloc(pages);
     if (!map)
@@ -563,13 +577,17 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
         first = TABLE_PAGES;
         sb->tables_elided = 1;
     }
+    if (share)
+        for (size_t i = 0; i < pages; i++)
+            if (glint_page_shareable(snap->mem, &snap->lay, i))
+                map[i] = 2; /* shared, below: not copied */
     for (size_t i = first; i < pages;) {
-        if (!map[i] || page_is_zero(snap->mem + i * PAGE)) {
+        if (map[i] != 1 || page_is_zero(snap->mem + i * PAGE)) {
             i++;
             continue;
         }
         size_t j = i + 1;
-        while (j < pages && map[j] && !page_is_zero(snap->mem + j * PAGE))
+        while (j < pages && map[j] == 1 && !page_is_zero(snap->mem + j * PAGE))
             j++;
         size_t off = i * PAGE, len = (j - i) * PAGE, done = 0;
         while (done < len) {
@@ -585,8 +603,73 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
         }
         i = j;
     }
+    /* The host sees the shared pages where the guest does (read-only). */
+    for (size_t i = 0; share && i < pages;) {
+        if (map[i] != 2) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < pages && map[j] == 2)
+            j++;
+        if (mmap(sb->mem + i * PAGE, (j - i) * PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, snap->mem_fd,
+                 (off_t)(snap->mem_off + i * PAGE)) == MAP_FAILED) {
+            free(map);
+            return glint_fail(err, GLINT_E_NOMEM, "mapping a snapshot's code into a sandbox: %s",
+                              strerror(errno));
+        }
+        sb->shared_ro = 1;
+        i = j;
+    }
     free(map);
     return GLINT_OK;
+}
+
+glint_status glint_sandbox_unshare(glint_sandbox *sb, int replace, glint_error *err)
+{
+    if (!sb->shared_ro)
+        return GLINT_OK;
+    size_t pages = (size_t)sb->lay.mem_size / PAGE;
+    const uint8_t *src = sb->base->mem;
+    for (size_t i = 0; i < pages;) {
+        if (!glint_page_shareable(sb->mem, &sb->lay, i)) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < pages && glint_page_shareable(sb->mem, &sb->lay, j))
+            j++;
+        size_t off = i * PAGE, len = (j - i) * PAGE, done = 0;
+        while (done < len) {
+            ssize_t w = pwrite(sb->memfd, src + off + done, len - done, (off_t)(off + done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return glint_fail(err, GLINT_E_NOMEM, "copying a snapshot's code into a sandbox: %s",
+                                  w < 0 ? strerror(errno) : "short write");
+            done += (size_t)w;
+        }
+        /* In place: the old mapping goes only when the new one is there. */
+        if (mmap(sb->mem + off, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sb->memfd, (off_t)off) ==
+            MAP_FAILED)
+            return glint_fail(err, GLINT_E_NOMEM, "mapping a sandbox's own code: %s", strerror(errno));
+        i = j;
+    }
+    sb->shared_ro = 0;
+    sb->share_fd = -1;
+    sb->be->unshare(sb->hv);
+    if (!replace)
+        return GLINT_OK; /* the caller's full restore replaces the guest's side */
+    /* The guest's side still maps the snapshot's pages: a new one, in the
+     * same state (what a full restore does). */
+    void *state = calloc(1, sb->be->cpu_state_size);
+    if (!state)
+        return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a sandbox's state");
+    glint_status s = sb->be->save_cpu(sb->hv, state, err);
+    if (s == GLINT_OK)
+        s = sb->be->restore_cpu(sb->hv, state, 1, err);
+    free(state);
+    return s;
 }
 
 glint_status glint_snapshot_backend_for(const glint_snapshot *csnap, int want,
@@ -653,15 +736,18 @@ API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csn
         return GLINT_E_NOMEM;
     sb->lay = snap->lay;
     sb->be = be;
-    if ((s = sb->be->probe(err)) ||
-        (s = glint_sandbox_set_functions(sb, snap->funcs, snap->fn_entries, snap->nfuncs, err)) ||
-        (s = map_snapshot_memory(sb, snap, err)))
+    /* The function table is the snapshot's (immutable, and base keeps it
+     * alive): no copy per sandbox. */
+    sb->base = glint_snapshot_ref(snap);
+    sb->funcs = snap->funcs, sb->fn_entries = snap->fn_entries, sb->fn_names = snap->fn_names;
+    sb->nfuncs = snap->nfuncs;
+    sb->funcs_borrowed = 1;
+    if ((s = sb->be->probe(err)) || (s = map_snapshot_memory(sb, snap, err)))
         goto fail;
     glint_sandbox_sync_exit_gate(sb);
-    sb->base = glint_snapshot_ref(snap);
     sb->syms = glint_symtab_ref(snap->syms);
     struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL,
-                             glint_sandbox_take_prep(sb)};
+                             glint_sandbox_take_prep(sb), sb->shared_ro ? sb->share_fd : -1, sb->share_off};
     if ((s = sb->be->create(&sb->hv, &setup, err)) ||
         (s = sb->be->restore_cpu(sb->hv, glint_snapshot_cpu_for(snap, be), 1, err)) ||
         (s = glint_sandbox_finish_setup(sb, err)))

@@ -41,6 +41,7 @@ struct glint_snapshot {
     /* Loaded from a file: the neutral state, imported for another backend
      * when a sandbox first needs it; AUTO selects as for a new guest. */
     int from_file;
+    int sealed;            /* mem_fd is a sealed memfd (taken here), not a file */
     struct ucpu neutral;
 
     size_t nfuncs;

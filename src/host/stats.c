@@ -7,6 +7,7 @@
  * and read by anyone with relaxed atomic loads: no lock, no allocation.
  * The histogram bucket is a count-leading-zeros away.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "observe.h"
@@ -128,6 +129,8 @@ void glint_obs_destroyed(glint_sandbox *sb)
     if (sb->obs.counted)
         atomic_fetch_add(&g_destroyed, 1);
     glint_obs_tracer_set(&sb->obs.tracer, NULL, NULL);
+    free(sb->obs.gspan);
+    sb->obs.gspan = NULL;
 }
 
 void glint_obs_init_done(glint_sandbox *sb, glint_status s, uint64_t t0)
@@ -269,6 +272,12 @@ void glint_obs_guest_span(glint_sandbox *sb, uint32_t op, const char *name, size
         if (o->gcount >= GLINT_GUEST_SPAN_MAX || o->gdepth >= GLINT_GUEST_SPAN_DEPTH) {
             OBS_INC(o->st.guest_spans_dropped);
             o->gskip++; /* its end must not close the enclosing span */
+            return;
+        }
+        if (!o->gspan && !(o->gspan = calloc(GLINT_GUEST_SPAN_DEPTH, sizeof *o->gspan))) {
+            /* Few sandboxes are ever traced: the room comes with the first span. */
+            OBS_INC(o->st.guest_spans_dropped);
+            o->gskip++;
             return;
         }
         struct glint_obs_gspan *g = &o->gspan[o->gdepth++];

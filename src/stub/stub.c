@@ -884,11 +884,12 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     }
     /* 3: a sandbox: the host wrote what to map into the control page and
      * sends its guest memory; or the end of this spare. */
-    if (recv_fds(high_sock, got) != 1)
+    int nfd = recv_fds(high_sock, got);
+    if (nfd != 1 && nfd != 2)
         for (;;)
             sys(SYS_exit_group, 0, 0, 0);
     sys(SYS_close, high_sock, 0, 0);
-    int memfd = got[0];
+    int memfd = got[0], snapfd = nfd == 2 ? got[1] : -1; /* snapfd: PROC_MAP_SNAPSHOT maps */
     /* The host may still be loading it: wait until the control page says
      * how to map it (a bounded spin, then asleep). */
     for (uint32_t i = 0; !__atomic_load_n((uint32_t *)&CTL->go, __ATOMIC_ACQUIRE); i++) {
@@ -908,11 +909,17 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     for (uint32_t i = 0; i < n; i++) {
         u64 gva = CTL->maps[i].gva, size = CTL->maps[i].size;
         uint32_t prot = CTL->maps[i].prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
-        rc = sys6(SYS_mmap, (long)gva, (long)size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, (long)gva);
+        int snap = (CTL->maps[i].prot & PROC_MAP_SNAPSHOT) != 0;
+        if (snap && (snapfd < 0 || (prot & PROT_WRITE)))
+            die(4, -9 /* EBADF */);
+        rc = sys6(SYS_mmap, (long)gva, (long)size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, snap ? snapfd : memfd,
+                  snap ? (long)(CTL->snap_off + gva) : (long)gva);
         if (rc != (long)gva)
             die(4, rc < 0 ? rc : -17);
     }
     sys(SYS_close, memfd, 0, 0);
+    if (snapfd >= 0)
+        sys(SYS_close, snapfd, 0, 0);
     /* 5: dirty tracking: userfaultfd write-protect, asynchronous (no
      * messages: the kernel just clears the protection), read by the host
      * with PAGEMAP_SCAN.  Optional. */
