@@ -21,7 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROC_STUB_BASE   0x7e0000000000 /* stub text; linked here (src/stub/stub.ld) */
+/* The stub sits right above the highest guest address (GLINT_MEMORY_MAX):
+ * in the same 512 GiB as guest memory, so the child needs no page-table
+ * page of its own for the upper levels (one PUD for both). */
+#define PROC_STUB_BASE   0x40000000 /* stub text; linked here (src/stub/stub.ld) */
 #define PROC_GATE_SYSCALL (PROC_STUB_BASE + 0x0)  /* `syscall; ret`: futex after the filter */
 #define PROC_GATE_SIGRET  (PROC_STUB_BASE + 0x10) /* `mov $15,%eax; syscall`: sa_restorer */
 #define PROC_GATE_READY   (PROC_STUB_BASE + 0x20) /* `ud2`: "set up, waiting for the first run" */
@@ -36,7 +39,7 @@
 /* Instruction pointers the kernel reports to seccomp (after the syscall). */
 #define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
-#define PROC_CTL_ADDR    0x7e0000100000 /* control pages, shared with the host (in the stub's
+#define PROC_CTL_ADDR    0x40100000 /* control page, shared with the host (in the stub's
                                          * 2 MiB: no page table of their own) */
 #define PROC_CTL_SIZE    0x1000
 #define PROC_RO_ADDR     (PROC_CTL_ADDR + PROC_CTL_SIZE) /* struct proc_ro: read-only in the child */
@@ -44,7 +47,7 @@
 #define PROC_RO_TO_CHILD (PROC_RO_ADDR + 0)    /* offsetof(struct proc_ro, to_child) */
 #define PROC_RO_PARK_SPIN (PROC_RO_ADDR + 0x40) /* offsetof(struct proc_ro, park_spin) */
 #define PROC_PARK_SPIN_MAX 100000 /* pause loops (~1 ms at 10 ns), whatever the host asks */
-#define PROC_STUB_END    0x7e0002000000 /* the stub keeps [PROC_STUB_BASE, this) */
+#define PROC_STUB_END    0x42000000 /* the stub keeps [PROC_STUB_BASE, this) */
 
 /* The zygote (stub.c: stub_main) starts with one descriptor: its socket
  * (AF_UNIX, SOCK_SEQPACKET) to the host.  Messages are one 64-bit word:

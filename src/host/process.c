@@ -79,6 +79,8 @@ struct glint_pm_scan_arg {
 /* The stub program, linked in by stub_blob.S. */
 extern const unsigned char glint_stub_start[], glint_stub_end[];
 
+_Static_assert(PROC_STUB_BASE >= GLINT_MEMORY_MAX, "the stub overlaps guest addresses");
+
 /* ------------------------------------------------------------------------- */
 /* The guest's CPU state is a struct ucpu (ucpu.h): what ring-3 code can see. */
 
@@ -241,7 +243,7 @@ static int build_filter(struct bpf *b)
     b->fix[b->nfix++] = (struct bpf_fix){b->n, L_TRAP, 0};
     op(b, BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 0); /* x32 */
     ld(b, OFF_IP_HI);
-    need(b, (uint32_t)(PROC_STUB_BASE >> 32), L_TRAP);
+    need(b, (uint32_t)((uint64_t)PROC_STUB_BASE >> 32), L_TRAP);
     ld(b, OFF_IP_LO);
     when(b, (uint32_t)PROC_GATE_WAIT_IP, L_WAIT);
     when(b, (uint32_t)PROC_GATE_PARK_IP, L_PARK);

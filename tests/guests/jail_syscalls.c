@@ -9,7 +9,7 @@
  *   Vsyscall()    call 0xffffffffff600000 (the vsyscall gettimeofday)
  *   X32()         syscall, rax = 0x40000000 | 39 (x32 getpid)
  *   Compat32()    lret to the 32-bit code segment 0x23, then int $0x80 (eax = 20)
- *   GateGetpid()  call the stub's syscall gate 0x7e0000000000 with rax = 39
+ *   GateGetpid()  call the stub's syscall gate 0x40000000 with rax = 39
  *   GateFutex()   the same gate with rax = 202 (futex) on address 0x1234
  *   GateWrite()   the same gate with rax = 1 (write) to the park pipe's fd 5
  *   ParkForged()  the park gate's own syscall instruction (write to fd 5),
@@ -27,7 +27,7 @@
 #include <string.h>
 #include "jail.h"
 
-#define STUB_GATE 0x7e0000000000ull
+#define STUB_GATE 0x40000000ull
 #define PARK_GATE_SYSCALL (STUB_GATE + 0x80 + 25) /* proc_abi.h: PROC_GATE_PARK_IP - 2 */
 #define RO_WORD JAIL_RO_ADDR                       /* proc_abi.h: PROC_RO_ADDR */
 
@@ -235,7 +235,7 @@ GLINT_FUNCTION(GatePort80, GLINT_U64);
 static void GateOutside(const glint_args *a)
 {
     (void)a;
-    GATE_JUMP("movabsq $0x7e0000000102, %%rcx");
+    GATE_JUMP("movabsq $0x40000102, %%rcx");
 }
 GLINT_FUNCTION(GateOutside, GLINT_U64);
 
