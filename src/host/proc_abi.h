@@ -99,6 +99,7 @@ struct proc_zygote_hello {
 #define PROC_REP_DUMP   2u /* answer to PROC_CMD_DUMP */
 #define PROC_REP_SETUP_FAILED 3u /* the stub could not set itself up: err = step, code = errno */
 #define PROC_REP_FAST   4u /* the guest took the exit gate: regs (rip = its resume address, after an OUT) */
+#define PROC_REP_READY  5u /* set up: waiting for the first command (a full state: GREGS, FP, FSGS) */
 
 struct proc_regs {
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;

@@ -1319,7 +1319,8 @@ static void kill_child(struct hv *hv)
 /* A sandbox process's set-up steps (stub.c: spare_main's die() codes; the
  * zygote's are in zygote_start's message). */
 static const char *const setup_steps[] = {
-    [1] = "taking its descriptors and control pages", [4] = "mapping guest memory",
+    [1] = "taking its descriptors and control pages", [2] = "a fault in its own set-up",
+    [4] = "mapping guest memory",
     [9] = "the host went away", [10] = "unmapping the set-up gate",
 };
 
@@ -1418,7 +1419,7 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
                               ? setup_steps[step] : "an unknown step",
                           strerror(code));
     }
-    if (kind != PROC_REP_SIGNAL || c->signo != SIGILL || c->regs.rip != PROC_GATE_READY) {
+    if (kind != PROC_REP_READY) {
         kill_child(hv);
         return glint_fail(err, GLINT_E_HYPERVISOR,
                           "process backend: the sandbox process did not report ready (report %u, "

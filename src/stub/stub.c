@@ -13,8 +13,10 @@
  * waits for a sandbox's descriptors, maps the control page and guest
  * memory with the permissions the host wrote there, arms userfaultfd
  * write-protection for dirty tracking, unmaps the set-up gate (the one
- * place the filter lets make any system call) and reports ready: `ud2` at
- * PROC_GATE_READY, through the handler.
+ * place the filter lets make any system call) and reports ready
+ * (PROC_REP_READY, no signal: the first command is a full state, whose
+ * frame stub_resume builds afresh with the XSAVE header the zygote learned
+ * from a signal of its own).
  *
  * From then on the child runs only in two places: guest code, and the
  * handler.  Every fault, the interrupt signal and every refused system call
@@ -52,6 +54,8 @@
 #define SYS_futex 202
 #define SYS_exit_group 231
 #define SYS_getppid 110
+#define SYS_getpid 39
+#define SYS_kill 62
 #define SYS_seccomp 317
 #define SYS_userfaultfd 323
 #define SYS_close_range 436
@@ -507,9 +511,28 @@ static struct k_ucontext *saved_uc __attribute__((section(".bss.hot")));
 static uint8_t fp_hdr[48] __attribute__((section(".bss.hot")));
 static uint32_t fp_size_seen __attribute__((section(".bss.hot")));
 
+static void learn_fp(const struct k_sigcontext *mc)
+{
+    if (!fp_size_seen && mc->fpstate) {
+        uint32_t n = fp_size(mc->fpstate);
+        if (n > 512) {
+            copy(fp_hdr, mc->fpstate + 464, 48);
+            fp_size_seen = n;
+        }
+    }
+}
+
 static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 {
     struct k_sigcontext *mc = &uc->mc;
+    if (!ctl_mapped) {
+        /* The zygote's own signal (stub_main): the kernel's XSAVE header,
+         * learned once for every spare; nothing to report to. */
+        learn_fp(mc);
+        if (sig == PROC_SIG_INTERRUPT)
+            return;
+        die(2, -sig); /* a fault in the stub's own set-up */
+    }
     if ((sig == PROC_SIG_INTERRUPT || sig == 24 /* SIGXCPU */) && mc->rip >= PROC_STUB_BASE &&
         mc->rip < PROC_STUB_END) {
         if (mc->rip >= (u64)fast_resume && mc->rip < (u64)gate_fast_end) {
@@ -537,13 +560,7 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc)
     }
     save_regs(mc);
     saved_uc = uc;
-    if (!fp_size_seen && mc->fpstate) {
-        uint32_t n = fp_size(mc->fpstate);
-        if (n > 512) {
-            copy(fp_hdr, mc->fpstate + 464, 48);
-            fp_size_seen = n;
-        }
-    }
+    learn_fp(mc);
     uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
     report();
     wait_command(seen);
@@ -952,9 +969,12 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     /* 10: the jail (the zygote's filter) closes: the set-up gate goes. */
     if ((rc = gate(SYS_munmap, PROC_GATE_SETUP, 4096, 0, 0)) < 0)
         die(10, rc);
-    /* 11: ready; the host's first command enters the guest. */
-    __asm__ volatile("jmp gate_ready");
-    __builtin_unreachable();
+    /* 11: ready, from here (a signal would cost the host ~10 us more);
+     * the host's first command, a full state, enters the guest. */
+    CTL->rep_kind = PROC_REP_READY;
+    uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
+    report();
+    wait_command(seen);
 }
 
 /*
@@ -1023,6 +1043,9 @@ __attribute__((noreturn, used)) void stub_main(void)
     for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         if ((rc = sys6(SYS_rt_sigaction, sigs[i], (long)&sa, 0, 8, 0, 0)) < 0)
             die(8, rc);
+    /* One signal to itself: its frame shows the kernel's XSAVE header and
+     * size, which a restore's fresh frame must carry (learn_fp). */
+    sys(SYS_kill, sys(SYS_getpid, 0, 0, 0), PROC_SIG_INTERRUPT, 0);
     /* 9: die with the host. */
     sys(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9, 0);
     if (sys(SYS_getppid, 0, 0, 0) != (long)host_pid)
