@@ -139,15 +139,20 @@ static void map_range(uint8_t *mem, const struct glint_layout *lay, uint64_t gva
     }
 }
 
-static void write_page_tables(uint8_t *mem, const struct glint_layout *lay,
-                              const struct glint_region *regions, size_t nregions)
+/* PML4, PDPT and PD: below GLINT_BOOT_INFO_GVA, with glint's other tables. */
+static void write_upper_tables(uint8_t *mem, const struct glint_layout *lay)
 {
     const uint64_t upper = PTE_P | PTE_W | PTE_U; /* leaves decide */
     put64(mem + GLINT_PML4_GPA, GLINT_PDPT_GPA | upper);
     put64(mem + GLINT_PDPT_GPA, GLINT_PD_GPA | upper);
     for (uint64_t i = 0; i < lay->pt_count; i++)
         put64(mem + GLINT_PD_GPA + i * 8, (lay->pt_base + i * GLINT_PAGE_SIZE) | upper);
+}
 
+/* The page tables at lay->pt_base: every page's permissions. */
+static void write_leaf_tables(uint8_t *mem, const struct glint_layout *lay,
+                              const struct glint_region *regions, size_t nregions)
+{
     /* The runtime's own pages: supervisor only. */
     map_range(mem, lay, GLINT_GDT_GPA, 3 * GLINT_PAGE_SIZE, GLINT_MAP_WRITE); /* GDT, IDT, TSS */
     map_range(mem, lay, GLINT_STUBS_GPA, GLINT_PAGE_SIZE, GLINT_MAP_EXEC);
@@ -168,13 +173,20 @@ static struct x86_segment seg(uint16_t selector, unsigned dpl, int code)
     return s;
 }
 
-void x86_setup(uint8_t *mem, const struct glint_layout *lay, const struct glint_region *regions,
-               size_t nregions, uint64_t entry, struct x86_state *st)
+void x86_write_cpu_tables(uint8_t *mem, const struct glint_layout *lay)
 {
     write_gdt(mem);
     write_idt_and_stubs(mem);
     write_tss(mem);
-    write_page_tables(mem, lay, regions, nregions);
+    write_upper_tables(mem, lay);
+}
+
+void x86_setup(uint8_t *mem, const struct glint_layout *lay, const struct glint_region *regions,
+               size_t nregions, uint64_t entry, int cpu_tables, struct x86_state *st)
+{
+    if (cpu_tables)
+        x86_write_cpu_tables(mem, lay);
+    write_leaf_tables(mem, lay, regions, nregions);
     x86_boot_state(lay, entry, st);
 }
 

@@ -40,14 +40,22 @@ struct x86_state {
 #define X86_CR4_OSXSAVE (1ull << 18)
 
 /*
- * Writes GDT, IDT, TSS + I/O bitmap, exception stubs and page tables into
- * guest memory `mem` (mem_size bytes, zero) for the regions given, and fills
- * *st with the initial state: ring 3 at `entry` with RSP = `stack_top` and
- * FS base = GLINT_BOOT_INFO_GVA.  Regions must be page aligned, inside
+ * Writes the page tables at lay->pt_base into guest memory `mem` (mem_size
+ * bytes, zero) for the regions given, with `cpu_tables` also glint's x86
+ * tables below GLINT_BOOT_INFO_GVA (x86_write_cpu_tables), and fills *st
+ * with the initial state: ring 3 at `entry` with RSP = `stack_top` and FS
+ * base = GLINT_BOOT_INFO_GVA.  Regions must be page aligned, inside
  * lay->mem_size, and not overlap; pages not covered are not present.
  */
 void x86_setup(uint8_t *mem, const struct glint_layout *lay, const struct glint_region *regions,
-               size_t nregions, uint64_t entry, struct x86_state *st);
+               size_t nregions, uint64_t entry, int cpu_tables, struct x86_state *st);
+
+/* glint's x86 tables, the pages below GLINT_BOOT_INFO_GVA: PML4, PDPT, PD,
+ * GDT, IDT and exception stubs, TSS + I/O bitmap (the exception stack
+ * stays zero).  They depend on the layout only: a backend that does not run
+ * on them (hv_ops.uses_cpu_tables 0) gets none, and its snapshots get
+ * these. */
+void x86_write_cpu_tables(uint8_t *mem, const struct glint_layout *lay);
 
 /* Only the register state of x86_setup: glint's control state (the same
  * for every guest) and RIP = entry, RSP = lay->stack_top. */

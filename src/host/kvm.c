@@ -894,7 +894,7 @@ static void guest_debug_probe_once(void)
     memcpy(mem + b, code, sizeof code);
     struct glint_region r = {b, GLINT_PAGE_SIZE, GLINT_MAP_USER | GLINT_MAP_EXEC};
     struct x86_state st;
-    x86_setup(mem, &lay, &r, 1, b, &st);
+    x86_setup(mem, &lay, &r, 1, b, 1, &st);
     struct hv_setup setup = {mem, (size_t)lay.mem_size, -1, &lay, &st, NULL, -1, 0};
     struct hv *hv = NULL;
     struct kvm_regs regs;

@@ -222,7 +222,8 @@ static glint_status create_memory(glint_sandbox *sb, glint_error *err)
 
 /*
  * Maps in advance the guest pages the host itself writes into a new
- * sandbox's memory (glint's tables and stubs, the boot information, the
+ * sandbox's memory (glint's tables and stubs where the backend runs on
+ * them, the boot information, the
  * page tables, the first page of each call buffer), one system call per
  * run of pages instead of one page fault per page on first touch.  Pages
  * the host writes anyway: no memory more.  Best effort (older kernels
@@ -238,7 +239,7 @@ static void populate_host_pages(glint_sandbox *sb)
         {l->input_base, GLINT_PAGE_SIZE},
         {l->output_base, GLINT_PAGE_SIZE},
     };
-    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+    for (size_t i = sb->be->uses_cpu_tables ? 0 : 1; i < sizeof runs / sizeof runs[0]; i++)
         if (runs[i][1] && runs[i][0] + runs[i][1] <= l->mem_size)
             (void)madvise(sb->mem + runs[i][0], (size_t)runs[i][1], MADV_POPULATE_WRITE);
 }
@@ -289,7 +290,10 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
     struct glint_region regions[GLINT_IMAGE_MAX_SEGS + 4];
     size_t n = guest_regions(img, &sb->lay, regions);
     struct x86_state st;
-    x86_setup(sb->mem, &sb->lay, regions, n, img->entry, &st);
+    /* glint's x86 tables only where the backend runs on them (a snapshot
+     * of this sandbox writes them: copy_memory). */
+    sb->tables_elided = !sb->be->uses_cpu_tables;
+    x86_setup(sb->mem, &sb->lay, regions, n, img->entry, !sb->tables_elided, &st);
 
     struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, &st,
                              glint_sandbox_take_prep(sb), -1, 0};

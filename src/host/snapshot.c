@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cpu_x86_64.h"
 #include "error.h"
 #include "hv.h"
 #include "sandbox.h"
@@ -239,12 +240,20 @@ static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, 
             close(fd);
         return glint_fail(err, GLINT_E_NOMEM, "snapshot memory of %zu bytes: %s", size, strerror(errno));
     }
-    for (size_t i = 0; i < pages; i++) {
-        /* glint's x86 tables, never copied into this sandbox: its base's */
-        const uint8_t *src = sb->tables_elided && sb->base && i < TABLE_PAGES ? sb->base->mem + i * PAGE
-                                                                             : sb->mem + i * PAGE;
-        if ((resident[i] || src != sb->mem + i * PAGE) && !page_is_zero(src))
+    for (size_t i = sb->tables_elided ? TABLE_PAGES : 0; i < pages; i++) {
+        const uint8_t *src = sb->mem + i * PAGE;
+        if (resident[i] && !page_is_zero(src))
             memcpy(dst + i * PAGE, src, PAGE);
+    }
+    /* glint's x86 tables, never written into this sandbox (a backend that
+     * does not run on them): its base snapshot's, as the CPU that ran it
+     * left them (accessed bits and all), or, for a sandbox made from an
+     * image, what x86_setup writes for this layout. */
+    if (sb->tables_elided && pages > TABLE_PAGES) {
+        if (sb->base)
+            memcpy(dst, sb->base->mem, TABLE_PAGES * PAGE);
+        else
+            x86_write_cpu_tables(dst, &sb->lay);
     }
     free(resident);
     /* The exit gate is the backend's, set at every load: not part of a snapshot. */
