@@ -209,6 +209,17 @@ static void data_pages(int fd, uint64_t off, size_t pages, unsigned char *map)
     }
 }
 
+/* A page that a sandbox made from a snapshot takes from the snapshot's
+ * memfd instead of a copy (hv_ops.shares_snapshot_pages): the guest's
+ * read-only image pages, which its process maps too, and the page tables,
+ * which only the host reads (and never writes, but for a restore to
+ * another snapshot, before which glint_sandbox_unshare makes them its own). */
+static int host_shared_page(const uint8_t *mem, const struct glint_layout *l, size_t page)
+{
+    uint64_t a = (uint64_t)page * PAGE;
+    return (a >= l->pt_base && a < l->pt_base + l->pt_count * PAGE) || glint_page_shareable(mem, l, page);
+}
+
 /* Pages of sb's memory that may hold data.  A private mapping of a
  * snapshot may hold data anywhere the snapshot does or the guest wrote. */
 static void sandbox_data_pages(const glint_sandbox *sb, size_t pages, unsigned char *map)
@@ -220,7 +231,7 @@ static void sandbox_data_pages(const glint_sandbox *sb, size_t pages, unsigned c
     data_pages(sb->memfd, 0, pages, map);
     if (sb->shared_ro) /* those are holes in memfd, and hold base's data */
         for (size_t i = 0; i < pages; i++)
-            map[i] |= (unsigned char)glint_page_shareable(sb->mem, &sb->lay, i);
+            map[i] |= (unsigned char)host_shared_page(sb->mem, &sb->lay, i);
 }
 
 /* Copies the non-zero pages of sb's memory into a new sealed memfd. */
@@ -588,7 +599,7 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     }
     if (share)
         for (size_t i = 0; i < pages; i++)
-            if (glint_page_shareable(snap->mem, &snap->lay, i))
+            if (host_shared_page(snap->mem, &snap->lay, i))
                 map[i] = 2; /* shared, below: not copied */
     for (size_t i = first; i < pages;) {
         if (map[i] != 1 || page_is_zero(snap->mem + i * PAGE)) {
@@ -641,12 +652,12 @@ glint_status glint_sandbox_unshare(glint_sandbox *sb, int replace, glint_error *
     size_t pages = (size_t)sb->lay.mem_size / PAGE;
     const uint8_t *src = sb->base->mem;
     for (size_t i = 0; i < pages;) {
-        if (!glint_page_shareable(sb->mem, &sb->lay, i)) {
+        if (!host_shared_page(sb->mem, &sb->lay, i)) {
             i++;
             continue;
         }
         size_t j = i + 1;
-        while (j < pages && glint_page_shareable(sb->mem, &sb->lay, j))
+        while (j < pages && host_shared_page(sb->mem, &sb->lay, j))
             j++;
         size_t off = i * PAGE, len = (j - i) * PAGE, done = 0;
         while (done < len) {
