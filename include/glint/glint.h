@@ -486,9 +486,9 @@ glint_status glint_sandbox_debug_listen(glint_sandbox *sb, uint16_t port, uint16
  * the host functions registered on it.  It is immutable and reference
  * counted: sandboxes made from it or restored to it keep it alive, so the
  * caller may free its own reference at any time.  Any thread may use a
- * snapshot; on KVM many sandboxes share its memory copy-on-write (on the
- * process backend each sandbox gets its own copy of the snapshot's data
- * pages: docs/architecture.md).
+ * snapshot; on KVM many sandboxes share its memory copy-on-write; on the
+ * process backend they share its code, read-only data and page tables, and
+ * each gets its own copy of its other pages (docs/architecture.md).
  */
 typedef struct glint_snapshot glint_snapshot;
 
