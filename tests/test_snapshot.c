@@ -1664,3 +1664,50 @@ Test(snapshot_from, code_pages_shared_with_the_snapshot, .timeout = VM_TEST_TIME
     glint_snapshot_free(snap);
     glint_sandbox_destroy(x);
 }
+
+/* Giving a sharing sandbox its own pages (what a debugger's listen does)
+ * replaces its process: what the guest wrote before still goes back at
+ * the next restore.  A restore to a snapshot the sandbox took itself keeps
+ * the sharing (those pages are the same). */
+Test(snapshot_from, unshare_keeps_what_the_next_restore_undoes, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_sandbox *x = counter_new(NULL, HOST_STD);
+    glint_snapshot *snap = take(x);
+    glint_sandbox *y = from_snapshot(snap, HOST_STD);
+    int w = 0, shares = y->be->shares_snapshot_pages;
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 1);
+    glint_snapshot *own = take(y);
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 2);
+    restore(y, own);
+    cr_assert_eq(y->shared_ro, shares, "a restore to its own snapshot ended the sharing");
+    if (shares)
+        cr_assert_gt(snapshot_mappings(y, &w), 0);
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 2);
+    /* Written since the restore: the counter. */
+    int pid0 = glint_debug_guest_pid(y);
+    glint_error err;
+    cr_assert_eq(glint_sandbox_unshare(y, 1, &err), GLINT_OK, "%s", err.message);
+    cr_assert(!y->shared_ro);
+    if (shares) {
+        cr_assert_neq(glint_debug_guest_pid(y), pid0, "the process that maps the snapshot still runs");
+        cr_assert_leq(snapshot_mappings(y, &w), 0);
+    }
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 3, "the state did not survive the new process");
+    restore(y, own);
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 2, "a page written before the unshare stayed");
+    restore(y, snap);
+    cr_assert_eq(call_u64(y, "Bump"), COUNTER_INIT + 1);
+    /* A page written once, before the unshare (not yet one that every
+     * restore copies back anyway): the first restore after it. */
+    glint_sandbox *z = from_snapshot(snap, HOST_STD);
+    cr_assert_eq(call_u64(z, "Bump"), COUNTER_INIT + 1);
+    cr_assert_eq(glint_sandbox_unshare(z, 1, &err), GLINT_OK, "%s", err.message);
+    restore(z, snap);
+    cr_assert_eq(call_u64(z, "Bump"), COUNTER_INIT + 1, "the page written before the unshare was not restored");
+    glint_sandbox_destroy(z);
+    glint_sandbox_destroy(y);
+    glint_snapshot_free(own);
+    glint_snapshot_free(snap);
+    glint_sandbox_destroy(x);
+}

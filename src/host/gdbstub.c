@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -854,9 +855,15 @@ API glint_status glint_sandbox_debug_listen(glint_sandbox *sb, uint16_t port, ui
         return GLINT_E_INVALID;
     glint_gdb_free(sb);
     /* Breakpoints are written into the guest's code: its own copy. */
-    glint_status us = glint_sandbox_unshare(sb, 1, &sb->err);
-    if (us != GLINT_OK)
-        return us;
+    if (sb->shared_ro) {
+        int idle = 0;
+        if (!atomic_compare_exchange_strong(&sb->busy, &idle, 1))
+            return GLINT_E_BUSY;
+        glint_status us = glint_sandbox_unshare(sb, 1, &sb->err);
+        atomic_store(&sb->busy, 0);
+        if (us != GLINT_OK)
+            return us;
+    }
     struct glint_gdb *g = calloc(1, sizeof *g);
     if (!g)
         return glint_fail(&sb->err, GLINT_E_NOMEM, "out of memory");

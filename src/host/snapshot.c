@@ -474,8 +474,9 @@ static glint_status restore_locked_untimed(glint_sandbox *sb, struct glint_snaps
         return glint_fail(&sb->err, GLINT_E_STATE, "restore: initialize the sandbox first");
     int same = sb->synced == snap;
     glint_status s = sb->be->quiesce ? sb->be->quiesce(sb->hv, &sb->err) : GLINT_OK;
-    if (s == GLINT_OK && sb->shared_ro && snap->mem_fd != sb->share_fd)
-        s = glint_sandbox_unshare(sb, 0, &sb->err); /* another snapshot's code: copied in below */
+    if (s == GLINT_OK && !same && sb->shared_ro && snap->mem_fd != sb->share_fd)
+        s = glint_sandbox_unshare(sb, 0, &sb->err); /* another snapshot's pages: restore_all copies
+                                                     * them in, restore_cpu (full) a new process */
     if (s == GLINT_OK && sb->need_full)
         s = finish_pending_exit(sb);
     if (s == GLINT_OK)
@@ -683,12 +684,22 @@ glint_status glint_sandbox_unshare(glint_sandbox *sb, int replace, glint_error *
     /* The guest's side still maps the snapshot's pages: a new one, in the
      * same state (what a full restore does). */
     void *state = calloc(1, sb->be->cpu_state_size);
-    if (!state)
-        return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a sandbox's state");
-    glint_status s = sb->be->save_cpu(sb->hv, state, err);
+    glint_status s = state ? sb->be->save_cpu(sb->hv, state, err)
+                           : glint_fail(err, GLINT_E_NOMEM, "out of memory copying a sandbox's state");
+    /* What the guest wrote since its last restore, before its tracking
+     * goes with its process: the next restore still copies it back. */
+    if (s == GLINT_OK)
+        s = sb->be->dirty_pages(sb->hv, sb->dirty, err);
     if (s == GLINT_OK)
         s = sb->be->restore_cpu(sb->hv, state, 1, err);
     free(state);
+    if (s != GLINT_OK) {
+        /* Its process may still map the snapshot's pages (or be gone):
+         * nothing runs before a full restore replaces it. */
+        sb->state = SB_POISONED;
+        sb->need_full = 1;
+        sb->poison = *err;
+    }
     return s;
 }
 

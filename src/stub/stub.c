@@ -966,6 +966,12 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
      * them, and the handler never needs to). */
     sys(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, CTL->set.fs_base, 0);
     sys(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, CTL->set.gs_base, 0);
+    /* Every signal blocked from here until the guest's first instruction,
+     * as in the handler: an interrupt sent while the stub waits for its
+     * first command comes then (a fresh frame's mask is empty), instead
+     * of being held back by the stub and dropped by that command. */
+    u64 all = ~0ull;
+    sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&all, 0, 8, 0, 0);
     /* 10: the jail (the zygote's filter) closes: the set-up gate goes. */
     if ((rc = gate(SYS_munmap, PROC_GATE_SETUP, 4096, 0, 0)) < 0)
         die(10, rc);
