@@ -35,18 +35,21 @@ struct glint_layout {
 };
 
 /*
- * An image page that the guest can read but not write (code, read-only
- * data), by its page table entry in guest memory `mem`: what a sandbox made
- * from a snapshot may map from the snapshot itself on a backend with
- * hv_ops.shares_snapshot_pages.  The one rule both sides of that sharing
- * use (snapshot.c copies every other page; process.c maps these from the
+ * A page the guest can read but not write, by its page table entry in
+ * guest memory `mem`: an image page (code, read-only data) or the boot
+ * information: what a sandbox made from a snapshot may map from the
+ * snapshot itself on a backend with hv_ops.shares_snapshot_pages (the boot
+ * information only where the snapshot holds that backend's exit gate:
+ * snapshot.c checks).  The one rule both sides of that sharing use
+ * (snapshot.c copies every other page; process.c maps these from the
  * snapshot).
  */
 static inline int glint_page_shareable(const uint8_t *mem, const struct glint_layout *l, uint64_t page)
 {
     uint64_t gva = page * GLINT_PAGE_SIZE, pte;
     uint64_t at = l->pt_base + (page >> 9) * GLINT_PAGE_SIZE + (page & 511) * 8;
-    if (gva < GLINT_IMAGE_BASE || gva >= l->image_end || gva >= l->pt_base || at + 8 > l->mem_size)
+    if ((gva < GLINT_IMAGE_BASE && gva != GLINT_BOOT_INFO_GVA) || gva >= l->image_end || gva >= l->pt_base ||
+        at + 8 > l->mem_size)
         return 0;
     memcpy(&pte, mem + at, 8);
     return (pte & 7) == 5; /* present, user, not writable */

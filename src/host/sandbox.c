@@ -194,8 +194,13 @@ void glint_sandbox_sync_exit_gate(glint_sandbox *sb)
     if (!sb->mem || sb->lay.mem_size < GLINT_BOOT_INFO_GVA + sizeof(struct glint_boot_info))
         return;
     at = (uint64_t *)(sb->mem + GLINT_BOOT_INFO_GVA + offsetof(struct glint_boot_info, exit_gate));
-    if (*at != want) /* a private mapping of a snapshot stays shared where it can */
-        *at = want;
+    if (*at == want) /* a mapping of a snapshot stays shared where it can */
+        return;
+    /* A page shared with the snapshot is read-only here: the sandbox's own
+     * copy first (on failure unshare poisons the sandbox). */
+    if (sb->shared_ro && glint_sandbox_unshare(sb, 1, &sb->err) != GLINT_OK)
+        return;
+    *at = want;
 }
 
 static glint_status create_memory(glint_sandbox *sb, glint_error *err)

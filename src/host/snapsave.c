@@ -65,6 +65,24 @@ static int save_pages(void *ctx, uint64_t first, uint64_t end)
     struct saver *w = ctx;
     uint64_t run = first, n = 0;
     for (uint64_t pg = first; pg < end; pg++) {
+        if (pg == GLINT_BOOT_INFO_GVA / PAGE) {
+            /* The exit gate is the loading backend's: 0 in a file, whichever
+             * backend took the snapshot (snapshot.c keeps its own in memory). */
+            uint8_t page[PAGE];
+            memcpy(page, w->mem + pg * PAGE, PAGE);
+            memset(page + offsetof(struct glint_boot_info, exit_gate), 0, 8);
+            if (flush_run(w, run, n))
+                return 1;
+            n = 0;
+            if (sf_page_is_zero(page))
+                continue;
+            w->bitmap[pg / 64] |= 1ull << (pg % 64);
+            w->crc = glint_crc32c(w->crc, page, PAGE);
+            w->status = write_all(w->fd, page, PAGE, w->mem_off + pg * PAGE, w->path, w->err);
+            if (w->status != GLINT_OK)
+                return 1;
+            continue;
+        }
         if (sf_page_is_zero(w->mem + pg * PAGE)) {
             if (flush_run(w, run, n))
                 return 1;

@@ -267,9 +267,11 @@ static glint_status copy_memory(glint_sandbox *sb, struct glint_snapshot *snap, 
             x86_write_cpu_tables(dst, &sb->lay);
     }
     free(resident);
-    /* The exit gate is the backend's, set at every load: not part of a snapshot. */
+    /* The exit gate is the backend's, set at every load; in memory a
+     * snapshot holds its own backend's (whatever a debugger made it), so
+     * that its sandboxes can share the page; its file holds 0 (snapsave.c). */
     if (size >= GLINT_BOOT_INFO_GVA + sizeof(struct glint_boot_info))
-        ((struct glint_boot_info *)(dst + GLINT_BOOT_INFO_GVA))->exit_gate = 0;
+        ((struct glint_boot_info *)(dst + GLINT_BOOT_INFO_GVA))->exit_gate = sb->be->exit_gate;
     munmap(dst, size);
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
         close(fd);
@@ -579,7 +581,10 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     sb->mem = m;
     /* Code and read-only data: the snapshot's own pages (a sealed memfd:
      * nobody can change them), not a copy per sandbox. */
-    int share = sb->be->shares_snapshot_pages && snap->sealed;
+    uint64_t gate = 0;
+    if (size >= GLINT_BOOT_INFO_GVA + sizeof(struct glint_boot_info))
+        memcpy(&gate, snap->mem + GLINT_BOOT_INFO_GVA + offsetof(struct glint_boot_info, exit_gate), 8);
+    int share = sb->be->shares_snapshot_pages && snap->sealed && gate == sb->be->exit_gate;
     if (share) {
         sb->share_fd = snap->mem_fd;
         sb->share_off = snap->mem_off;
