@@ -929,7 +929,11 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
         int snap = (CTL->maps[i].prot & PROC_MAP_SNAPSHOT) != 0;
         if (snap && (snapfd < 0 || (prot & PROT_WRITE)))
             die(4, -9 /* EBADF */);
-        rc = sys6(SYS_mmap, (long)gva, (long)size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, snap ? snapfd : memfd,
+        /* The snapshot's pages exist already: mapped now, in one call, not
+         * one page fault each in the first guest call (populating a
+         * writable range would allocate its holes). */
+        rc = sys6(SYS_mmap, (long)gva, (long)size, prot,
+                  MAP_SHARED | MAP_FIXED_NOREPLACE | (snap ? MAP_POPULATE : 0), snap ? snapfd : memfd,
                   snap ? (long)(CTL->snap_off + gva) : (long)gva);
         if (rc != (long)gva)
             die(4, rc < 0 ? rc : -17);
