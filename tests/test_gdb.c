@@ -57,17 +57,29 @@ static bool gdb_installed(void)
     return system("gdb --version >/dev/null 2>&1") == 0;
 }
 
-/* A sandbox of gdb_guest, no time limit, listening; gdb started with cmds. */
-static glint_sandbox *gdb_sandbox(struct gdb_run *g, const char *cmds)
+/* A sandbox of gdb_guest, no time limit. */
+static glint_sandbox *gdb_guest_sandbox(void)
 {
     glint_config cfg;
     glint_config_default(&cfg);
     cfg.timeout_ms = 0;
-    glint_sandbox *sb = th_create(GDB_GUEST, &cfg);
+    return th_create(GDB_GUEST, &cfg);
+}
+
+/* sb listening; gdb started against it with cmds. */
+static void gdb_listen(struct gdb_run *g, glint_sandbox *sb, const char *cmds)
+{
     uint16_t port = 0;
     EXPECT_OK(sb, glint_sandbox_debug_listen(sb, 0, &port));
     cr_assert(port != 0);
     gdb_start(g, port, cmds);
+}
+
+/* A sandbox of gdb_guest, no time limit, listening; gdb started with cmds. */
+static glint_sandbox *gdb_sandbox(struct gdb_run *g, const char *cmds)
+{
+    glint_sandbox *sb = gdb_guest_sandbox();
+    gdb_listen(g, sb, cmds);
     return sb;
 }
 
@@ -111,10 +123,7 @@ Test(gdb, breakpoint_in_a_sandbox_from_a_snapshot, .timeout = VM_TEST_TIMEOUT)
     SKIP_IF_NO_KVM();
     if (!gdb_installed())
         cr_skip_test("gdb is not installed");
-    glint_config cfg;
-    glint_config_default(&cfg);
-    cfg.timeout_ms = 0;
-    glint_sandbox *x = th_create(GDB_GUEST, &cfg);
+    glint_sandbox *x = gdb_guest_sandbox();
     EXPECT_OK(x, glint_sandbox_init(x));
     cr_assert_eq(gdb_sum(x, 2, GLINT_OK), 3);
     glint_snapshot *snap = NULL;
@@ -125,10 +134,8 @@ Test(gdb, breakpoint_in_a_sandbox_from_a_snapshot, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(glint_sandbox_create_from_snapshot(snap, &z, &err), GLINT_OK, "%s", err.message);
     EXPECT_OK(y, glint_sandbox_init(y));
     EXPECT_OK(z, glint_sandbox_init(z));
-    uint16_t port = 0;
-    EXPECT_OK(y, glint_sandbox_debug_listen(y, 0, &port));
     struct gdb_run g;
-    gdb_start(&g, port, "-ex 'break gdb_add' -ex continue -ex 'print v' -ex delete -ex continue");
+    gdb_listen(&g, y, "-ex 'break gdb_add' -ex continue -ex 'print v' -ex delete -ex continue");
     cr_assert_eq(gdb_sum(y, 4, GLINT_OK), 10);
     char *out = gdb_finish(&g);
     cr_assert(th_has(out, "Breakpoint 1, gdb_add (acc=0, v=1)"), "gdb:\n%s", out);

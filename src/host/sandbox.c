@@ -285,7 +285,7 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
         (s = glint_sandbox_set_functions(sb, img->funcs, img->fn_entries, img->nfuncs, err)) || (s = alloc_buffers(sb, err)) ||
         (s = hv_select(sb->cfg.backend, &sb->be, err)) || (s = create_memory(sb, err)))
         return s;
-    glint_sandbox_prepare(sb);
+    glint_sandbox_prepare(sb, -1);
     populate_host_pages(sb);
 
     if (sb->memfd < 0 || glint_image_write(img, sb->memfd) < 0)
@@ -307,10 +307,10 @@ static glint_status sandbox_setup(glint_sandbox *sb, const struct glint_image *i
     return glint_sandbox_finish_setup(sb, err);
 }
 
-void glint_sandbox_prepare(glint_sandbox *sb)
+void glint_sandbox_prepare(glint_sandbox *sb, int share_fd)
 {
     if (sb->be->prepare && sb->memfd >= 0 && !sb->prep)
-        sb->prep = sb->be->prepare(sb->memfd, sb->share_fd);
+        sb->prep = sb->be->prepare(sb->memfd, share_fd);
 }
 
 struct hv_prep *glint_sandbox_take_prep(glint_sandbox *sb)
@@ -342,7 +342,6 @@ glint_sandbox *glint_sandbox_new(const glint_config *cfg, glint_error *err)
         return NULL;
     }
     sb->memfd = -1;
-    sb->share_fd = -1;
     pthread_mutex_init(&sb->run_lock, NULL);
     atomic_store(&sb->cancel_seq, UINT64_MAX);
     glint_log_defaults(sb);

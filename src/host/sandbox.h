@@ -79,12 +79,10 @@ struct glint_sandbox {
      * this backend never reads) were not copied into this sandbox's
      * memory: snapshots of it take them from base (snapshot.c). */
     int tables_elided;
-    /* The guest's read-only image pages are base's (hv_ops.shares_snapshot_pages):
-     * not in memfd, and mem maps them read-only from share_fd (base's memfd) at
-     * share_off + GVA.  glint_sandbox_unshare ends it before the host writes there. */
+    /* The guest's read-only pages are base's (hv_ops.shares_snapshot_pages):
+     * not in memfd, and mem maps them read-only from base's memfd.
+     * glint_sandbox_unshare ends it before the host writes there. */
     int shared_ro;
-    int share_fd;
-    uint64_t share_off;
     uint64_t *dirty;                /* one bit per guest page */
     int need_full;
     int in_call;            /* a guest call (not init) is running */
@@ -195,8 +193,9 @@ glint_status glint_debug_guest_out(glint_sandbox *sb, const glint_function *fn, 
                                    glint_value *result);
 
 /* Lets the backend start its side of a sandbox whose guest memory (memfd)
- * now exists, while the host loads it (hv_ops.prepare). */
-void glint_sandbox_prepare(glint_sandbox *sb);
+ * now exists, while the host loads it (hv_ops.prepare); share_fd: the
+ * snapshot memfd it may share pages of, or -1. */
+void glint_sandbox_prepare(glint_sandbox *sb, int share_fd);
 /* The prepared start for hv_setup.prep (create owns it from then on). */
 struct hv_prep *glint_sandbox_take_prep(glint_sandbox *sb);
 

@@ -476,7 +476,7 @@ static glint_status restore_locked_untimed(glint_sandbox *sb, struct glint_snaps
         return glint_fail(&sb->err, GLINT_E_STATE, "restore: initialize the sandbox first");
     int same = sb->synced == snap;
     glint_status s = sb->be->quiesce ? sb->be->quiesce(sb->hv, &sb->err) : GLINT_OK;
-    if (s == GLINT_OK && !same && sb->shared_ro && snap->mem_fd != sb->share_fd)
+    if (s == GLINT_OK && !same && sb->shared_ro && snap != sb->base)
         s = glint_sandbox_unshare(sb, 0, &sb->err); /* another snapshot's pages: restore_all copies
                                                      * them in, restore_cpu (full) a new process */
     if (s == GLINT_OK && sb->need_full)
@@ -579,17 +579,15 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     if (m == MAP_FAILED)
         return glint_fail(err, GLINT_E_NOMEM, "mapping %zu bytes of guest memory: %s", size, strerror(errno));
     sb->mem = m;
-    /* Code and read-only data: the snapshot's own pages (a sealed memfd:
-     * nobody can change them), not a copy per sandbox. */
+    /* What nobody writes (host_shared_page): the snapshot's own pages (a
+     * sealed memfd: nobody can change them), not a copy per sandbox; the
+     * boot info only where it holds this backend's exit gate. */
     uint64_t gate = 0;
     if (size >= GLINT_BOOT_INFO_GVA + sizeof(struct glint_boot_info))
         memcpy(&gate, snap->mem + GLINT_BOOT_INFO_GVA + offsetof(struct glint_boot_info, exit_gate), 8);
     int share = sb->be->shares_snapshot_pages && snap->sealed && gate == sb->be->exit_gate;
-    if (share) {
-        sb->share_fd = snap->mem_fd;
-        sb->share_off = snap->mem_off;
-    }
-    glint_sandbox_prepare(sb); /* the backend's side starts while the pages are copied */
+    /* the backend's side starts while the pages are copied */
+    glint_sandbox_prepare(sb, share ? snap->mem_fd : -1);
     unsigned char *map = malloc(pages);
     if (!map)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a snapshot");
@@ -682,7 +680,6 @@ glint_status glint_sandbox_unshare(glint_sandbox *sb, int replace, glint_error *
         i = j;
     }
     sb->shared_ro = 0;
-    sb->share_fd = -1;
     sb->be->unshare(sb->hv);
     if (!replace)
         return GLINT_OK; /* the caller's full restore replaces the guest's side */
@@ -783,7 +780,7 @@ API glint_status glint_sandbox_create_from_snapshot_on(const glint_snapshot *csn
     glint_sandbox_sync_exit_gate(sb);
     sb->syms = glint_symtab_ref(snap->syms);
     struct hv_setup setup = {sb->mem, (size_t)sb->lay.mem_size, sb->memfd, &sb->lay, NULL,
-                             glint_sandbox_take_prep(sb), sb->shared_ro ? sb->share_fd : -1, sb->share_off};
+                             glint_sandbox_take_prep(sb), sb->shared_ro ? snap->mem_fd : -1, snap->mem_off};
     if ((s = sb->be->create(&sb->hv, &setup, err)) ||
         (s = sb->be->restore_cpu(sb->hv, glint_snapshot_cpu_for(snap, be), 1, err)) ||
         (s = glint_sandbox_finish_setup(sb, err)))
