@@ -133,7 +133,7 @@ STUB_CFLAGS := -std=gnu17 -O2 -g0 -ffreestanding -fpie -nostdlib -static -no-pie
 $(STUB): src/stub/stub.c src/stub/stub.ld src/host/proc_abi.h
 	@mkdir -p $(dir $@)
 	$(GUEST_GCC) $(STUB_CFLAGS) -T src/stub/stub.ld -Wl,--build-id=none -o $@.tmp src/stub/stub.c
-	@nm $@.tmp | grep -q '^0000000040001000 T gate_setup$$' || \
+	@nm $@.tmp | grep -q "^0000000000013000 T gate_setup$$" || \
 	    { echo "$@: gate_setup is not at PROC_GATE_SETUP (src/host/proc_abi.h)"; rm -f $@.tmp; exit 1; }
 	@mv $@.tmp $@
 

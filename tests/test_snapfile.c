@@ -1318,3 +1318,43 @@ Test(snapfile_corrupt, no_descriptor_or_mapping_leaks, .timeout = VM_TEST_TIMEOU
     cr_expect_eq(count_mappings(), maps, "mappings leaked");
     free_base(&b);
 }
+
+/* A file whose page tables give the guest a page between its boot info page
+ * and its image (where no glint guest has one, and where the process
+ * backend keeps its stub: src/host/proc_abi.h) loads (the file itself is
+ * consistent, and KVM could run it), but the process backend refuses to
+ * make a sandbox of it instead of mapping guest memory over its stub. */
+Test(snapfile_corrupt, guest_page_where_the_stub_lives, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_error perr;
+    if (glint_backend_probe(GLINT_BACKEND_PROCESS, &perr) != GLINT_OK)
+        cr_skip_test("the process backend is not usable here: %s", perr.message);
+    struct base b = make_base();
+    uint8_t *f = copy_of(&b);
+    uint64_t mem_off = rd64(f + SEC_OFF(S_MEMORY)), map = rd64(f + SEC_OFF(S_PAGEMAP));
+    uint64_t pages = rd64(f + SEC_COUNT(S_PAGEMAP));
+    uint64_t pt_base = rd64(f + SF_LAYOUT + 8 * 11), page = 0x12000;
+    cr_assert(rd64(f + map + 8 * (pt_base / 4096 / 64)) >> (pt_base / 4096 % 64) & 1,
+              "the page-table page is stored");
+    uint8_t *pte = f + mem_off + pt_base + (page / 4096) * 8;
+    cr_assert_eq(rd64(pte), 0, "page 0x%llx is already mapped", (unsigned long long)page);
+    wr64(pte, page | 7); /* present, writable, user */
+    uint32_t crc = 0;
+    for (uint64_t pg = 0; pg < pages; pg++)
+        if (rd64(f + map + 8 * (pg / 64)) >> (pg % 64) & 1)
+            crc = crc32c_ref(crc, f + mem_off + pg * 4096, 4096);
+    wr32(f + SF_MEM_CRC, crc);
+    fix_meta_crc(f);
+    spit(b.bad, f, b.f.len);
+    free(f);
+    glint_snapshot *snap = load(b.bad);
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    glint_status s = glint_sandbox_create_from_snapshot_on(snap, GLINT_BACKEND_PROCESS, &sb, &err);
+    cr_assert_eq(s, GLINT_E_INVALID, "%s: %s", glint_status_name(s), err.message);
+    cr_assert(strstr(err.message, "guest page 0x12000 is where the stub lives"), "%s", err.message);
+    cr_assert_null(sb);
+    glint_snapshot_free(snap);
+    free_base(&b);
+}

@@ -21,10 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The stub sits right above the highest guest address (GLINT_MEMORY_MAX):
- * in the same 512 GiB as guest memory, so the child needs no page-table
- * page of its own for the upper levels (one PUD for both). */
-#define PROC_STUB_BASE   0x40000000 /* stub text; linked here (src/stub/stub.ld) */
+/* The stub and its control pages sit in the 60 KiB no guest ever uses:
+ * between the boot info page (GLINT_BOOT_INFO_GVA) and the lowest address
+ * a guest segment may use (GLINT_IMAGE_BASE).  So everything a sandbox's
+ * process touches shares the guest's first page-table pages (the 2 MiB
+ * of its boot info and image): no page-table page of its own (8 KiB less
+ * per sandbox than the stub in a GiB of its own), and the guest keeps
+ * every address up to GLINT_MEMORY_MAX. */
+#define PROC_STUB_BASE   0x11000 /* gates, then text; linked here (src/stub/stub.ld) */
 #define PROC_GATE_SYSCALL (PROC_STUB_BASE + 0x0)  /* `syscall; ret`: futex after the filter */
 #define PROC_GATE_SIGRET  (PROC_STUB_BASE + 0x10) /* `mov $15,%eax; syscall`: sa_restorer */
 #define PROC_GATE_READY   (PROC_STUB_BASE + 0x20) /* `ud2`: "set up, waiting for the first run" */
@@ -33,21 +37,20 @@
 #define PROC_GATE_PARK    (PROC_STUB_BASE + 0x80) /* the only write: a park record; continues into fixed code */
 #define PROC_GATE_PARK_IP (PROC_GATE_PARK + 27)
 #define PROC_GATE_FAST    (PROC_STUB_BASE + 0x100) /* the exit gate (glint/abi.h): an exit without a fault */
-#define PROC_GATE_SETUP   (PROC_STUB_BASE + 0x1000) /* `syscall; ret`, alone in its page: any call, until
+#define PROC_GATE_SETUP   (PROC_STUB_BASE + 0x2000) /* `syscall; ret`, alone in its page: any call, until
                                                    * the spare unmaps the page (stub.c: sys6) */
 #define PROC_GATE_SETUP_IP (PROC_GATE_SETUP + 2)
 /* Instruction pointers the kernel reports to seccomp (after the syscall). */
 #define PROC_GATE_SYSCALL_IP (PROC_GATE_SYSCALL + 2)
 #define PROC_GATE_SIGRET_IP  (PROC_GATE_SIGRET + 7) /* movl $15,%eax (5) + syscall (2) */
-#define PROC_CTL_ADDR    0x40100000 /* control page, shared with the host (in the stub's
-                                         * 2 MiB: no page table of their own) */
+#define PROC_CTL_ADDR    0x14000 /* control page, shared with the host, after the text */
 #define PROC_CTL_SIZE    0x1000
 #define PROC_RO_ADDR     (PROC_CTL_ADDR + PROC_CTL_SIZE) /* struct proc_ro: read-only in the child */
 #define PROC_RO_SIZE     0x1000
 #define PROC_RO_TO_CHILD (PROC_RO_ADDR + 0)    /* offsetof(struct proc_ro, to_child) */
 #define PROC_RO_PARK_SPIN (PROC_RO_ADDR + 0x40) /* offsetof(struct proc_ro, park_spin) */
 #define PROC_PARK_SPIN_MAX 100000 /* pause loops (~1 ms at 10 ns), whatever the host asks */
-#define PROC_STUB_END    0x42000000 /* the stub keeps [PROC_STUB_BASE, this) */
+#define PROC_STUB_END    0x20000 /* the stub keeps [PROC_STUB_BASE, this): stub.ld checks */
 
 /* The zygote (stub.c: stub_main) starts with one descriptor: its socket
  * (AF_UNIX, SOCK_SEQPACKET) to the host.  Messages are one 64-bit word:

@@ -79,7 +79,8 @@ struct glint_pm_scan_arg {
 /* The stub program, linked in by stub_blob.S. */
 extern const unsigned char glint_stub_start[], glint_stub_end[];
 
-_Static_assert(PROC_STUB_BASE >= GLINT_MEMORY_MAX, "the stub overlaps guest addresses");
+_Static_assert(PROC_STUB_BASE >= GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE && PROC_STUB_END <= GLINT_IMAGE_BASE,
+               "the stub overlaps guest addresses");
 
 /* ------------------------------------------------------------------------- */
 /* The guest's CPU state is a struct ucpu (ucpu.h): what ring-3 code can see. */
@@ -1452,6 +1453,12 @@ static glint_status read_maps(struct hv *hv, glint_error *err)
                 return glint_fail(err, GLINT_E_INVALID, "process backend: page tables outside memory");
             memcpy(&pte, hv->mem + at, 8);
             if ((pte & 1) && (pte & 4)) { /* present, user */
+                if (p * GLINT_PAGE_SIZE >= PROC_STUB_BASE && p * GLINT_PAGE_SIZE < PROC_STUB_END)
+                    return glint_fail(err, GLINT_E_INVALID,
+                                      "process backend: guest page 0x%llx is where the stub lives "
+                                      "(no glint guest has pages between 0x%x and 0x%x)",
+                                      (unsigned long long)(p * GLINT_PAGE_SIZE), PROC_STUB_BASE,
+                                      PROC_STUB_END);
                 if ((pte & ~0xfffull & ((1ull << 52) - 1)) != p * GLINT_PAGE_SIZE)
                     return glint_fail(err, GLINT_E_INVALID,
                                       "process backend: page 0x%llx is not identity mapped",

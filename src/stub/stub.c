@@ -39,6 +39,7 @@
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
+#define STUB_STACK_SIZE 12288 /* stub_stack (below): the zygote used one page of it, measured */
 
 #define SYS_close 3
 #define SYS_mmap 9
@@ -105,7 +106,7 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 #define sys(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 
 /* The gates: the only system-call instructions the filter lets through. */
-__asm__(".section .text.setup, \"ax\", @progbits\n"
+__asm__(".section .gate_setup, \"ax\", @progbits\n"
         ".globl gate_setup\n"
         "gate_setup:\n"                 /* PROC_GATE_SETUP: until the spare is ready */
         "    syscall\n"
@@ -150,7 +151,7 @@ __asm__(".section .text.setup, \"ax\", @progbits\n"
         "    jmp gate_park\n"
         ".globl gate_go\n"
         "gate_go:\n"                      /* to_child moved: run the command */
-        "3:  leaq stub_stack+16384(%rip), %rsp\n"
+        "3:  leaq stub_stack+" XSTR(STUB_STACK_SIZE) "(%rip), %rsp\n"
         "    jmp stub_resume\n"
         ".org gate_syscall + 0x80, 0xcc\n"
         /* PROC_GATE_PARK: the only write, of RO->word (read by the kernel
@@ -217,7 +218,7 @@ __asm__(".section .text.setup, \"ax\", @progbits\n"
         "    movq %rcx, 112(%rax)\n"
         "    movq %rsp, 120(%rax)\n"
         "    movq %rcx, 128(%rax)\n"      /* rip: the resume address */
-        "    leaq stub_stack+16384(%rip), %rsp\n"
+        "    leaq stub_stack+" XSTR(STUB_STACK_SIZE) "(%rip), %rsp\n"
         "    pushfq\n"
         "    popq 136(%rax)\n"
         "    call fast_exit\n"
@@ -227,7 +228,7 @@ __asm__(".section .text.setup, \"ax\", @progbits\n"
          * the guest's. */
         ".globl fast_resume\n"
         "fast_resume:\n"
-        "    leaq stub_stack+16384(%rip), %rsp\n"
+        "    leaq stub_stack+" XSTR(STUB_STACK_SIZE) "(%rip), %rsp\n"
         "    pushq fast_regs+136(%rip)\n"
         "    popfq\n"
         "    movabsq $fast_regs, %rax\n"
@@ -296,9 +297,11 @@ static long gate(long n, long a, long b, long c, long d)
  *   handler's own frames fit in that one page.
  * - .bss.hot (stub.ld: one page, page aligned): every variable a sandbox
  *   writes, then the XSAVE image of a restore's fresh frame (fresh_fp).
+ * All of it, with the text and the control pages, fits the 60 KiB between
+ * the guest's boot info page and its image (proc_abi.h, stub.ld).
  */
-__attribute__((used)) uint8_t stub_stack[16384] __attribute__((aligned(4096)));
-static uint8_t alt_stack[65536] __attribute__((aligned(4096)));
+__attribute__((used, aligned(4096), section(".bss.stack_cmd"))) uint8_t stub_stack[STUB_STACK_SIZE];
+static uint8_t alt_stack[16384] __attribute__((aligned(4096), section(".bss.stack_alt")));
 
 static int ctl_mapped __attribute__((section(".bss.hot"))); /* a spare that has its control page */
 
@@ -663,8 +666,8 @@ static struct {
     struct k_ucontext uc;
 } fresh __attribute__((aligned(64), section(".bss.hot")));
 /* Last in the hot page (stub.ld): an XSAVE image of up to ~3 KiB stays in
- * it; a larger one (a CPU with more state) spills into the next pages. */
-static uint8_t fresh_fp[16384] __attribute__((aligned(64), section(".bss.hot_fp")));
+ * it; a larger one (a CPU with more state) spills into the next page. */
+static uint8_t fresh_fp[7168] __attribute__((aligned(64), section(".bss.hot_fp")));
 
 #define FP_XSTATE_MAGIC2 0x46505845u
 
@@ -1103,7 +1106,7 @@ __attribute__((noreturn, used)) void stub_main(void)
 __asm__(".text\n"
         ".globl stub_start\n"
         "stub_start:\n"
-        "    leaq stub_stack+16384(%rip), %rsp\n"
+        "    leaq stub_stack+" XSTR(STUB_STACK_SIZE) "(%rip), %rsp\n"
         "    xorl %ebp, %ebp\n"
         "    call stub_main\n"
         "    ud2\n");

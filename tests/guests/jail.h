@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define JAIL_CTL_ADDR 0x40100000ull     /* src/host/proc_abi.h: PROC_CTL_ADDR */
+#define JAIL_CTL_ADDR 0x14000ull     /* src/host/proc_abi.h: PROC_CTL_ADDR */
 #define JAIL_CTL_WORDS (0x1000ull / 8)   /* PROC_CTL_SIZE */
 #define JAIL_CTL_HOST_WAITING 4          /* offsetof(struct proc_ctl, host_waiting) */
 #define JAIL_RO_ADDR (JAIL_CTL_ADDR + JAIL_CTL_WORDS * 8) /* PROC_RO_ADDR: the park word */

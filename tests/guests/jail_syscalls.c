@@ -27,7 +27,7 @@
 #include <string.h>
 #include "jail.h"
 
-#define STUB_GATE 0x40000000ull
+#define STUB_GATE 0x11000ull /* proc_abi.h: PROC_STUB_BASE */
 #define PARK_GATE_SYSCALL (STUB_GATE + 0x80 + 25) /* proc_abi.h: PROC_GATE_PARK_IP - 2 */
 #define RO_WORD JAIL_RO_ADDR                       /* proc_abi.h: PROC_RO_ADDR */
 
