@@ -325,6 +325,8 @@ Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
     cr_assert_gt(len, 0, "cannot read /proc/%d/maps", pid);
     cr_assert_lt((size_t)len, sizeof buf - 1, "maps too long");
     int guest = 0, stub = 0, stub_text = 0, ctl = 0, ro = 0, vsyscall = 0;
+    unsigned long long ctl_off = 0;
+    unsigned long ctl_inode = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         unsigned long long start, end, off;
         char perms[8], dev[16];
@@ -360,10 +362,16 @@ Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
             cr_assert_eq(end, CTL_ADDR + CTL_SIZE, "control page: %s", line);
             cr_assert_str_eq(name, "/memfd:glint-ctl (deleted)", "control page: %s", line);
             cr_assert_str_eq(perms, "rw-s", "control page: %s", line);
+            /* A slot of a memfd that holds other sandboxes' too: its own. */
+            cr_assert_eq(off % (CTL_SIZE + PROC_RO_SIZE), 0, "control page's slot: %s", line);
+            ctl_off = off;
+            ctl_inode = inode;
             ctl++;
         } else if (start == PROC_RO_ADDR) {
             cr_assert_eq(end, PROC_RO_ADDR + PROC_RO_SIZE, "read-only control page: %s", line);
-            cr_assert_eq(off, CTL_SIZE, "read-only control page: %s", line);
+            cr_assert_eq(ctl, 1, "read-only control page before the control page: %s", line);
+            cr_assert_eq(off, ctl_off + CTL_SIZE, "read-only control page, not its slot's: %s", line);
+            cr_assert_eq(inode, ctl_inode, "read-only control page, not its slot's: %s", line);
             cr_assert_str_eq(name, "/memfd:glint-ctl (deleted)", "read-only control page: %s", line);
             cr_assert_str_eq(perms, "r--s", "read-only control page: %s", line);
             ro++;
@@ -393,6 +401,83 @@ Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(ro, 1, "read-only control page mapped %d times", ro);
     cr_assert_leq(vsyscall, 1);
     glint_sandbox_destroy(sb);
+}
+
+/* The (inode, offset) of every child's control page; asserts no two
+ * children map the same one.  Children killed but not yet reaped count. */
+static int check_ctl_slots_unique(void)
+{
+    glob_t gl;
+    cr_assert_eq(glob("/proc/self/task/*/children", 0, NULL, &gl), 0);
+    static unsigned long long seen[4096][2];
+    int n = 0;
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+        FILE *f = fopen(gl.gl_pathv[i], "r");
+        int pid;
+        while (f && fscanf(f, "%d", &pid) == 1) {
+            static char buf[1 << 16];
+            if (proc_read(pid, "maps", buf, sizeof buf) <= 0)
+                continue; /* gone meanwhile */
+            for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+                unsigned long long start, end, off, inode;
+                char perms[8], dev[16];
+                if (!strstr(line, "glint-ctl") ||
+                    sscanf(line, "%llx-%llx %7s %llx %15s %llu", &start, &end, perms, &off, dev, &inode) != 6 ||
+                    strcmp(perms, "rw-s") != 0)
+                    continue;
+                for (int k = 0; k < n; k++)
+                    cr_assert(!(seen[k][0] == inode && seen[k][1] == off),
+                              "two processes map control page slot (inode %llu, offset 0x%llx)", inode, off);
+                cr_assert_lt(n, 4096);
+                seen[n][0] = inode;
+                seen[n][1] = off;
+                n++;
+            }
+        }
+        if (f)
+            fclose(f);
+    }
+    globfree(&gl);
+    return n;
+}
+
+static int host_ctl_mappings(void)
+{
+    static char buf[1 << 20];
+    cr_assert_gt(proc_read(getpid(), "maps", buf, sizeof buf), 0);
+    int n = 0;
+    for (char *p = buf; (p = strstr(p, "/memfd:glint-ctl")); p++)
+        n++;
+    return n;
+}
+
+/* Control pages are slots of memfds that many sandboxes' share (process.c:
+ * ctl_take): no two processes ever map the same slot while sandboxes come
+ * and go (a slot is given back only once its process is reaped), and
+ * destroyed sandboxes' slots are used again. */
+Test(jail, control_page_slots_never_shared, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    enum { N = 24 };
+    glint_sandbox *sb[N];
+    for (int i = 0; i < N; i++)
+        sb[i] = th_start(JAIL_GUEST, &cfg);
+    int mapped = 0;
+    for (int round = 0; round < 6; round++) {
+        for (int i = round % 2; i < N; i += 2) {
+            glint_sandbox_destroy(sb[i]); /* killed; the keeper reaps it */
+            sb[i] = th_start(JAIL_GUEST, &cfg);
+            mapped = check_ctl_slots_unique();
+        }
+    }
+    cr_assert_geq(mapped, N, "%d control pages mapped by %d sandboxes' processes", mapped, N);
+    for (int i = 0; i < N; i++)
+        glint_sandbox_destroy(sb[i]);
+    glint_debug_process_settle();
+    check_ctl_slots_unique();
+    /* 24 + 72 sandboxes, few at once: one memfd of slots (plus none per sandbox). */
+    cr_assert_eq(host_ctl_mappings(), 1, "control memfds mapped here: %d", host_ctl_mappings());
 }
 
 /* ---- 4: host memory is out of reach ------------------------------------- */

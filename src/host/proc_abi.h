@@ -6,7 +6,7 @@
  * The child's address space holds only: guest memory (the sandbox memfd,
  * mapped at the same guest addresses as in the VM, with the page tables'
  * permissions), the stub's code and stack at PROC_STUB_BASE, the control
- * page at PROC_CTL_ADDR and the read-only page after it (one memfd shared
+ * page at PROC_CTL_ADDR and the read-only page after it (a slot of a memfd shared
  * with the host) and the kernel's [vsyscall] page, which no process can
  * unmap.  Its file descriptors: the write end of the park pipe and the
  * userfaultfd of dirty tracking.
@@ -71,11 +71,16 @@ struct proc_zygote_hello {
     uint64_t filter[128];
 };
 
-/* A spare gets two messages on its socket: its control memfd and the
- * park pipe's write end when the host arms it, then its sandbox's guest
- * memory memfd (each message's word: how many descriptors it carries).
+/* A spare gets two messages on its socket: a control memfd and the park
+ * pipe's write end when the host arms it, then its sandbox's guest memory
+ * memfd.  Each message's word: how many descriptors it carries, plus, in
+ * the first, the offset of the spare's own control pages in that memfd
+ * (PROC_CTL_SIZE + PROC_RO_SIZE there; the memfd holds many spares'; the
+ * spare maps its own and closes the descriptor before anything else runs).
  * A sandbox's process keeps only the park pipe's write end, as fd 5 (the
  * seccomp filter pins it), and its userfaultfd. */
+#define PROC_ARM_COUNT_MASK 0x1fffull     /* the word's descriptor count */
+#define PROC_ARM_OFF_MAX (1ull << 40)       /* the control pages' offset: 8 KiB aligned, below this */
 #define PROC_FD_PARK 5 /* write end of the park pipe (see struct proc_ro) */
 
 /* The sandbox's memory message may carry a second descriptor: the sealed

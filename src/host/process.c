@@ -99,7 +99,7 @@ struct hv {
     struct proc_map *maps;  /* [nmaps]: what the child maps (read_maps) */
     uint32_t nmaps;
 
-    int ctlfd;
+    uint32_t ctl_id, ctl_gen; /* the control pages' slot (ctl_take); CTL_NONE: none */
     struct proc_ctl *ctl;
     struct proc_ro *ro;     /* read-only in the child (proc_abi.h) */
     pid_t pid;
@@ -346,34 +346,141 @@ static int build_filter(struct bpf *b)
 #define ZYGOTE_WAIT_MS 5000
 #define REAP_MAX 4096
 
+/*
+ * Control pages.  Every sandbox process has two, shared with the host
+ * (struct proc_ctl, struct proc_ro).  They are slots of a few large
+ * memfds, CTL_SLOTS each, every one mapped here once: a memfd of its own
+ * would cost every sandbox ~2 KiB of kernel memory (inode, dentry, file,
+ * page-cache node, a mapping here).  A child maps only its own slot and
+ * keeps no descriptor of the memfd (stub.c: spare_main), and a slot goes
+ * to another spare only once the process that mapped it has been reaped
+ * (ctl_give's callers), so no process ever shares a control page with a
+ * sandbox not its own.  Freed slots are zeroed and their pages returned
+ * (MADV_REMOVE); the first memfd stays, empty, for the next sandboxes, and
+ * empty ones after the last in use go.
+ */
+#define CTL_SLOT (PROC_CTL_SIZE + PROC_RO_SIZE)
+#define CTL_SLOTS 1024u  /* per memfd: 8 MiB of address space here */
+#define CTL_CHUNKS 256u  /* 262,144 sandbox processes at once */
+#define CTL_NONE UINT32_MAX
+_Static_assert(CTL_SLOT == 8192 && (CTL_SLOT & PROC_ARM_COUNT_MASK) == 0, "slot offsets clear of the arm word's count");
+_Static_assert((uint64_t)CTL_SLOTS * CTL_SLOT <= PROC_ARM_OFF_MAX, "slot offsets fit the arm word");
+
+static struct {
+    pthread_mutex_t lock;
+    uint32_t gen;        /* bumped in a forked child: the parent's slots are not its own */
+    uint32_t nchunks;
+    struct ctl_chunk {
+        int fd;
+        uint8_t *base;   /* CTL_SLOTS * CTL_SLOT, mapped here */
+        uint32_t nused;
+        uint64_t used[CTL_SLOTS / 64];
+    } chunk[CTL_CHUNKS]; /* fixed: the keeper never allocates (see kp.reap) */
+} ctlp = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A free slot, zero, its pages populated here: its address (NULL with
+ * errno set), its id, generation, memfd and offset there. */
+static struct proc_ctl *ctl_take(uint32_t *id, uint32_t *gen, int *fd, uint64_t *off)
+{
+    pthread_mutex_lock(&ctlp.lock);
+    uint32_t ci = 0;
+    while (ci < ctlp.nchunks && ctlp.chunk[ci].nused == CTL_SLOTS)
+        ci++;
+    struct ctl_chunk *c = &ctlp.chunk[ci < CTL_CHUNKS ? ci : 0];
+    if (ci == CTL_CHUNKS) {
+        pthread_mutex_unlock(&ctlp.lock);
+        errno = EMFILE;
+        return NULL;
+    }
+    if (ci == ctlp.nchunks) {
+        int f = memfd_create("glint-ctl", MFD_CLOEXEC);
+        void *m = MAP_FAILED;
+        if (f < 0 || ftruncate(f, (off_t)CTL_SLOTS * CTL_SLOT) < 0 ||
+            (m = mmap(NULL, (size_t)CTL_SLOTS * CTL_SLOT, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0)) ==
+                MAP_FAILED) {
+            int e = errno;
+            if (f >= 0)
+                close(f);
+            pthread_mutex_unlock(&ctlp.lock);
+            errno = e;
+            return NULL;
+        }
+        memset(c, 0, sizeof *c);
+        c->fd = f;
+        c->base = m;
+        ctlp.nchunks++;
+    }
+    uint32_t w = 0;
+    while (c->used[w] == ~0ull)
+        w++;
+    uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(~c->used[w]);
+    c->used[w] |= 1ull << (idx % 64);
+    c->nused++;
+    *id = ci * CTL_SLOTS + idx;
+    *gen = ctlp.gen;
+    *fd = c->fd;
+    pthread_mutex_unlock(&ctlp.lock);
+    *off = (uint64_t)idx * CTL_SLOT;
+    volatile uint8_t *p = c->base + *off;
+    for (size_t i = 0; i < CTL_SLOT; i += GLINT_PAGE_SIZE)
+        p[i] = 0; /* populated now, not on the first report */
+    return (struct proc_ctl *)(c->base + *off);
+}
+
+/* Gives a slot back, once no process maps it (its child reaped, or never
+ * armed).  Any thread (madvise is in the host threads' seccomp list). */
+static void ctl_give(uint32_t id, uint32_t gen)
+{
+    if (id == CTL_NONE)
+        return;
+    pthread_mutex_lock(&ctlp.lock);
+    if (gen == ctlp.gen && id / CTL_SLOTS < ctlp.nchunks) {
+        struct ctl_chunk *c = &ctlp.chunk[id / CTL_SLOTS];
+        uint32_t idx = id % CTL_SLOTS;
+        uint8_t *p = c->base + (size_t)idx * CTL_SLOT;
+        if (madvise(p, CTL_SLOT, MADV_REMOVE) != 0)
+            memset(p, 0, CTL_SLOT);
+        c->used[idx / 64] &= ~(1ull << (idx % 64));
+        c->nused--;
+        /* Empty memfds at the end go (the first stays): a peak of
+         * sandboxes leaves no descriptor or mapping behind. */
+        while (ctlp.nchunks > 1 && ctlp.chunk[ctlp.nchunks - 1].nused == 0) {
+            struct ctl_chunk *last = &ctlp.chunk[--ctlp.nchunks];
+            munmap(last->base, (size_t)CTL_SLOTS * CTL_SLOT);
+            close(last->fd);
+        }
+    }
+    pthread_mutex_unlock(&ctlp.lock);
+}
+
 /* A spare, armed: its control pages, park pipe and pagemap are there
  * before a sandbox takes it. */
 struct spare {
     pid_t pid;
     int pidfd, sock;       /* sock: the host's end of the spare's socket */
-    int ctlfd, park_r, pagemap_fd;
+    int park_r, pagemap_fd;
+    uint32_t ctl_id, ctl_gen; /* its control pages' slot: given back when it is reaped */
     struct proc_ctl *ctl;  /* PROC_CTL_SIZE + PROC_RO_SIZE, mapped here */
 };
+#define SPARE_NONE {.pid = -1, .pidfd = -1, .sock = -1, .park_r = -1, .pagemap_fd = -1, .ctl_id = CTL_NONE}
 
+/* Closes what the host holds of a spare; its slot goes with its reaping. */
 static void spare_release(struct spare *s)
 {
     if (s->sock >= 0)
         close(s->sock);
-    if (s->ctlfd >= 0)
-        close(s->ctlfd);
     if (s->park_r >= 0)
         close(s->park_r);
     if (s->pagemap_fd >= 0)
         close(s->pagemap_fd);
-    if (s->ctl)
-        munmap(s->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
-    s->sock = s->ctlfd = s->park_r = s->pagemap_fd = -1;
+    s->sock = s->park_r = s->pagemap_fd = -1;
     s->ctl = NULL;
 }
 
 struct reap {
     pid_t pid;
     int pidfd;
+    uint32_t ctl_id, ctl_gen; /* given back once reaped */
 };
 
 /* A child started for a thread that may not (see start_child). */
@@ -414,7 +521,8 @@ static struct {
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t keeper_tid;
 
-static void reap_now(pid_t pid, int pidfd)
+/* Waits for a killed child; then no process maps its control pages. */
+static void reap_now(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen)
 {
     siginfo_t si;
     if (pidfd >= 0) {
@@ -425,17 +533,18 @@ static void reap_now(pid_t pid, int pidfd)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    ctl_give(ctl_id, ctl_gen);
 }
 
 /* Queues a killed child for the keeper (under kp.lock); reaps it here if
  * the queue is full. */
-static void reap_later_locked(pid_t pid, int pidfd)
+static void reap_later_locked(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen)
 {
     if (kp.nreap == REAP_MAX) {
-        reap_now(pid, pidfd);
+        reap_now(pid, pidfd, ctl_id, ctl_gen);
         return;
     }
-    kp.reap[kp.nreap++] = (struct reap){pid, pidfd};
+    kp.reap[kp.nreap++] = (struct reap){pid, pidfd, ctl_id, ctl_gen};
     pthread_cond_broadcast(&kp.cond);
 }
 
@@ -444,7 +553,8 @@ static void drop_spare_locked(struct spare *s)
     spare_release(s);
     if (s->pidfd >= 0)
         (void)syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-    reap_later_locked(s->pid, s->pidfd);
+    reap_later_locked(s->pid, s->pidfd, s->ctl_id, s->ctl_gen);
+    s->ctl_id = CTL_NONE;
 }
 
 /* The zygote is gone or unusable (under zlock): forget it, reap it. */
@@ -455,7 +565,7 @@ static void zygote_lost(void)
         close(kp.zsock);
         kp.zsock = -1;
         (void)syscall(SYS_pidfd_send_signal, kp.zpidfd, SIGKILL, NULL, 0);
-        reap_later_locked(kp.zpid, kp.zpidfd);
+        reap_later_locked(kp.zpid, kp.zpidfd, CTL_NONE, 0);
         kp.zpidfd = -1;
         kp.zpid = 0;
     }
@@ -665,7 +775,10 @@ static int zygote_fork(struct spare *out)
             n = zygote_recv(zs, &word, fds, &nfds);
         if (n == (ssize_t)sizeof word && word > 0 && nfds == 2) {
             pthread_mutex_unlock(&zlock);
-            *out = (struct spare){(pid_t)word, fds[1], fds[0], -1, -1, -1, NULL};
+            *out = (struct spare)SPARE_NONE;
+            out->pid = (pid_t)word;
+            out->pidfd = fds[1];
+            out->sock = fds[0];
             return 0;
         }
         for (int i = 0; i < nfds; i++)
@@ -682,14 +795,14 @@ static int zygote_fork(struct spare *out)
 }
 
 /* Sends descriptors (and a word) to a spare.  0 or an errno. */
-static int send_fds(int sock, const int *fds, int n)
+static int send_fds(int sock, const int *fds, int n, uint64_t ctl_off)
 {
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(3 * sizeof(int))];
     } cm;
     memset(&cm, 0, sizeof cm);
-    int64_t word = n;
+    int64_t word = (int64_t)(ctl_off | (uint64_t)n); /* proc_abi.h: PROC_ARM_OFF_MASK */
     struct iovec iov = {&word, sizeof word};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
                         .msg_controllen = CMSG_SPACE((size_t)n * sizeof(int))};
@@ -704,29 +817,24 @@ static int send_fds(int sock, const int *fds, int n)
     return r == (ssize_t)sizeof word ? 0 : r < 0 ? errno : EPIPE;
 }
 
-/* Arms a new spare: its control memfd (mapped here too) and the write end
+/* Arms a new spare: its control pages (a slot, ctl_take) and the write end
  * of its park pipe go to it now, so that it maps its control pages and
  * readies its dirty tracking before any sandbox waits for it; and its
  * pagemap is opened.  0, or an errno (the caller drops the spare). */
 static int spare_arm(struct spare *s)
 {
-    int park[2] = {-1, -1}, e = 0;
-    s->ctlfd = memfd_create("glint-ctl", MFD_CLOEXEC);
-    if (s->ctlfd < 0 || ftruncate(s->ctlfd, PROC_CTL_SIZE + PROC_RO_SIZE) < 0)
+    int park[2] = {-1, -1}, e = 0, ctlfd;
+    uint64_t off;
+    if (!(s->ctl = ctl_take(&s->ctl_id, &s->ctl_gen, &ctlfd, &off)))
         return errno;
-    void *m = mmap(NULL, PROC_CTL_SIZE + PROC_RO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                   s->ctlfd, 0);
-    if (m == MAP_FAILED)
-        return errno;
-    s->ctl = m;
     if (pipe2(park, O_CLOEXEC | O_NONBLOCK) < 0)
         return errno;
     s->park_r = park[0];
     /* One page of records (512; a guest that writes more gets EAGAIN):
      * the kernel's ring for 16 pages costs every sandbox 1 KiB. */
     (void)fcntl(park[0], F_SETPIPE_SZ, 4096);
-    int fds[2] = {s->ctlfd, park[1]};
-    e = send_fds(s->sock, fds, 2);
+    int fds[2] = {ctlfd, park[1]};
+    e = send_fds(s->sock, fds, 2, off);
     close(park[1]);
     if (e)
         return e;
@@ -744,7 +852,7 @@ static int spare_arm(struct spare *s)
 static int spare_configure(struct spare *s, int memfd, int share_fd)
 {
     int fds[2] = {memfd, share_fd};
-    int e = send_fds(s->sock, fds, share_fd >= 0 ? 2 : 1);
+    int e = send_fds(s->sock, fds, share_fd >= 0 ? 2 : 1, 0);
     close(s->sock);
     s->sock = -1;
     return e;
@@ -802,6 +910,28 @@ static int start_child_here(int memfd, int share_fd, struct spare *s)
     return e;
 }
 
+/* After a peak of sandboxes (under kp.lock): a spare whose control pages
+ * keep a later memfd of slots alive while an earlier one has room, to be
+ * dropped (and forked again, its pages then in the earlier memfd), so that
+ * the later memfd can go (ctl_give); -1 if none. */
+static int stale_spare_locked(void)
+{
+    int found = -1;
+    pthread_mutex_lock(&ctlp.lock);
+    for (int i = 0; i < kp.nspare && found < 0; i++) {
+        const struct spare *sp = &kp.spare[i];
+        if (sp->ctl_id == CTL_NONE || sp->ctl_gen != ctlp.gen)
+            continue;
+        for (uint32_t ci = 0; ci < sp->ctl_id / CTL_SLOTS && ci < ctlp.nchunks; ci++)
+            if (ctlp.chunk[ci].nused < CTL_SLOTS) {
+                found = i;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&ctlp.lock);
+    return found;
+}
+
 static void *keeper_main(void *arg)
 {
     (void)arg;
@@ -835,7 +965,7 @@ static void *keeper_main(void *arg)
             kp.reaping = 1;
             pthread_mutex_unlock(&kp.lock);
             for (size_t i = 0; i < n; i++)
-                reap_now(list[i].pid, list[i].pidfd);
+                reap_now(list[i].pid, list[i].pidfd, list[i].ctl_id, list[i].ctl_gen);
             pthread_mutex_lock(&kp.lock);
             kp.reaping = 0;
             pthread_cond_broadcast(&kp.cond);
@@ -861,6 +991,13 @@ static void *keeper_main(void *arg)
         }
         if (kp.nspare > (active ? kp.target : 0)) {
             drop_spare_locked(&kp.spare[--kp.nspare]);
+            continue;
+        }
+        int stale = stale_spare_locked();
+        if (stale >= 0) {
+            struct spare s = kp.spare[stale];
+            kp.spare[stale] = kp.spare[--kp.nspare];
+            drop_spare_locked(&s);
             continue;
         }
         if (kp.nspare) { /* until they go idle (kp.cond runs on CLOCK_MONOTONIC) */
@@ -908,6 +1045,14 @@ static void keeper_after_fork(void)
         spare_release(&kp.spare[i]);
         close(kp.spare[i].pidfd);
     }
+    /* The control memfds (mapped here still) are the parent's: new ones
+     * for this process's sandboxes, and no slot of the parent's given back
+     * from here (ctl_give checks the generation). */
+    pthread_mutex_init(&ctlp.lock, NULL);
+    for (uint32_t i = 0; i < ctlp.nchunks; i++)
+        close(ctlp.chunk[i].fd);
+    ctlp.nchunks = 0;
+    ctlp.gen++;
     for (size_t i = 0; i < kp.nreap; i++)
         if (kp.reap[i].pidfd >= 0)
             close(kp.reap[i].pidfd);
@@ -932,7 +1077,7 @@ static int start_child(int memfd, int share_fd, int delegate, struct spare *s)
 {
     if (!delegate)
         return start_child_here(memfd, share_fd, s);
-    struct start_req r = {memfd, share_fd, {-1, -1, -1, -1, -1, -1, NULL}, 0};
+    struct start_req r = {memfd, share_fd, SPARE_NONE, 0};
     pthread_mutex_lock(&kp.lock);
     int e = keeper_start_locked();
     if (e == 0) {
@@ -982,8 +1127,9 @@ static void process_prepare_drop(struct hv_prep *p)
     free(p);
 }
 
-/* Kills a sandbox's child and leaves the reaping to the keeper. */
-static void kill_and_reap_later(pid_t pid, int pidfd)
+/* Kills a sandbox's child and leaves the reaping (and giving back its
+ * control pages) to the keeper. */
+static void kill_and_reap_later(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen)
 {
     if (pidfd >= 0)
         (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -991,12 +1137,12 @@ static void kill_and_reap_later(pid_t pid, int pidfd)
         kill(pid, SIGKILL);
     pthread_mutex_lock(&kp.lock);
     if (keeper_start_locked() == 0) {
-        reap_later_locked(pid, pidfd);
+        reap_later_locked(pid, pidfd, ctl_id, ctl_gen);
         pthread_mutex_unlock(&kp.lock);
         return;
     }
     pthread_mutex_unlock(&kp.lock);
-    reap_now(pid, pidfd);
+    reap_now(pid, pidfd, ctl_id, ctl_gen);
 }
 
 /* Test hooks (sandbox.h). */
@@ -1114,7 +1260,8 @@ static void process_init_once(void)
     memset(&probe, 0, sizeof probe);
     probe.memfd = memfd_create("glint-probe", MFD_CLOEXEC);
     probe.share_fd = -1;
-    probe.ctlfd = probe.pidfd = probe.pagemap_fd = probe.park_fd = -1;
+    probe.pidfd = probe.pagemap_fd = probe.park_fd = -1;
+    probe.ctl_id = CTL_NONE;
     probe.pid = -1;
     if (probe.memfd < 0 || ftruncate(probe.memfd, 2 * (off_t)GLINT_PAGE_SIZE) < 0) {
         glint_fail(err, GLINT_E_NO_KVM, "process backend: probe memory: %s", strerror(errno));
@@ -1138,10 +1285,7 @@ static void process_init_once(void)
     if (s == GLINT_OK && g.uffd && probe.pagemap_fd < 0)
         g.uffd = 0;
     kill_child(&probe);
-    if (probe.ctl)
-        munmap(probe.ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
-    if (probe.ctlfd >= 0)
-        close(probe.ctlfd);
+    ctl_give(probe.ctl_id, probe.ctl_gen); /* the probe child is reaped */
     close(probe.memfd);
     if (s != GLINT_OK) {
         glint_fail(err, GLINT_E_NO_KVM, "process backend unusable: %s", perr.message);
@@ -1291,13 +1435,17 @@ static void post_command(struct hv *hv, int run)
 static void kill_child_how(struct hv *hv, int wait)
 {
     if (hv->pid > 0 && !wait) {
-        kill_and_reap_later(hv->pid, hv->pidfd); /* owns the pidfd now */
+        /* Owns the pidfd and the control pages now. */
+        kill_and_reap_later(hv->pid, hv->pidfd, hv->ctl_id, hv->ctl_gen);
+        hv->ctl_id = CTL_NONE;
+        hv->ctl = NULL;
+        hv->ro = NULL;
     } else if (hv->pid > 0) {
         if (hv->pidfd >= 0)
             (void)syscall(SYS_pidfd_send_signal, hv->pidfd, SIGKILL, NULL, 0);
         else
             kill(hv->pid, SIGKILL);
-        reap_now(hv->pid, hv->pidfd); /* closes the pidfd */
+        reap_now(hv->pid, hv->pidfd, CTL_NONE, 0); /* closes the pidfd; the control pages stay */
     } else if (hv->pidfd >= 0) {
         close(hv->pidfd);
     }
@@ -1350,7 +1498,7 @@ static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro)
  * the keeper thread where the caller may be filtered (`delegate`). */
 static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *prep, glint_error *err)
 {
-    struct spare s = {-1, -1, -1, -1, -1, -1, NULL};
+    struct spare s = SPARE_NONE;
     int e = 0;
     if (prep) {
         s = prep->s;
@@ -1368,14 +1516,14 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
                           "process backend: cannot start the sandbox process: %s", why);
     }
     /* The child's own control pages replace the last child's (which is
-     * gone: kill_child waited for it). */
-    if (hv->ctl)
-        munmap(hv->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
-    if (hv->ctlfd >= 0)
-        close(hv->ctlfd);
+     * gone: kill_child waited for it, so no process maps them now). */
+    if (hv->pid > 0)
+        kill_child(hv);
+    ctl_give(hv->ctl_id, hv->ctl_gen);
     hv->ctl = s.ctl;
     hv->ro = (struct proc_ro *)((char *)s.ctl + PROC_CTL_SIZE);
-    hv->ctlfd = s.ctlfd;
+    hv->ctl_id = s.ctl_id;
+    hv->ctl_gen = s.ctl_gen;
     struct proc_ctl *c = hv->ctl;
     /* What to map, then go (the child waits for it, spinning a while). */
     fill_ctl(hv, c, hv->ro);
@@ -1503,11 +1651,8 @@ static void process_destroy(struct hv *hv)
 {
     if (!hv)
         return;
-    kill_child_how(hv, 0); /* nothing reuses its pages: the keeper reaps it */
-    if (hv->ctl)
-        munmap(hv->ctl, PROC_CTL_SIZE + PROC_RO_SIZE);
-    if (hv->ctlfd >= 0)
-        close(hv->ctlfd);
+    kill_child_how(hv, 0); /* the keeper reaps it, then gives its control pages back */
+    ctl_give(hv->ctl_id, hv->ctl_gen); /* a child already reaped left them here */
     glint_hot_free(&hv->hot);
     free(hv->scan);
     free(hv->maps);
@@ -1536,7 +1681,8 @@ static glint_status process_create(struct hv **out, const struct hv_setup *st, g
     hv->share_fd = st->share_fd;
     hv->share_off = st->share_off;
     hv->lay = *st->lay;
-    hv->ctlfd = hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
+    hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
+    hv->ctl_id = CTL_NONE;
     hv->pid = -1;
     hv->dead = 1;
     size_t words = (st->mem_size / GLINT_PAGE_SIZE + 63) / 64 + 1;

@@ -815,7 +815,7 @@ static int ns_ok;    /* the zygote has its own user, IPC and UTS namespaces */
 
 /* Receives one message with up to 3 descriptors (SCM_RIGHTS) on sock:
  * how many came, or 0 at the socket's end (or on a malformed message). */
-static int recv_fds(int sock, int *fds)
+static int recv_fds(int sock, int *fds, u64 *extra)
 {
     long word = 0, rc;
     struct k_iovec iov = {&word, sizeof word};
@@ -825,10 +825,12 @@ static int recv_fds(int sock, int *fds)
     do
         rc = sys(SYS_recvmsg, sock, &mh, MSG_CMSG_CLOEXEC);
     while (rc == -4 /* EINTR */);
+    u64 count = (u64)word & PROC_ARM_COUNT_MASK;
+    *extra = (u64)word & ~PROC_ARM_COUNT_MASK;
     if (rc != (long)sizeof word || cm.level != SOL_SOCKET || cm.type != SCM_RIGHTS || cm.len < 16 + 4 ||
-        cm.len > 16 + 12 || (long)(cm.len - 16) / 4 != word)
+        cm.len > 16 + 12 || (u64)(cm.len - 16) / 4 != count)
         return 0;
-    int n = (int)word;
+    int n = (int)count;
     for (int i = 0; i < n; i++)
         fds[i] = cm.fds[i];
     return n;
@@ -847,9 +849,10 @@ static void pretouch(volatile void *p, size_t n)
 /*
  * A spare: a child of the zygote (and, by CLONE_PARENT, of the host), with
  * the zygote's jail and filter.  It holds nothing of the host and waits on
- * the socket only it and the host hold.  First the host arms it: its
- * control memfd and the park pipe's write end (it maps the control pages
- * and readies its userfaultfd).  Then, when a sandbox takes it, the guest
+ * the socket only it and the host hold.  First the host arms it: a
+ * control memfd with the offset of its slot there and the park pipe's
+ * write end (it maps its control pages, closes the memfd and readies its
+ * userfaultfd).  Then, when a sandbox takes it, the guest
  * memory memfd; once the host has written into the control page what to
  * map (`go`), it maps guest memory, arms dirty tracking, unmaps the set-up
  * gate and reports ready.  A spare whose socket closes exits quietly.
@@ -869,9 +872,11 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
         die(1, -3);
     sys(SYS_close, PROC_FD_ZYGOTE, 0, 0);
     sys(SYS_close, other, 0, 0);
-    /* 1: armed by the host: its control memfd and the park pipe's write end. */
+    /* 1: armed by the host: a control memfd (its pages at ctl_off there)
+     * and the park pipe's write end. */
     int got[3];
-    if (recv_fds(sock, got) != 2)
+    u64 ctl_off = 0, none;
+    if (recv_fds(sock, got, &ctl_off) != 2)
         for (;;)
             sys(SYS_exit_group, 0, 0, 0); /* dropped unused: not a failure */
     int high_sock = (int)sys(SYS_fcntl, sock, 0 /* F_DUPFD */, 100);
@@ -882,13 +887,16 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     if ((rc = sys(SYS_dup3, high_park, PROC_FD_PARK, 0)) < 0)
         die(1, rc);
     sys(SYS_close, high_park, 0, 0);
-    /* 2: the control pages, populated now. */
+    /* 2: the control pages, populated now; then the memfd (other spares'
+     * pages too) goes, before anything but this code runs here. */
+    if (ctl_off % (PROC_CTL_SIZE + PROC_RO_SIZE) || ctl_off >= PROC_ARM_OFF_MAX)
+        die(1, -22);
     rc = sys6(SYS_mmap, PROC_CTL_ADDR, PROC_CTL_SIZE, PROT_READ | PROT_WRITE,
-              MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE, high_ctl, 0);
+              MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE, high_ctl, (long)ctl_off);
     if (rc != (long)PROC_CTL_ADDR)
         die(1, rc);
     rc = sys6(SYS_mmap, PROC_RO_ADDR, PROC_RO_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE,
-              high_ctl, PROC_CTL_SIZE);
+              high_ctl, (long)(ctl_off + PROC_CTL_SIZE));
     if (rc != (long)PROC_RO_ADDR)
         die(1, rc);
     sys(SYS_close, high_ctl, 0, 0);
@@ -904,7 +912,7 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     }
     /* 3: a sandbox: the host wrote what to map into the control page and
      * sends its guest memory; or the end of this spare. */
-    int nfd = recv_fds(high_sock, got);
+    int nfd = recv_fds(high_sock, got, &none);
     if (nfd != 1 && nfd != 2)
         for (;;)
             sys(SYS_exit_group, 0, 0, 0);
