@@ -385,7 +385,7 @@ static glint_status call_checked(glint_sandbox *sb, size_t index, const glint_va
     if (sb->state == SB_POISONED)
         return glint_fail(&sb->err, GLINT_E_POISONED,
                           "sandbox is poisoned by an earlier failure (%s: %.600s)",
-                          glint_status_name(sb->poison.status), sb->poison.message);
+                          glint_poison_status(sb), glint_poison_message(sb));
     if (sb->state != SB_READY)
         return glint_fail(&sb->err, GLINT_E_STATE, "call before glint_sandbox_init");
     if (index >= sb->nfuncs)

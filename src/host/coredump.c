@@ -585,7 +585,8 @@ void glint_core_on_failure(glint_sandbox *sb, const char *ctx)
         size_t l = strlen(sb->err.message);
         snprintf(sb->err.message + l, sizeof sb->err.message - l, " [no core dump: %.200s]",
                  e.message);
-        sb->poison = sb->err;
+        if (sb->state == SB_POISONED)
+            glint_poison_with(sb, &sb->err); /* its record says so too */
     } else {
         sb->err = saved;
     }

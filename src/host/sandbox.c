@@ -415,6 +415,7 @@ API void glint_sandbox_destroy(glint_sandbox *sb)
     free(sb->result_buf);
     free(sb->hc_args_buf);
     free(sb->hc.scratch);
+    free(sb->poison);
     free(sb->dirty);
     free(sb->core_dir);
     free(sb->core_last);
@@ -501,11 +502,29 @@ API glint_status glint_sandbox_register(glint_sandbox *sb, const glint_function 
     return GLINT_OK;
 }
 
-glint_status glint_poison(glint_sandbox *sb)
+void glint_poison_with(glint_sandbox *sb, const glint_error *why)
 {
     sb->state = SB_POISONED;
     sb->need_full = 1;
-    sb->poison = sb->err;
+    if (!sb->poison)
+        sb->poison = malloc(sizeof *sb->poison);
+    if (sb->poison && sb->poison != why)
+        *sb->poison = *why;
+}
+
+const char *glint_poison_status(const glint_sandbox *sb)
+{
+    return sb->poison ? glint_status_name(sb->poison->status) : "unknown";
+}
+
+const char *glint_poison_message(const glint_sandbox *sb)
+{
+    return sb->poison ? sb->poison->message : "(not recorded: out of memory)";
+}
+
+glint_status glint_poison(glint_sandbox *sb)
+{
+    glint_poison_with(sb, &sb->err);
     return sb->err.status;
 }
 
@@ -545,7 +564,7 @@ API glint_status glint_sandbox_init(glint_sandbox *sb)
     uint64_t t0 = glint_now_ns();
     if (sb->state == SB_POISONED)
         s = glint_fail(&sb->err, GLINT_E_POISONED, "sandbox is poisoned by an earlier failure (%s: %.600s)",
-                       glint_status_name(sb->poison.status), sb->poison.message);
+                       glint_poison_status(sb), glint_poison_message(sb));
     else if (sb->state != SB_CREATED)
         s = glint_fail(&sb->err, GLINT_E_STATE, "glint_sandbox_init: sandbox is already initialized");
     else if (sb->base) {

@@ -56,7 +56,8 @@ struct glint_sandbox {
     enum sandbox_state state;
     atomic_int busy;
     glint_error err;
-    glint_error poison;     /* the failure that poisoned it */
+    glint_error *poison;    /* the failure that poisoned it (allocated at the first: most
+                             * sandboxes never are; NULL: none, or no memory to say) */
     uint64_t exits;
     int no_exit_gate;       /* OUT exits only (a debugger is attached) */
     int pooled;             /* a pool's: restored when released */
@@ -173,6 +174,11 @@ void glint_profile_free(glint_sandbox *sb);
 
 /* Poisons the sandbox with the error already in sb->err. */
 glint_status glint_poison(glint_sandbox *sb);
+/* Marks sb poisoned by `why` (recorded for the calls it refuses). */
+void glint_poison_with(glint_sandbox *sb, const glint_error *why);
+/* The recorded failure's status name and message, for those refusals. */
+const char *glint_poison_status(const glint_sandbox *sb);
+const char *glint_poison_message(const glint_sandbox *sb);
 
 #define API __attribute__((visibility("default")))
 

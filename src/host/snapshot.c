@@ -324,7 +324,7 @@ static glint_status take(glint_sandbox *sb, glint_snapshot **out)
 {
     if (sb->state == SB_POISONED)
         return glint_fail(&sb->err, GLINT_E_POISONED, "snapshot: the sandbox is poisoned (%s)",
-                          sb->poison.message);
+                          glint_poison_message(sb));
     if (sb->state != SB_READY)
         return glint_fail(&sb->err, GLINT_E_STATE, "snapshot: the sandbox is not initialized");
     struct glint_snapshot *snap = glint_snapshot_alloc();
@@ -492,9 +492,7 @@ static glint_status restore_locked_untimed(glint_sandbox *sb, struct glint_snaps
         /* The sandbox is half-restored: it must not run. */
         glint_snapshot_free(sb->synced);
         sb->synced = NULL;
-        sb->state = SB_POISONED;
-        sb->need_full = 1;
-        sb->poison = sb->err;
+        glint_poison_with(sb, &sb->err);
         return s;
     }
     if (!same) {
@@ -698,9 +696,7 @@ glint_status glint_sandbox_unshare(glint_sandbox *sb, int replace, glint_error *
     if (s != GLINT_OK) {
         /* Its process may still map the snapshot's pages (or be gone):
          * nothing runs before a full restore replaces it. */
-        sb->state = SB_POISONED;
-        sb->need_full = 1;
-        sb->poison = *err;
+        glint_poison_with(sb, err);
     }
     return s;
 }
