@@ -802,7 +802,7 @@ static int send_fds(int sock, const int *fds, int n, uint64_t ctl_off)
         char buf[CMSG_SPACE(3 * sizeof(int))];
     } cm;
     memset(&cm, 0, sizeof cm);
-    int64_t word = (int64_t)(ctl_off | (uint64_t)n); /* proc_abi.h: PROC_ARM_OFF_MASK */
+    int64_t word = (int64_t)(ctl_off | (uint64_t)n); /* proc_abi.h: PROC_ARM_COUNT_MASK */
     struct iovec iov = {&word, sizeof word};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
                         .msg_controllen = CMSG_SPACE((size_t)n * sizeof(int))};
