@@ -39,6 +39,7 @@
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
+#define STUB_FD_HIGH 16 /* spare_main */
 #define STUB_STACK_SIZE 12288 /* stub_stack (below): the zygote used one page of it, measured */
 
 #define SYS_close 3
@@ -879,11 +880,15 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     if (recv_fds(sock, got, &ctl_off) != 2)
         for (;;)
             sys(SYS_exit_group, 0, 0, 0); /* dropped unused: not a failure */
-    int high_sock = (int)sys(SYS_fcntl, sock, 0 /* F_DUPFD */, 100);
-    int high_ctl = (int)sys(SYS_fcntl, got[0], 0, 100), high_park = (int)sys(SYS_fcntl, got[1], 0, 100);
-    if (high_sock < 0 || high_ctl < 0 || high_park < 0)
+    /* Out of the way of everything received (all below 16), but within the
+     * 64 descriptors a process's table holds before it grows: a grown one
+     * (128) costs every sandbox process ~1.1 KiB of kernel memory. */
+    int high_sock = (int)sys(SYS_fcntl, sock, 0 /* F_DUPFD */, STUB_FD_HIGH);
+    int high_ctl = (int)sys(SYS_fcntl, got[0], 0, STUB_FD_HIGH);
+    int high_park = (int)sys(SYS_fcntl, got[1], 0, STUB_FD_HIGH);
+    if (high_sock < 0 || high_ctl < 0 || high_park < 0 || high_park >= 64)
         die(1, -24);
-    sys(SYS_close_range, 0, 99, 0); /* the descriptors as received */
+    sys(SYS_close_range, 0, STUB_FD_HIGH - 1, 0); /* the descriptors as received */
     if ((rc = sys(SYS_dup3, high_park, PROC_FD_PARK, 0)) < 0)
         die(1, rc);
     sys(SYS_close, high_park, 0, 0);
