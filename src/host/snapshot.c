@@ -68,6 +68,8 @@ API void glint_snapshot_free(glint_snapshot *snap)
     free(snap->fn_names);
     free(snap->host);
     glint_symtab_free(snap->syms);
+    for (int i = 0; i < 4; i++)
+        free(atomic_load(&snap->plans[i]));
     free(snap);
 }
 
@@ -553,6 +555,75 @@ API glint_status glint_sandbox_set_auto_restore(glint_sandbox *sb, const glint_s
 /* ------------------------------------------------------------------------- */
 /* Sandboxes from snapshots. */
 
+/* Runs of pages [start, start + n): the snapshot's non-zero pages a new
+ * sandbox's memfd gets a copy of, then those it maps from the snapshot. */
+struct glint_snap_plan {
+    uint32_t ncopy, nshare;
+    uint32_t run[][2]; /* ncopy copy runs, then nshare shared runs */
+};
+
+/* Works out the plan for one way (tables: copy glint's x86 tables; share:
+ * map the pages nobody writes from the snapshot).  NULL: out of memory. */
+static struct glint_snap_plan *make_plan(const struct glint_snapshot *snap, int tables, int share)
+{
+    size_t pages = (size_t)snap->lay.mem_size / PAGE;
+    unsigned char *map = malloc(pages ? pages : 1);
+    if (!map)
+        return NULL;
+    data_pages(snap->mem_fd, snap->mem_off, pages, map);
+    size_t first = !tables && pages > TABLE_PAGES ? TABLE_PAGES : 0;
+    for (size_t i = 0; i < pages; i++) {
+        if (share && host_shared_page(snap->mem, &snap->lay, i))
+            map[i] = 2; /* shared: mapped, not copied */
+        else if (i < first || (map[i] == 1 && page_is_zero(snap->mem + i * PAGE)))
+            map[i] = 0;
+    }
+    /* Two passes: count the runs of each kind, then write them down. */
+    struct glint_snap_plan *plan = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t n[3] = {0, 0, 0};
+        for (size_t i = 0; i < pages;) {
+            size_t j = i + 1;
+            while (j < pages && map[j] == map[i])
+                j++;
+            if (map[i] && plan) {
+                uint32_t at = map[i] == 1 ? n[1] : plan->ncopy + n[2];
+                plan->run[at][0] = (uint32_t)i;
+                plan->run[at][1] = (uint32_t)(j - i);
+            }
+            n[map[i]]++;
+            i = j;
+        }
+        if (!plan) {
+            plan = malloc(sizeof *plan + (n[1] + n[2]) * sizeof plan->run[0]);
+            if (!plan)
+                break;
+            plan->ncopy = n[1];
+            plan->nshare = n[2];
+        }
+    }
+    free(map);
+    return plan;
+}
+
+/* The snapshot's plan for one way, made once (two threads making the
+ * first two sandboxes may both work it out: one copy is kept). */
+static const struct glint_snap_plan *snap_plan(struct glint_snapshot *snap, int tables, int share)
+{
+    _Atomic(struct glint_snap_plan *) *slot = &snap->plans[(tables ? 1 : 0) | (share ? 2 : 0)];
+    struct glint_snap_plan *plan = atomic_load_explicit(slot, memory_order_acquire), *none = NULL;
+    if (plan)
+        return plan;
+    if (!(plan = make_plan(snap, tables, share)))
+        return NULL;
+    if (!atomic_compare_exchange_strong_explicit(slot, &none, plan, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(plan);
+        return none;
+    }
+    return plan;
+}
+
 /*
  * A backend that runs the guest in the host's own address space (KVM) maps
  * the snapshot privately: copy-on-write, a page copied only when written.
@@ -586,64 +657,36 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     int share = sb->be->shares_snapshot_pages && snap->sealed && gate == sb->be->exit_gate;
     /* the backend's side starts while the pages are copied */
     glint_sandbox_prepare(sb, share ? snap->mem_fd : -1);
-    unsigned char *map = malloc(pages);
-    if (!map)
+    /* glint's x86 tables only where the backend reads them (7 pages of
+     * every sandbox otherwise: snapshots of it take them from its base). */
+    int tables = sb->be->uses_cpu_tables || pages <= TABLE_PAGES;
+    sb->tables_elided = !tables;
+    const struct glint_snap_plan *plan = snap_plan((struct glint_snapshot *)snap, tables, share);
+    if (!plan)
         return glint_fail(err, GLINT_E_NOMEM, "out of memory copying a snapshot");
-    data_pages(snap->mem_fd, snap->mem_off, pages, map);
     /* Runs of non-zero pages, written into the memfd by the kernel: no
-     * page fault on the host's mapping for each page copied.  glint's x86
-     * tables only where the backend reads them (7 pages of every sandbox
-     * otherwise: snapshots of it take them from its base). */
-    size_t first = 0;
-    if (!sb->be->uses_cpu_tables && pages > TABLE_PAGES) {
-        first = TABLE_PAGES;
-        sb->tables_elided = 1;
-    }
-    if (share)
-        for (size_t i = 0; i < pages; i++)
-            if (host_shared_page(snap->mem, &snap->lay, i))
-                map[i] = 2; /* shared, below: not copied */
-    for (size_t i = first; i < pages;) {
-        if (map[i] != 1 || page_is_zero(snap->mem + i * PAGE)) {
-            i++;
-            continue;
-        }
-        size_t j = i + 1;
-        while (j < pages && map[j] == 1 && !page_is_zero(snap->mem + j * PAGE))
-            j++;
-        size_t off = i * PAGE, len = (j - i) * PAGE, done = 0;
+     * page fault on the host's mapping for each page copied. */
+    for (uint32_t r = 0; r < plan->ncopy; r++) {
+        size_t off = (size_t)plan->run[r][0] * PAGE, len = (size_t)plan->run[r][1] * PAGE, done = 0;
         while (done < len) {
             ssize_t w = pwrite(sb->memfd, snap->mem + off + done, len - done, (off_t)(off + done));
             if (w < 0 && errno == EINTR)
                 continue;
-            if (w <= 0) {
-                free(map);
+            if (w <= 0)
                 return glint_fail(err, GLINT_E_NOMEM, "copying a snapshot into guest memory: %s",
                                   w < 0 ? strerror(errno) : "short write");
-            }
             done += (size_t)w;
         }
-        i = j;
     }
     /* The host sees the shared pages where the guest does (read-only). */
-    for (size_t i = 0; share && i < pages;) {
-        if (map[i] != 2) {
-            i++;
-            continue;
-        }
-        size_t j = i + 1;
-        while (j < pages && map[j] == 2)
-            j++;
-        if (mmap(sb->mem + i * PAGE, (j - i) * PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, snap->mem_fd,
-                 (off_t)(snap->mem_off + i * PAGE)) == MAP_FAILED) {
-            free(map);
+    for (uint32_t r = plan->ncopy; r < plan->ncopy + plan->nshare; r++) {
+        size_t off = (size_t)plan->run[r][0] * PAGE, len = (size_t)plan->run[r][1] * PAGE;
+        if (mmap(sb->mem + off, len, PROT_READ, MAP_SHARED | MAP_FIXED, snap->mem_fd,
+                 (off_t)(snap->mem_off + off)) == MAP_FAILED)
             return glint_fail(err, GLINT_E_NOMEM, "mapping a snapshot's code into a sandbox: %s",
                               strerror(errno));
-        }
         sb->shared_ro = 1;
-        i = j;
     }
-    free(map);
     return GLINT_OK;
 }
 

@@ -55,6 +55,12 @@ struct glint_snapshot {
     /* The function symbols of the image it was taken from (symbols.h), for
      * the profiler of sandboxes made from it; NULL for one from a file. */
     struct glint_symtab *syms;
+
+    /* How a sandbox that cannot map it copy-on-write gets its memory
+     * (snapshot.c: map_snapshot_memory), worked out at the first such
+     * sandbox and kept (its memory never changes): one plan for each way
+     * (x86 tables copied or not, read-only pages shared or not). */
+    _Atomic(struct glint_snap_plan *) plans[4];
 };
 
 /* The CPU state of `snap` for backend `be`; NULL if it has none. */
