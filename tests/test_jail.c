@@ -350,7 +350,7 @@ Test(jail, maps_only_guest_stub_ctl_vsyscall, .timeout = VM_TEST_TIMEOUT)
             !(start >= STUB_BASE && end <= PROC_STUB_END)) {
             cr_assert_fail("mapping across the stub's bounds: %s", line);
         } else if (start >= STUB_BASE && end <= CTL_ADDR) {
-            /* The stub's text from its memfd; its .bss (stacks) anonymous. */
+            /* The stub's text from its memfd (below its control pages). */
             if (name[0]) {
                 cr_assert_str_eq(name, "/memfd:glint-stub (deleted)", "stub-range mapping: %s", line);
                 cr_assert(!strchr(perms, 'w'), "writable stub text: %s", line);
