@@ -555,6 +555,21 @@ API glint_status glint_sandbox_set_auto_restore(glint_sandbox *sb, const glint_s
 /* ------------------------------------------------------------------------- */
 /* Sandboxes from snapshots. */
 
+/* Writes src[0, len) into fd at off, through EINTR and partial writes:
+ * NULL, or what went wrong. */
+static const char *write_at(int fd, const uint8_t *src, size_t len, size_t off)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t w = pwrite(fd, src + done, len - done, (off_t)(off + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? strerror(errno) : "short write";
+        done += (size_t)w;
+    }
+    return NULL;
+}
+
 /* Runs of pages [start, start + n): the snapshot's non-zero pages a new
  * sandbox's memfd gets a copy of, then those it maps from the snapshot. */
 struct glint_snap_plan {
@@ -667,16 +682,10 @@ static glint_status map_snapshot_memory(glint_sandbox *sb, const struct glint_sn
     /* Runs of non-zero pages, written into the memfd by the kernel: no
      * page fault on the host's mapping for each page copied. */
     for (uint32_t r = 0; r < plan->ncopy; r++) {
-        size_t off = (size_t)plan->run[r][0] * PAGE, len = (size_t)plan->run[r][1] * PAGE, done = 0;
-        while (done < len) {
-            ssize_t w = pwrite(sb->memfd, snap->mem + off + done, len - done, (off_t)(off + done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return glint_fail(err, GLINT_E_NOMEM, "copying a snapshot into guest memory: %s",
-                                  w < 0 ? strerror(errno) : "short write");
-            done += (size_t)w;
-        }
+        size_t off = (size_t)plan->run[r][0] * PAGE, len = (size_t)plan->run[r][1] * PAGE;
+        const char *why = write_at(sb->memfd, snap->mem + off, len, off);
+        if (why)
+            return glint_fail(err, GLINT_E_NOMEM, "copying a snapshot into guest memory: %s", why);
     }
     /* The host sees the shared pages where the guest does (read-only). */
     for (uint32_t r = plan->ncopy; r < plan->ncopy + plan->nshare; r++) {
@@ -704,16 +713,10 @@ glint_status glint_sandbox_unshare(glint_sandbox *sb, int replace, glint_error *
         size_t j = i + 1;
         while (j < pages && host_shared_page(sb->mem, &sb->lay, j))
             j++;
-        size_t off = i * PAGE, len = (j - i) * PAGE, done = 0;
-        while (done < len) {
-            ssize_t w = pwrite(sb->memfd, src + off + done, len - done, (off_t)(off + done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return glint_fail(err, GLINT_E_NOMEM, "copying a snapshot's code into a sandbox: %s",
-                                  w < 0 ? strerror(errno) : "short write");
-            done += (size_t)w;
-        }
+        size_t off = i * PAGE, len = (j - i) * PAGE;
+        const char *why = write_at(sb->memfd, src + off, len, off);
+        if (why)
+            return glint_fail(err, GLINT_E_NOMEM, "copying a snapshot's code into a sandbox: %s", why);
         /* In place: the old mapping goes only when the new one is there. */
         if (mmap(sb->mem + off, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sb->memfd, (off_t)off) ==
             MAP_FAILED)
