@@ -497,9 +497,71 @@ static void bench_cold_as(const char *guest, const char *name, unsigned pause_us
     }
 }
 
+/* sandbox_cold and the jailed-process floor it is judged against
+ * (floor_proc_create), in alternating blocks, so that the target compares
+ * the two under the same conditions: on this machine the floor's own p50
+ * moves between ~110 and ~290 us from one minute to the next, whether or
+ * not glint runs beside it.  The floor runs in a process of its own
+ * (jailer_create_worker_open: one thread, nothing of glint's), each block
+ * of either starts after 5 ms of idle (the keeper's forking and reaping
+ * after the last block is over), the sandboxes of a block run back to
+ * back as in sandbox_cold, and the first two samples of every block are
+ * left out.  Adds the two p50s to sandbox_cold's result. */
+static void cold_interleaved_proc(const char *guest)
+{
+    struct result *r = result_find("sandbox_cold");
+    if (!r || r->skipped)
+        return;
+    char why[500] = "";
+    struct samples cold = {0}, floor = {0};
+    enum { PER = 25, DROP = 2 };
+    size_t blocks = iters(16, 2);
+    if (jailer_create_worker_open(why, sizeof why) < 0) {
+        result_note(r, "not interleaved with floor_proc_create: %s", why);
+        return;
+    }
+    for (size_t b = 0; b < blocks && !why[0]; b++) {
+        double v[PER];
+        usleep(5000);
+        if (jailer_create_worker_block(PER, v, why, sizeof why) < 0)
+            break;
+        for (size_t i = DROP; i < PER; i++) {
+            if (v[i] < 0) {
+                snprintf(why, sizeof why, "a floor_proc_create sample failed");
+                break;
+            }
+            samples_add(&floor, v[i]);
+        }
+        usleep(5000);
+        for (size_t i = 0; i < PER && !why[0]; i++) {
+            double part[4];
+            uint64_t ex;
+            if (bench_cold_once(guest, part, &ex, why, sizeof why) < 0)
+                break;
+            if (i >= DROP)
+                samples_add(&cold, part[0] + part[1] + part[2] + part[3]);
+        }
+    }
+    jailer_create_worker_close();
+    if (why[0])
+        result_note(r, "interleaving with floor_proc_create stopped: %s", why);
+    if (cold.n && floor.n) {
+        double c = samples_pct(&cold, 0.5) / 1000.0, f = samples_pct(&floor, 0.5) / 1000.0;
+        result_extra(r, "interleaved_p50_us", c);
+        result_extra(r, "floor_interleaved_p50_us", f);
+        result_note(r, "in blocks of %d alternating with floor_proc_create's (in a process of its "
+                       "own): p50 %.1f us vs %.1f us",
+                    PER, c, f);
+    }
+    samples_free(&cold);
+    samples_free(&floor);
+}
+
 static void bench_cold(const char *guest)
 {
     bench_cold_as(guest, "sandbox_cold", 0);
+    if (g_be == GLINT_BACKEND_PROCESS)
+        cold_interleaved_proc(guest);
     bench_cold_as(guest, "sandbox_cold_paced", 1000);
 }
 
