@@ -355,14 +355,20 @@ static int build_filter(struct bpf *b)
  * keeps no descriptor of the memfd (stub.c: spare_main), and a slot goes
  * to another spare only once the process that mapped it has been reaped
  * (ctl_give's callers), so no process ever shares a control page with a
- * sandbox not its own.  Freed slots are zeroed and their pages returned
- * (MADV_REMOVE); the first memfd stays, empty, for the next sandboxes, and
- * empty ones after the last in use go.
+ * sandbox not its own.  Freed slots are zeroed and keep their pages for the
+ * next spare: returning them (MADV_REMOVE) at once unmaps them here, and
+ * every unmapping in a process with more than one thread interrupts the
+ * other CPUs to flush their TLBs (on this PVM host the keeper's
+ * MADV_REMOVEs were a third of its time).  They go back in bulk instead:
+ * a memfd's free pages once CTL_KEEP_FREE slots of it hold pages unused,
+ * and all of them when the spares go idle (ctl_trim).  The first memfd
+ * stays for the next sandboxes, and empty ones after the last in use go.
  */
 #define CTL_SLOT (PROC_CTL_SIZE + PROC_RO_SIZE)
 #define CTL_SLOTS 1024u  /* per memfd: 8 MiB of address space here */
 #define CTL_CHUNKS 256u  /* 262,144 sandbox processes at once */
 #define CTL_NONE UINT32_MAX
+#define CTL_KEEP_FREE 64u /* free slots per memfd that keep their pages (512 KiB) */
 _Static_assert(CTL_SLOT == 8192 && (CTL_SLOT & PROC_ARM_COUNT_MASK) == 0, "slot offsets clear of the arm word's count");
 _Static_assert((uint64_t)CTL_SLOTS * CTL_SLOT <= PROC_ARM_OFF_MAX, "slot offsets fit the arm word");
 
@@ -374,7 +380,9 @@ static struct {
         int fd;
         uint8_t *base;   /* CTL_SLOTS * CTL_SLOT, mapped here */
         uint32_t nused;
+        uint32_t nkept;                  /* free slots whose pages are still there */
         uint64_t used[CTL_SLOTS / 64];
+        uint64_t kept[CTL_SLOTS / 64];   /* of those: free, zero, populated */
     } chunk[CTL_CHUNKS]; /* fixed: the keeper never allocates (see kp.reap) */
 } ctlp = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -410,11 +418,22 @@ static struct proc_ctl *ctl_take(uint32_t *id, uint32_t *gen, int *fd, uint64_t 
         c->base = m;
         ctlp.nchunks++;
     }
-    uint32_t w = 0;
-    while (c->used[w] == ~0ull)
-        w++;
-    uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(~c->used[w]);
-    c->used[w] |= 1ull << (idx % 64);
+    /* A slot that kept its pages first: no page fault. */
+    uint32_t idx = UINT32_MAX;
+    if (c->nkept)
+        for (uint32_t k = 0; k < CTL_SLOTS / 64 && idx == UINT32_MAX; k++)
+            if (c->kept[k])
+                idx = k * 64 + (uint32_t)__builtin_ctzll(c->kept[k]);
+    if (idx == UINT32_MAX) {
+        uint32_t w = 0;
+        while (c->used[w] == ~0ull)
+            w++;
+        idx = w * 64 + (uint32_t)__builtin_ctzll(~c->used[w]);
+    } else {
+        c->kept[idx / 64] &= ~(1ull << (idx % 64));
+        c->nkept--;
+    }
+    c->used[idx / 64] |= 1ull << (idx % 64);
     c->nused++;
     *id = ci * CTL_SLOTS + idx;
     *gen = ctlp.gen;
@@ -423,12 +442,42 @@ static struct proc_ctl *ctl_take(uint32_t *id, uint32_t *gen, int *fd, uint64_t 
     *off = (uint64_t)idx * CTL_SLOT;
     volatile uint8_t *p = c->base + *off;
     for (size_t i = 0; i < CTL_SLOT; i += GLINT_PAGE_SIZE)
-        p[i] = 0; /* populated now, not on the first report */
+        p[i] = 0; /* populated now (if it was not), not on the first report */
     return (struct proc_ctl *)(c->base + *off);
 }
 
+/* Returns the pages of a memfd's free slots that kept them (under
+ * ctlp.lock): one madvise per run of such slots. */
+static void ctl_trim_chunk_locked(struct ctl_chunk *c)
+{
+    for (uint32_t i = 0; i < CTL_SLOTS && c->nkept;) {
+        if (!(c->kept[i / 64] >> (i % 64) & 1)) {
+            i++;
+            continue;
+        }
+        uint32_t j = i;
+        while (j < CTL_SLOTS && (c->kept[j / 64] >> (j % 64) & 1)) {
+            c->kept[j / 64] &= ~(1ull << (j % 64));
+            c->nkept--;
+            j++;
+        }
+        (void)madvise(c->base + (size_t)i * CTL_SLOT, (size_t)(j - i) * CTL_SLOT, MADV_REMOVE);
+        i = j; /* zero either way: a failed madvise leaves zeroed pages */
+    }
+}
+
+/* Every free slot's pages back (the keeper, when the spares go idle). */
+static void ctl_trim(void)
+{
+    pthread_mutex_lock(&ctlp.lock);
+    for (uint32_t i = 0; i < ctlp.nchunks; i++)
+        ctl_trim_chunk_locked(&ctlp.chunk[i]);
+    pthread_mutex_unlock(&ctlp.lock);
+}
+
 /* Gives a slot back, once no process maps it (its child reaped, or never
- * armed).  Any thread (madvise is in the host threads' seccomp list). */
+ * armed): zeroed, its pages kept for the next spare.  Any thread (madvise
+ * is in the host threads' seccomp list). */
 static void ctl_give(uint32_t id, uint32_t gen)
 {
     if (id == CTL_NONE)
@@ -438,10 +487,12 @@ static void ctl_give(uint32_t id, uint32_t gen)
         struct ctl_chunk *c = &ctlp.chunk[id / CTL_SLOTS];
         uint32_t idx = id % CTL_SLOTS;
         uint8_t *p = c->base + (size_t)idx * CTL_SLOT;
-        if (madvise(p, CTL_SLOT, MADV_REMOVE) != 0)
-            memset(p, 0, CTL_SLOT);
+        memset(p, 0, CTL_SLOT);
         c->used[idx / 64] &= ~(1ull << (idx % 64));
         c->nused--;
+        c->kept[idx / 64] |= 1ull << (idx % 64);
+        if (++c->nkept > CTL_KEEP_FREE)
+            ctl_trim_chunk_locked(c);
         /* Empty memfds at the end go (the first stays): a peak of
          * sandboxes leaves no descriptor or mapping behind. */
         while (ctlp.nchunks > 1 && ctlp.chunk[ctlp.nchunks - 1].nused == 0) {
@@ -1007,6 +1058,8 @@ static void *keeper_main(void *arg)
             ts.tv_nsec = (long)(until % 1000000000ull);
             pthread_cond_timedwait(&kp.cond, &kp.lock, &ts);
         } else {
+            if (!active)
+                ctl_trim(); /* idle: the free control slots' pages go back */
             pthread_cond_wait(&kp.cond, &kp.lock);
         }
     }
