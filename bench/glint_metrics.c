@@ -500,13 +500,15 @@ static void bench_cold_as(const char *guest, const char *name, unsigned pause_us
 /* sandbox_cold and the jailed-process floor it is judged against
  * (floor_proc_create), in alternating blocks, so that the target compares
  * the two under the same conditions: on this machine the floor's own p50
- * moves between ~110 and ~290 us from one minute to the next, whether or
- * not glint runs beside it.  The floor runs in a process of its own
- * (jailer_create_worker_open: one thread, nothing of glint's), each block
- * of either starts after 5 ms of idle (the keeper's forking and reaping
- * after the last block is over), the sandboxes of a block run back to
- * back as in sandbox_cold, and the first two samples of every block are
- * left out.  Adds the two p50s to sandbox_cold's result. */
+ * moves between ~110 and ~290 us from one minute to the next.  The floor
+ * runs in a process of its own (jailer_create_worker_open: one thread,
+ * nothing of glint's).  Each block runs back to back, as sandbox_cold and
+ * floor_proc_create do alone, after GAP_MS of idle, and its first DROP
+ * samples are left out: a burst of either leaves work behind it that
+ * slows what follows for a few hundred milliseconds (measured here: the
+ * floor run 5 ms after a block of 25 sandboxes took ~290 us at p50, after
+ * 100 ms ~210, after 300 ms ~170, alone ~130-160), which must not be
+ * charged to the other.  Adds the two p50s to sandbox_cold's result. */
 static void cold_interleaved_proc(const char *guest)
 {
     struct result *r = result_find("sandbox_cold");
@@ -514,15 +516,15 @@ static void cold_interleaved_proc(const char *guest)
         return;
     char why[500] = "";
     struct samples cold = {0}, floor = {0};
-    enum { PER = 25, DROP = 2 };
-    size_t blocks = iters(16, 2);
+    enum { PER = 100, DROP = 30, GAP_MS = 300 };
+    size_t blocks = iters(6, 1);
     if (jailer_create_worker_open(why, sizeof why) < 0) {
         result_note(r, "not interleaved with floor_proc_create: %s", why);
         return;
     }
     for (size_t b = 0; b < blocks && !why[0]; b++) {
         double v[PER];
-        usleep(5000);
+        usleep(GAP_MS * 1000);
         if (jailer_create_worker_block(PER, v, why, sizeof why) < 0)
             break;
         for (size_t i = DROP; i < PER; i++) {
@@ -532,7 +534,7 @@ static void cold_interleaved_proc(const char *guest)
             }
             samples_add(&floor, v[i]);
         }
-        usleep(5000);
+        usleep(GAP_MS * 1000);
         for (size_t i = 0; i < PER && !why[0]; i++) {
             double part[4];
             uint64_t ex;
@@ -550,8 +552,8 @@ static void cold_interleaved_proc(const char *guest)
         result_extra(r, "interleaved_p50_us", c);
         result_extra(r, "floor_interleaved_p50_us", f);
         result_note(r, "in blocks of %d alternating with floor_proc_create's (in a process of its "
-                       "own): p50 %.1f us vs %.1f us",
-                    PER, c, f);
+                       "own; %d ms idle before each block): p50 %.1f us vs %.1f us",
+                    PER, GAP_MS, c, f);
     }
     samples_free(&cold);
     samples_free(&floor);
