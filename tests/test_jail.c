@@ -664,6 +664,63 @@ SYSCALL_TEST(gate_write_refused, "GateWrite", "x86-64 system call 1")
 /* The park gate's write with the guest's own buffer: a forged park record. */
 SYSCALL_TEST(park_gate_forged_record_refused, "ParkForged", "x86-64 system call 1")
 
+/* exit_group through the syscall gate: allowed only with status 0 (the
+ * stub's own exit when its sandbox is destroyed, PROC_CMD_EXIT), which a
+ * guest can use only to end its own process: the call fails, the sandbox
+ * is poisoned, the process is reaped and a restore starts another one.
+ * Any other status is refused like any other call. */
+Test(jail, gate_exit_group, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(SYSCALLS_GUEST, &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    glint_value r = {0}, code = glint_u64(1);
+    glint_status s = glint_sandbox_call(sb, "GateExit", &code, 1, &r);
+    const glint_error *e = glint_sandbox_error(sb);
+    fprintf(stderr, "jail: GateExit(1) -> %s: %s\n", glint_status_name(s), e->message);
+    cr_assert_eq(s, GLINT_E_EXCEPTION, "%s: %s", glint_status_name(s), e->message);
+    cr_assert(HAS_ANY(e->message, "x86-64 system call 231"), "%s", e->message);
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+
+    int pid = guest_pid(sb);
+    code = glint_u64(0);
+    s = glint_sandbox_call(sb, "GateExit", &code, 1, &r);
+    fprintf(stderr, "jail: GateExit(0) -> %s: %s\n", glint_status_name(s), e->message);
+    cr_assert_neq(s, GLINT_OK, "exit_group(0) from the guest came back with 0x%llx", (unsigned long long)r.v.u64);
+    cr_assert(HAS_ANY(e->message, "exited"), "%s", e->message);
+    cr_assert(glint_sandbox_poisoned(sb));
+    cr_assert(!proc_exists(pid), "the child %d that exited is not reaped", pid);
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    cr_assert_neq(guest_pid(sb), pid);
+    expect_jailed(guest_pid(sb));
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Where", (glint_value[]){glint_str("lret", 4)}, 1, &r));
+    glint_snapshot_free(snap);
+    glint_sandbox_destroy(sb);
+    th_expect_fresh_sandbox_works();
+}
+
+/* A destroyed sandbox's process is told to exit (PROC_CMD_EXIT) rather
+ * than killed: it is gone once the keeper has reaped it, whether it was
+ * spinning for its next command or asleep. */
+Test(jail, destroy_tells_the_process_to_exit, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(5000);
+    for (int asleep = 0; asleep < 2; asleep++) {
+        glint_sandbox *sb = th_start(SYSCALLS_GUEST, &cfg);
+        glint_value r = {0};
+        EXPECT_OK(sb, glint_sandbox_call(sb, "Where", (glint_value[]){glint_str("lret", 4)}, 1, &r));
+        int pid = guest_pid(sb);
+        if (asleep)
+            usleep(20000); /* past its spin: asleep in FUTEX_WAIT */
+        glint_sandbox_destroy(sb);
+        glint_debug_process_settle();
+        cr_assert(!proc_exists(pid), "child %d outlives its sandbox (%s)", pid, asleep ? "asleep" : "spinning");
+    }
+}
+
 /* The park word (proc_abi.h, struct proc_ro) is the one thing the guest
  * must not be able to write: a store to it faults like any read-only page. */
 Test(jail, park_word_read_only, .timeout = VM_TEST_TIMEOUT)

@@ -300,7 +300,7 @@ static glint_status on_exit(glint_sandbox *sb, const struct hv_exit *ex, const g
         sb->err.vector = 13;
         return glint_poison(sb);
     case HV_EXIT_DIED:
-        glint_fail(&sb->err, GLINT_E_HYPERVISOR, "%s: %s (killed from outside glint?)", ctx, ex->what);
+        glint_fail(&sb->err, GLINT_E_HYPERVISOR, "%s: %s", ctx, ex->what);
         return glint_poison(sb);
     case HV_EXIT_MMIO:
         glint_fail(&sb->err, GLINT_E_OUT_OF_BOUNDS,

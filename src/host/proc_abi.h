@@ -96,6 +96,7 @@ struct proc_zygote_hello {
 /* Host -> child commands (ctl->cmd), after a report. */
 #define PROC_CMD_RESUME 1u /* apply the set_* fields flagged in cmd_flags, sigreturn into the guest */
 #define PROC_CMD_DUMP   2u /* copy the FPU/SSE/AVX state into ctl->xsave, report again */
+#define PROC_CMD_EXIT   3u /* exit_group(0) (a destroyed sandbox; the host kills it if it lingers) */
 
 #define PROC_SET_GREGS 1u /* all of ctl->set (general registers, RIP, RFLAGS) */
 #define PROC_SET_RIP   2u /* only ctl->set.rip */

@@ -183,7 +183,7 @@ static void op(struct bpf *b, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 #define OFF_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8u * (i))
 #define OFF_ARG_HI(i) (offsetof(struct seccomp_data, args) + 8u * (i) + 4u)
 
-enum { L_TRAP, L_ALLOW, L_WAIT, L_PARK, L_SYSCALL, L_ARCH, L_ARCH_GS, L_MUNMAP, L_COUNT };
+enum { L_TRAP, L_ALLOW, L_WAIT, L_PARK, L_SYSCALL, L_ARCH, L_ARCH_GS, L_MUNMAP, L_EXIT, L_COUNT };
 
 static void ld(struct bpf *b, uint32_t off)
 {
@@ -224,7 +224,7 @@ static void pin(struct bpf *b, unsigned i, uint64_t v)
  *   PROC_GATE_PARK_IP     write(PROC_FD_PARK, &RO->word, 8)
  *   PROC_GATE_SYSCALL_IP  futex(&to_host, FUTEX_WAKE, ...),
  *                         arch_prctl(ARCH_SET_FS, boot info), arch_prctl(ARCH_SET_GS, 0),
- *                         munmap(PROC_GATE_SETUP, 4096)
+ *                         munmap(PROC_GATE_SETUP, 4096), exit_group(0)
  *   PROC_GATE_SIGRET_IP   rt_sigreturn
  *   PROC_GATE_SETUP_IP    anything: the zygote and a spare's set-up; each spare
  *                         unmaps that page (the munmap above) before it reports
@@ -273,6 +273,7 @@ static int build_filter(struct bpf *b)
 
     label(b, L_SYSCALL);
     ld(b, OFF_NR);
+    when(b, __NR_exit_group, L_EXIT);
     when(b, __NR_arch_prctl, L_ARCH);
     when(b, __NR_munmap, L_MUNMAP);
     need(b, __NR_futex, L_TRAP);
@@ -294,6 +295,9 @@ static int build_filter(struct bpf *b)
     label(b, L_ARCH_GS);
     ld(b, OFF_ARG_LO(1));
     need(b, 0, L_TRAP);
+    op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+    label(b, L_EXIT); /* exit_group(0): PROC_CMD_EXIT */
+    pin(b, 0, 0);
     op(b, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
     label(b, L_MUNMAP); /* munmap(PROC_GATE_SETUP, 4096) */
     pin(b, 0, PROC_GATE_SETUP);
@@ -532,6 +536,7 @@ struct reap {
     pid_t pid;
     int pidfd;
     uint32_t ctl_id, ctl_gen; /* given back once reaped */
+    int asked;                /* told to exit (PROC_CMD_EXIT), not killed */
 };
 
 /* A child started for a thread that may not (see start_child). */
@@ -572,10 +577,22 @@ static struct {
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t keeper_tid;
 
-/* Waits for a killed child; then no process maps its control pages. */
-static void reap_now(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen)
+/* Waits for a killed child (or one told to exit: SIGKILL unless it is
+ * gone already); then no process maps its control pages. */
+static void reap_now(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen, int asked)
 {
     siginfo_t si;
+    if (asked && pidfd >= 0) {
+        memset(&si, 0, sizeof si);
+        if (syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG, NULL) == 0 && si.si_pid) {
+            close(pidfd);
+            ctl_give(ctl_id, ctl_gen);
+            return;
+        }
+        (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    } else if (asked && pid > 0) {
+        kill(pid, SIGKILL);
+    }
     if (pidfd >= 0) {
         while (syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR)
             ;
@@ -589,13 +606,13 @@ static void reap_now(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen)
 
 /* Queues a killed child for the keeper (under kp.lock); reaps it here if
  * the queue is full. */
-static void reap_later_locked(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen)
+static void reap_later_locked(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen, int asked)
 {
     if (kp.nreap == REAP_MAX) {
-        reap_now(pid, pidfd, ctl_id, ctl_gen);
+        reap_now(pid, pidfd, ctl_id, ctl_gen, asked);
         return;
     }
-    kp.reap[kp.nreap++] = (struct reap){pid, pidfd, ctl_id, ctl_gen};
+    kp.reap[kp.nreap++] = (struct reap){pid, pidfd, ctl_id, ctl_gen, asked};
     pthread_cond_broadcast(&kp.cond);
 }
 
@@ -604,7 +621,7 @@ static void drop_spare_locked(struct spare *s)
     spare_release(s);
     if (s->pidfd >= 0)
         (void)syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-    reap_later_locked(s->pid, s->pidfd, s->ctl_id, s->ctl_gen);
+    reap_later_locked(s->pid, s->pidfd, s->ctl_id, s->ctl_gen, 0);
     s->ctl_id = CTL_NONE;
 }
 
@@ -616,7 +633,7 @@ static void zygote_lost(void)
         close(kp.zsock);
         kp.zsock = -1;
         (void)syscall(SYS_pidfd_send_signal, kp.zpidfd, SIGKILL, NULL, 0);
-        reap_later_locked(kp.zpid, kp.zpidfd, CTL_NONE, 0);
+        reap_later_locked(kp.zpid, kp.zpidfd, CTL_NONE, 0, 0);
         kp.zpidfd = -1;
         kp.zpid = 0;
     }
@@ -1016,7 +1033,7 @@ static void *keeper_main(void *arg)
             kp.reaping = 1;
             pthread_mutex_unlock(&kp.lock);
             for (size_t i = 0; i < n; i++)
-                reap_now(list[i].pid, list[i].pidfd, list[i].ctl_id, list[i].ctl_gen);
+                reap_now(list[i].pid, list[i].pidfd, list[i].ctl_id, list[i].ctl_gen, list[i].asked);
             pthread_mutex_lock(&kp.lock);
             kp.reaping = 0;
             pthread_cond_broadcast(&kp.cond);
@@ -1180,22 +1197,25 @@ static void process_prepare_drop(struct hv_prep *p)
     free(p);
 }
 
-/* Kills a sandbox's child and leaves the reaping (and giving back its
- * control pages) to the keeper. */
-static void kill_and_reap_later(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen)
+/* Kills a sandbox's child (or, `asked`, leaves it to the exit command
+ * already posted) and leaves the reaping (and giving back its control
+ * pages) to the keeper, which kills an asked child that has not gone yet. */
+static void kill_and_reap_later(pid_t pid, int pidfd, uint32_t ctl_id, uint32_t ctl_gen, int asked)
 {
-    if (pidfd >= 0)
+    if (asked)
+        ;
+    else if (pidfd >= 0)
         (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
     else
         kill(pid, SIGKILL);
     pthread_mutex_lock(&kp.lock);
     if (keeper_start_locked() == 0) {
-        reap_later_locked(pid, pidfd, ctl_id, ctl_gen);
+        reap_later_locked(pid, pidfd, ctl_id, ctl_gen, asked);
         pthread_mutex_unlock(&kp.lock);
         return;
     }
     pthread_mutex_unlock(&kp.lock);
-    reap_now(pid, pidfd, ctl_id, ctl_gen);
+    reap_now(pid, pidfd, ctl_id, ctl_gen, asked);
 }
 
 /* Test hooks (sandbox.h). */
@@ -1405,7 +1425,7 @@ static void send_signal(struct hv *hv, int sig)
 #define GRACE_NS 200000000ull /* an interrupted child that does not answer in 200 ms is killed */
 #define PARK_SPIN 10000u      /* pause loops a parked child spins before it sleeps (~100 us) */
 #define SPIN_MAX_NS 20000u
-#define SETUP_SPIN_NS 100000u /* the host waits for a new child's "ready" */
+#define SETUP_SPIN_NS 40000u /* the host waits for a new child's "ready" */
 #define READY_SPIN 10000u     /* pause loops (~100 us) a ready child spins for its first command */
 
 /*
@@ -1488,8 +1508,18 @@ static void post_command(struct hv *hv, int run)
 static void kill_child_how(struct hv *hv, int wait)
 {
     if (hv->pid > 0 && !wait) {
-        /* Owns the pidfd and the control pages now. */
-        kill_and_reap_later(hv->pid, hv->pidfd, hv->ctl_id, hv->ctl_gen);
+        /* A child waiting in the stub for its next command (every report
+         * read, none owed) is told to exit: no signal, and no interrupt to
+         * its CPU while it spins there.  Owns the pidfd and the control
+         * pages now. */
+        int asked = !hv->dead && hv->ctl && !hv->park_at_done_due &&
+                    __atomic_load_n(&hv->ctl->to_host, __ATOMIC_SEQ_CST) == hv->seen;
+        if (asked) {
+            hv->ctl->cmd = PROC_CMD_EXIT;
+            hv->ctl->cmd_flags = 0;
+            post_command(hv, 0);
+        }
+        kill_and_reap_later(hv->pid, hv->pidfd, hv->ctl_id, hv->ctl_gen, asked);
         hv->ctl_id = CTL_NONE;
         hv->ctl = NULL;
         hv->ro = NULL;
@@ -1498,7 +1528,7 @@ static void kill_child_how(struct hv *hv, int wait)
             (void)syscall(SYS_pidfd_send_signal, hv->pidfd, SIGKILL, NULL, 0);
         else
             kill(hv->pid, SIGKILL);
-        reap_now(hv->pid, hv->pidfd, CTL_NONE, 0); /* closes the pidfd; the control pages stay */
+        reap_now(hv->pid, hv->pidfd, CTL_NONE, 0, 0); /* closes the pidfd; the control pages stay */
     } else if (hv->pidfd >= 0) {
         close(hv->pidfd);
     }
@@ -1967,10 +1997,16 @@ static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *
         ex->kind = HV_EXIT_DIED;
         ex->detail = (uint64_t)(int64_t)sig;
         if (sig >= 0)
-            snprintf(ex->what, sizeof ex->what, "the sandbox process was killed by signal %d (%s)", sig,
+            snprintf(ex->what, sizeof ex->what,
+                     "the sandbox process was killed by signal %d (%s) (killed from outside glint?)", sig,
                      sig_name(sig));
+        else if (sig == -1)
+            snprintf(ex->what, sizeof ex->what,
+                     "the sandbox process exited with status 0 (the guest jumped to the stub's exit, or "
+                     "something outside glint ended it)");
         else
-            snprintf(ex->what, sizeof ex->what, "the sandbox process exited with status %d", -sig - 1);
+            snprintf(ex->what, sizeof ex->what,
+                     "the sandbox process exited with status %d (killed from outside glint?)", -sig - 1);
         return GLINT_OK;
     }
     struct proc_ctl *c = hv->ctl;

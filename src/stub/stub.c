@@ -701,6 +701,9 @@ __attribute__((noreturn, used)) void stub_resume(void)
 {
     __atomic_store_n((uint32_t *)&CTL->child_waiting, 0, __ATOMIC_RELAXED);
     uint32_t cmd = CTL->cmd, f = CTL->cmd_flags;
+    if (cmd == PROC_CMD_EXIT)
+        for (;;)
+            gate(SYS_exit_group, 0, 0, 0, 0);
     if (cmd == PROC_CMD_DUMP) {
         if (fast_mode)
             xsave_to_ctl();

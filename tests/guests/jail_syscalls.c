@@ -12,6 +12,7 @@
  *   GateGetpid()  call the stub's syscall gate 0x40000000 with rax = 39
  *   GateFutex()   the same gate with rax = 202 (futex) on address 0x1234
  *   GateWrite()   the same gate with rax = 1 (write) to the park pipe's fd 5
+ *   GateExit(u64) the same gate with rax = 231 (exit_group) and that status
  *   ParkForged()  the park gate's own syscall instruction (write to fd 5),
  *                 with a buffer in guest memory holding a forged record
  *   WriteRO()     a store to the control area's read-only page (the park word)
@@ -147,6 +148,18 @@ static void GateWrite(const glint_args *a)
     glint_return_u64(r);
 }
 GLINT_FUNCTION(GateWrite, GLINT_U64);
+
+static void GateExit(const glint_args *a)
+{
+    uint64_t r;
+    __asm__ volatile("movabsq %[gate], %%rcx\n\t"
+                     "call *%%rcx"
+                     : "=a"(r)
+                     : [gate] "i"(STUB_GATE), "a"(231ull), "D"(glint_arg_u64(a, 0))
+                     : "rcx", "r11", "memory");
+    glint_return_u64(r);
+}
+GLINT_FUNCTION(GateExit, GLINT_U64, GLINT_U64);
 
 static void ParkForged(const glint_args *a)
 {
