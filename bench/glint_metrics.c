@@ -497,73 +497,9 @@ static void bench_cold_as(const char *guest, const char *name, unsigned pause_us
     }
 }
 
-/* sandbox_cold and the jailed-process floor it is judged against
- * (floor_proc_create), in alternating blocks, so that the target compares
- * the two under the same conditions: on this machine the floor's own p50
- * moves between ~110 and ~290 us from one minute to the next.  The floor
- * runs in a process of its own (jailer_create_worker_open: one thread,
- * nothing of glint's).  Each block runs back to back, as sandbox_cold and
- * floor_proc_create do alone, after GAP_MS of idle, and its first DROP
- * samples are left out: a burst of either leaves work behind it that
- * slows what follows for a few hundred milliseconds (measured here: the
- * floor run 5 ms after a block of 25 sandboxes took ~290 us at p50, after
- * 100 ms ~210, after 300 ms ~170, alone ~130-160), which must not be
- * charged to the other.  Adds the two p50s to sandbox_cold's result. */
-static void cold_interleaved_proc(const char *guest)
-{
-    struct result *r = result_find("sandbox_cold");
-    if (!r || r->skipped)
-        return;
-    char why[500] = "";
-    struct samples cold = {0}, floor = {0};
-    enum { PER = 100, DROP = 30, GAP_MS = 300 };
-    size_t blocks = iters(6, 1);
-    if (jailer_create_worker_open(why, sizeof why) < 0) {
-        result_note(r, "not interleaved with floor_proc_create: %s", why);
-        return;
-    }
-    for (size_t b = 0; b < blocks && !why[0]; b++) {
-        double v[PER];
-        usleep(GAP_MS * 1000);
-        if (jailer_create_worker_block(PER, v, why, sizeof why) < 0)
-            break;
-        for (size_t i = DROP; i < PER; i++) {
-            if (v[i] < 0) {
-                snprintf(why, sizeof why, "a floor_proc_create sample failed");
-                break;
-            }
-            samples_add(&floor, v[i]);
-        }
-        usleep(GAP_MS * 1000);
-        for (size_t i = 0; i < PER && !why[0]; i++) {
-            double part[4];
-            uint64_t ex;
-            if (bench_cold_once(guest, part, &ex, why, sizeof why) < 0)
-                break;
-            if (i >= DROP)
-                samples_add(&cold, part[0] + part[1] + part[2] + part[3]);
-        }
-    }
-    jailer_create_worker_close();
-    if (why[0])
-        result_note(r, "interleaving with floor_proc_create stopped: %s", why);
-    if (cold.n && floor.n) {
-        double c = samples_pct(&cold, 0.5) / 1000.0, f = samples_pct(&floor, 0.5) / 1000.0;
-        result_extra(r, "interleaved_p50_us", c);
-        result_extra(r, "floor_interleaved_p50_us", f);
-        result_note(r, "in blocks of %d alternating with floor_proc_create's (in a process of its "
-                       "own; %d ms idle before each block): p50 %.1f us vs %.1f us",
-                    PER, GAP_MS, c, f);
-    }
-    samples_free(&cold);
-    samples_free(&floor);
-}
-
 static void bench_cold(const char *guest)
 {
     bench_cold_as(guest, "sandbox_cold", 0);
-    if (g_be == GLINT_BACKEND_PROCESS)
-        cold_interleaved_proc(guest);
     bench_cold_as(guest, "sandbox_cold_paced", 1000);
 }
 

@@ -15,9 +15,7 @@
  *   floor_proc_ptrace_roundtrip  the same exit through ptrace: SIGSEGV stop,
  *                                GETREGS, SETREGS (rip + 2), CONT 0, waitpid
  *   floor_proc_create            memfd + posix_spawn of the stub + its set-up
- *                                and first exit + SIGKILL + reap (also one
- *                                sample at a time, in a worker process, for
- *                                sandbox_cold's interleaved blocks)
+ *                                and first exit + SIGKILL + reap
  *   floor_proc_memory            memory per live stub parked in its handler
  *
  * Every figure also carries min_us (the brief's "min / median").  What
@@ -679,111 +677,6 @@ static void floor_create(void)
                 p[0] / 1000.0, p[1] / 1000.0, p[2] / 1000.0);
     if (failed)
         result_note(r, "%zu runs failed: %s", failed, why);
-}
-
-/* One floor_proc_create sample (create + first exit + destroy), for
- * figures that alternate with it (sandbox_cold on the process backend). */
-double jailer_create_once(char *why, size_t len)
-{
-    static char stub[4200];
-    if (!g_stub) {
-        snprintf(stub, sizeof stub, "%s/bench/jail-stub", g_opts.build_dir);
-        g_stub = stub;
-    }
-    if (access(g_stub, X_OK) != 0) {
-        snprintf(why, len, "%s is not built (the Makefile builds it with glint-bench)", g_stub);
-        return -1;
-    }
-    struct jchild j;
-    uint64_t t0 = now_ns();
-    if (jail_spawn(&j, 0, why, len) < 0)
-        return -1;
-    int ok = jail_wait(&j, 0, why, len) == 0;
-    jail_destroy(&j);
-    uint64_t t1 = now_ns();
-    return ok ? (double)(t1 - t0) : -1;
-}
-
-/* The floor measured in a process of its own, forked for it, so that it
- * runs as when measured alone: one thread, no libglint in it (a process
- * with other threads, such as the process backend's keeper, pays for
- * every unmapping with TLB-flush interrupts to their CPUs). */
-static struct {
-    pid_t pid;
-    int cmd, res; /* to the worker: a count; back: that many doubles */
-} g_cw = {.pid = -1, .cmd = -1, .res = -1};
-
-static int full_io(int fd, void *buf, size_t n, int wr)
-{
-    for (size_t done = 0; done < n;) {
-        ssize_t k = wr ? write(fd, (char *)buf + done, n - done) : read(fd, (char *)buf + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        done += (size_t)k;
-    }
-    return 0;
-}
-
-int jailer_create_worker_open(char *why, size_t len)
-{
-    if (g_cw.pid > 0)
-        return 0;
-    int c[2], r[2];
-    if (pipe2(c, O_CLOEXEC) < 0 || pipe2(r, O_CLOEXEC) < 0) {
-        snprintf(why, len, "pipe2: %s", strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, len, "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) { /* one thread: the fork's */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        close(c[1]);
-        close(r[0]);
-        uint32_t n;
-        static double v[1024];
-        char w[300];
-        while (full_io(c[0], &n, sizeof n, 0) == 0 && n <= 1024) {
-            for (uint32_t i = 0; i < n; i++)
-                v[i] = jailer_create_once(w, sizeof w);
-            if (full_io(r[1], v, n * sizeof v[0], 1) < 0)
-                break;
-        }
-        _exit(0);
-    }
-    close(c[0]);
-    close(r[1]);
-    g_cw.pid = pid;
-    g_cw.cmd = c[1];
-    g_cw.res = r[0];
-    return 0;
-}
-
-int jailer_create_worker_block(size_t n, double *out, char *why, size_t len)
-{
-    uint32_t k = (uint32_t)n;
-    if (g_cw.pid <= 0 || n > 1024 || full_io(g_cw.cmd, &k, sizeof k, 1) < 0 ||
-        full_io(g_cw.res, out, n * sizeof out[0], 0) < 0) {
-        snprintf(why, len, "the floor's worker process is gone");
-        return -1;
-    }
-    return 0;
-}
-
-void jailer_create_worker_close(void)
-{
-    if (g_cw.pid <= 0)
-        return;
-    close(g_cw.cmd);
-    close(g_cw.res);
-    while (waitpid(g_cw.pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    g_cw.pid = -1;
 }
 
 /* ------------------------------------------------------------------------- */

@@ -66,17 +66,6 @@ void bench_proc_floors(void);
 int jailer_fault_open(char *why, size_t len);
 double jailer_fault_once(void);
 void jailer_fault_close(void);
-
-/* One floor_proc_create sample in ns (memfd + posix_spawn of the stub, its
- * set-up and first exit, SIGKILL + reap), or -1 with why. */
-double jailer_create_once(char *why, size_t len);
-
-/* The same in a worker process forked by open (single-threaded, whatever
- * this process runs meanwhile): block runs n <= 1024 samples there and
- * writes their ns (-1: a failed sample) to out; 0, or -1 with why. */
-int jailer_create_worker_open(char *why, size_t len);
-int jailer_create_worker_block(size_t n, double *out, char *why, size_t len);
-void jailer_create_worker_close(void);
 #endif
 
 #endif
