@@ -702,23 +702,33 @@ Test(jail, gate_exit_group, .timeout = VM_TEST_TIMEOUT)
 }
 
 /* A destroyed sandbox's process is told to exit (PROC_CMD_EXIT) rather
- * than killed: it is gone once the keeper has reaped it, whether it was
- * spinning for its next command or asleep. */
+ * than killed, and the keeper kills it if it lingers: either way no
+ * process outlives its sandbox once the keeper has reaped it, whether it
+ * was spinning for its next command, asleep, or parked after its call for
+ * the restore that follows (auto-restore). */
 Test(jail, destroy_tells_the_process_to_exit, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_UNLESS_PROCESS();
     glint_config cfg = jail_config(5000);
-    for (int asleep = 0; asleep < 2; asleep++) {
+    static const char *const how[] = {"spinning", "asleep", "parked", "parked, asleep"};
+    for (int k = 0; k < 4; k++) {
         glint_sandbox *sb = th_start(SYSCALLS_GUEST, &cfg);
+        glint_snapshot *snap = NULL;
+        if (k >= 2) {
+            EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+            EXPECT_OK(sb, glint_sandbox_set_auto_restore(sb, snap));
+        }
         glint_value r = {0};
         EXPECT_OK(sb, glint_sandbox_call(sb, "Where", (glint_value[]){glint_str("lret", 4)}, 1, &r));
         int pid = guest_pid(sb);
-        if (asleep)
+        if (k % 2)
             usleep(20000); /* past its spin: asleep in FUTEX_WAIT */
         glint_sandbox_destroy(sb);
+        glint_snapshot_free(snap);
         glint_debug_process_settle();
-        cr_assert(!proc_exists(pid), "child %d outlives its sandbox (%s)", pid, asleep ? "asleep" : "spinning");
+        cr_assert(!proc_exists(pid), "child %d outlives its sandbox (%s)", pid, how[k]);
     }
+    th_expect_fresh_sandbox_works();
 }
 
 /* The park word (proc_abi.h, struct proc_ro) is the one thing the guest

@@ -1508,12 +1508,14 @@ static void post_command(struct hv *hv, int run)
 static void kill_child_how(struct hv *hv, int wait)
 {
     if (hv->pid > 0 && !wait) {
-        /* A child waiting in the stub for its next command (every report
-         * read, none owed) is told to exit: no signal, and no interrupt to
-         * its CPU while it spins there.  Owns the pidfd and the control
-         * pages now. */
-        int asked = !hv->dead && hv->ctl && !hv->park_at_done_due &&
-                    __atomic_load_n(&hv->ctl->to_host, __ATOMIC_SEQ_CST) == hv->seen;
+        /* The child is told to exit: no signal, and no interrupt to its
+         * CPU while it spins in the stub for its next command.  Whatever it
+         * is doing in the stub (waiting for a command, parked, its last
+         * report unread), the next command it sees is this one; a child
+         * that does not see it (a guest running on its own) the keeper
+         * kills when it reaps it.  Owns the pidfd and the control pages
+         * now. */
+        int asked = !hv->dead && hv->ctl;
         if (asked) {
             hv->ctl->cmd = PROC_CMD_EXIT;
             hv->ctl->cmd_flags = 0;
