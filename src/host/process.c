@@ -132,6 +132,11 @@ struct hv {
     uint32_t spin_ns;
     uint32_t misses;
     uint32_t cooldown;
+    /* The child's spin between calls: idle_since is when the last call
+     * ended (0: not idle); long_idle counts the last calls after which the
+     * next command came later than the child spins (saturating). */
+    uint64_t idle_since;
+    uint32_t long_idle;
 };
 
 static struct {
@@ -1425,6 +1430,10 @@ static void send_signal(struct hv *hv, int sig)
 #define GRACE_NS 200000000ull /* an interrupted child that does not answer in 200 ms is killed */
 #define PARK_SPIN 10000u      /* pause loops a parked child spins before it sleeps (~100 us) */
 #define SPIN_MAX_NS 20000u
+#define IDLE_SPIN_NS 50000u  /* about what a child spins for its next command after a call */
+#define LONG_IDLE_MIN 2u     /* calls in a row followed by such a gap: calls far apart */
+#define LONG_IDLE_MAX 4u
+#define SHORT_SPIN 500u      /* pause loops (~6 us): a host call's answer, not the next call */
 #define SETUP_SPIN_NS 40000u /* the host waits for a new child's "ready" */
 #define READY_SPIN 10000u     /* pause loops (~100 us) a ready child spins for its first command */
 
@@ -1485,9 +1494,21 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
 static void post_command(struct hv *hv, int run)
 {
     struct proc_ctl *c = hv->ctl;
+    if (hv->idle_since) {
+        uint64_t gap = now_ns() - hv->idle_since;
+        hv->idle_since = 0;
+        if (gap > IDLE_SPIN_NS)
+            hv->long_idle += hv->long_idle < LONG_IDLE_MAX;
+        else
+            hv->long_idle = 0;
+    }
     int spin = hv->spin_ns && !hv->cooldown;
-    c->spin = spin ? 4000 : 0;
-    hv->ro->park_spin = spin ? PARK_SPIN : 0;
+    /* Calls far apart: a short spin (a host call's answer) and no park
+     * spin, decided here, since the host may not get a CPU to end the
+     * spin when the call ends (process_run). */
+    int apart = hv->long_idle >= LONG_IDLE_MIN;
+    c->spin = spin ? (apart ? SHORT_SPIN : 4000) : 0;
+    hv->ro->park_spin = spin && !apart ? PARK_SPIN : 0;
     hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
     /* One store: the next count and no park request (proc_abi.h). */
     uint64_t next = (uint64_t)(uint32_t)(hv->ro->to_child + 1u);
@@ -1965,7 +1986,33 @@ static void fill_regs(struct ucpu *u, const struct proc_regs *r)
     (void)r->fs_base; /* see spawn_child: the bases a restore sets are the boot values */
 }
 
+static glint_status run_once(struct hv *hv, struct hv_exit *ex, glint_error *err);
+
+/*
+ * A call ended (GLINT_PORT_DONE): the child now spins a while for its next
+ * command (or, parked for a restore, for the one after it), which pays
+ * when calls follow each other (a loop of calls, a pool handing the
+ * sandbox on) and burns a CPU for nothing when they come from requests
+ * further apart than the spin (a gateway: the CPU it takes is the one
+ * the next request needs).  Once LONG_IDLE_MIN calls in a row were
+ * followed by such a gap, the child spins only briefly after each command
+ * (post_command), and the host ends even that as soon as it sees the call
+ * end; the next command wakes it.
+ */
 static glint_status process_run(struct hv *hv, struct hv_exit *ex, glint_error *err)
+{
+    glint_status s = run_once(hv, ex, err);
+    if (s == GLINT_OK && ex->kind == HV_EXIT_IO && ex->port == GLINT_PORT_DONE && !hv->dead && hv->ctl) {
+        hv->idle_since = now_ns();
+        if (hv->long_idle >= LONG_IDLE_MIN) {
+            __atomic_store_n(&hv->ctl->spin, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&hv->ro->park_spin, 0, __ATOMIC_RELAXED);
+        }
+    }
+    return s;
+}
+
+static glint_status run_once(struct hv *hv, struct hv_exit *ex, glint_error *err)
 {
     memset(ex, 0, sizeof *ex);
     if (atomic_load(&hv->stop)) {

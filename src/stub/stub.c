@@ -187,6 +187,8 @@ __asm__(".section .gate_setup, \"ax\", @progbits\n"
         "5:  cmpl %ebx, (%rdi)\n"
         "    jne 3b\n"
         "    pause\n"
+        "    cmpl $0, (%rax)\n"           /* the host ended the spin: sleep now */
+        "    je 6f\n"
         "    decl %ecx\n"
         "    jnz 5b\n"
         "6:  movabsq $" XSTR(PROC_CTL_ADDR + 0x44) ", %rax\n" /* &CTL->child_waiting */
@@ -423,10 +425,9 @@ static void report(void)
  * Never returns. */
 __attribute__((noreturn)) static void wait_command(uint32_t seen)
 {
-    uint32_t spin = CTL->spin;
-    if (spin > 100000)
-        spin = 100000;
-    for (uint32_t i = 0; i < spin; i++) {
+    /* CTL->spin is read on every round: the host ends the spin early
+     * (0) when the next command is not coming soon. */
+    for (uint32_t i = 0; i < CTL->spin && i < 100000; i++) {
         if (__atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_ACQUIRE) != seen) {
             /* The command is there: no futex call, no wake from the host. */
             __asm__ volatile("jmp gate_go" ::: "memory");
