@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "guests/jail.h"
@@ -185,28 +184,48 @@ static int guest_pid(glint_sandbox *sb)
     return pid;
 }
 
+/* Calls fn(its path under /proc/self/fd, its link's target, arg) for each
+ * open descriptor of this process, until fn returns true. */
+static void each_fd(bool (*fn)(const char *path, const char *link, void *arg), void *arg)
+{
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], link[512];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (fn(path, link, arg))
+            break;
+    }
+    closedir(d);
+}
+
+struct link_want {
+    const char *want;
+    bool found;
+};
+
+static bool link_found(const char *path, const char *link, void *arg)
+{
+    (void)path;
+    struct link_want *w = arg;
+    return w->found = strcmp(link, w->want) == 0;
+}
+
 /* Does this process hold /proc/<pid>/pagemap open (dirty tracking is on for
  * that child, so it holds a userfaultfd)? */
 static bool host_has_pagemap_of(int pid)
 {
     char want[64];
     snprintf(want, sizeof want, "/proc/%d/pagemap", pid);
-    DIR *d = opendir("/proc/self/fd");
-    cr_assert_not_null(d);
-    bool found = false;
-    for (struct dirent *e = readdir(d); e && !found; e = readdir(d)) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[300], link[512];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(path, link, sizeof link - 1);
-        if (n > 0) {
-            link[n] = '\0';
-            found = strcmp(link, want) == 0;
-        }
-    }
-    closedir(d);
-    return found;
+    struct link_want w = {want, false};
+    each_fd(link_found, &w);
+    return w.found;
 }
 
 /* Children of this process, all threads (/proc/self/task/ * /children). */
@@ -486,25 +505,20 @@ Test(jail, control_page_slots_never_shared, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(host_ctl_mappings(), 1, "control memfds mapped here: %d", host_ctl_mappings());
 }
 
-/* Memory the control memfds hold (the first one's allocated pages), KiB. */
+static bool add_ctl_memfd_kib(const char *path, const char *link, void *kib)
+{
+    struct stat st;
+    long long *k = kib;
+    if (strstr(link, "/memfd:glint-ctl") && stat(path, &st) == 0)
+        *k = (*k < 0 ? 0 : *k) + (long long)st.st_blocks / 2;
+    return false;
+}
+
+/* Memory the control memfds hold (their allocated pages), KiB; -1: none. */
 static long long ctl_memfd_kib(void)
 {
-    DIR *d = opendir("/proc/self/fd");
-    cr_assert_not_null(d);
     long long kib = -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char path[300], target[128];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n <= 0)
-            continue;
-        target[n] = 0;
-        struct stat st;
-        if (strstr(target, "/memfd:glint-ctl") && stat(path, &st) == 0)
-            kib = (kib < 0 ? 0 : kib) + (long long)st.st_blocks / 2;
-    }
-    closedir(d);
+    each_fd(add_ctl_memfd_kib, &kib);
     return kib;
 }
 
@@ -746,11 +760,9 @@ static long long cpu_ns(int pid)
  * as long as the gaps this measures). */
 static void pause_us(unsigned us)
 {
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    do
-        clock_gettime(CLOCK_MONOTONIC, &t);
-    while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < us * 1000ll);
+    double end = th_now_ms() + us / 1000.0;
+    while (th_now_ms() < end)
+        ;
 }
 
 /* After a call the sandbox's process spins a while for its next command
