@@ -1083,6 +1083,129 @@ Test(jail, child_killed_between_calls, .timeout = VM_TEST_TIMEOUT)
     glint_snapshot_free(snap);
 }
 
+/* ---- a new process's set-up, which its first call waits for -------------- */
+
+/* A snapshot of the spin guest (Spin, Nop), with a time limit of 10 s. */
+static glint_snapshot *spin_snapshot(void)
+{
+    glint_config cfg = jail_config(10000);
+    glint_sandbox *sb = th_start(TEST_GUEST("spin"), &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    glint_sandbox_destroy(sb);
+    return snap;
+}
+
+/* A sandbox from snap whose process starts its set-up only hold_ms into
+ * the first call (glint_debug_process_hold_setup). */
+static glint_sandbox *held_from_snapshot(const glint_snapshot *snap, unsigned hold_ms)
+{
+    glint_debug_process_hold_setup(hold_ms);
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    glint_status s = glint_sandbox_create_from_snapshot(snap, &sb, &err);
+    glint_debug_process_hold_setup(0);
+    cr_assert_eq(s, GLINT_OK, "create_from_snapshot: %s", err.message);
+    EXPECT_OK(sb, glint_sandbox_init(sb));
+    return sb;
+}
+
+struct later {
+    glint_sandbox *sb;
+    int pid;          /* kill it (SIGKILL), or 0: interrupt the sandbox */
+    unsigned ms;
+};
+
+static void *later_main(void *arg)
+{
+    struct later *l = arg;
+    th_sleep_ms(l->ms);
+    if (l->pid)
+        kill(l->pid, SIGKILL);
+    else
+        glint_sandbox_interrupt(l->sb);
+    return NULL;
+}
+
+/* A create returns before its process is ready and the first call waits
+ * for that.  An interrupt during that wait reaches the process before it
+ * has its control page, where the stub drops it (a spare is not a
+ * sandbox yet): the host sends it again once the process is ready, or the
+ * guest would spin on to its time limit. */
+Test(jail, interrupt_during_set_up_is_not_lost, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_snapshot *snap = spin_snapshot();
+    glint_sandbox *sb = held_from_snapshot(snap, 200);
+    struct later l = {.sb = sb, .ms = 50};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, later_main, &l), 0);
+    double t0 = th_now_ms();
+    glint_status s = glint_sandbox_call(sb, "Spin", NULL, 0, NULL);
+    double ms = th_now_ms() - t0;
+    pthread_join(t, NULL);
+    cr_assert_eq(s, GLINT_E_CANCELLED, "Spin interrupted during its process's set-up: %s: %s (after %.0f ms)",
+                 glint_status_name(s), glint_sandbox_error(sb)->message, ms);
+    cr_assert_lt(ms, 5000, "the interrupt took %.0f ms to stop the guest", ms);
+    /* Stopped by the interrupt itself, not killed as the last resort (200
+     * ms after an interrupt that the process did not answer). */
+    cr_assert_gt(glint_debug_guest_pid(sb), 0, "the process was killed: it never saw the interrupt (%s)",
+                 glint_sandbox_error(sb)->message);
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Nop", NULL, 0, NULL));
+    glint_sandbox_destroy(sb);
+    glint_snapshot_free(snap);
+}
+
+/* A process killed from outside before its set-up is done fails the first
+ * call like one killed later: the signal named, the sandbox poisoned, a
+ * restore brings it back. */
+Test(jail, child_killed_during_set_up, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_snapshot *snap = spin_snapshot();
+    glint_sandbox *sb = held_from_snapshot(snap, 200);
+    int pid = glint_debug_guest_pid(sb);
+    cr_assert_gt(pid, 0, "no process for the new sandbox");
+    struct later l = {.sb = sb, .pid = pid, .ms = 50};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, later_main, &l), 0);
+    glint_status s = glint_sandbox_call(sb, "Nop", NULL, 0, NULL);
+    pthread_join(t, NULL);
+    const glint_error *e = glint_sandbox_error(sb);
+    fprintf(stderr, "jail: killed during set-up -> %s: %s\n", glint_status_name(s), e->message);
+    cr_assert_eq(s, GLINT_E_HYPERVISOR, "%s: %s", glint_status_name(s), e->message);
+    cr_assert(HAS_ANY(e->message, "SIGKILL") && HAS_ANY(e->message, "during set-up"),
+              "message does not say what happened: %s", e->message);
+    cr_assert(glint_sandbox_poisoned(sb));
+    cr_assert(!proc_exists(pid), "the killed child %d is not reaped (state %c)", pid, proc_state(pid));
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Nop", NULL, 0, NULL));
+    glint_sandbox_destroy(sb);
+    glint_snapshot_free(snap);
+}
+
+/* What reads the process before any call (restore: its dirty pages;
+ * snapshot) waits for its set-up too. */
+Test(jail, restore_and_snapshot_before_the_first_call, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_snapshot *snap = spin_snapshot();
+    glint_sandbox *sb = held_from_snapshot(snap, 30);
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Nop", NULL, 0, NULL));
+    glint_sandbox_destroy(sb);
+    sb = held_from_snapshot(snap, 30);
+    glint_snapshot *again = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &again));
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Nop", NULL, 0, NULL));
+    EXPECT_OK(sb, glint_sandbox_restore(sb, again));
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Nop", NULL, 0, NULL));
+    glint_snapshot_free(again);
+    glint_sandbox_destroy(sb);
+    glint_snapshot_free(snap);
+}
+
 /* ---- 8: the host exiting leaves no process behind ------------------------ */
 
 Test(jail, host_exit_kills_children, .timeout = VM_TEST_TIMEOUT)

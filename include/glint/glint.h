@@ -288,7 +288,11 @@ typedef struct glint_sandbox glint_sandbox;
  * Creates a sandbox for `img`: guest memory, page tables, the VM and its
  * vCPU.  No guest code runs yet.  `cfg` may be NULL for the defaults; it is
  * copied.  `img` may be closed afterwards.  On failure *out is NULL and *err
- * (if not NULL) says why.
+ * (if not NULL) says why.  On the process backend the sandbox's process
+ * finishes its set-up while the caller goes on; the first call (or
+ * restore, or snapshot) waits for it, and a process that fails its set-up
+ * or is killed meanwhile fails that call with GLINT_E_HYPERVISOR (naming
+ * the step or the signal) and poisons the sandbox.
  */
 glint_status glint_sandbox_create(const glint_image *img, const glint_config *cfg,
                                   glint_sandbox **out, glint_error *err);

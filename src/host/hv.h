@@ -189,6 +189,11 @@ extern const struct hv_ops hv_process_ops;
  * target.  zygote_pid: the zygote's pid, or -1 if there is none. */
 void glint_debug_process_settle(void);
 int glint_debug_process_spares(int target);
+/* New sandbox processes are told to start their set-up only `ms`
+ * milliseconds into their first call (0: at once, as normally), so that
+ * tests can land on that window; glint_debug_guest_pid then names such a
+ * process without waiting for it. */
+void glint_debug_process_hold_setup(unsigned ms);
 int glint_debug_process_zygote_pid(void);
 
 /* Test hooks of the KVM backend (kvm.c): whether the hypervisor's

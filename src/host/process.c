@@ -112,6 +112,10 @@ struct hv {
     int park_at_done_due;   /* the call ended with it: the stub parks unasked, nothing may be
                              * posted before its record is read */
     uint32_t seen;          /* to_host value of the last report consumed */
+    int setup_pending;      /* the child's first report (ready, or why set-up failed) is not read
+                             * yet: await_ready */
+    uint64_t setup_deadline;
+    unsigned go_held_ms;    /* glint_debug_process_hold_setup: await_ready says go */
     int dead;               /* the child is gone: respawn on a full restore */
     int died_sig;
 
@@ -1270,6 +1274,8 @@ int glint_debug_process_zygote_pid(void)
 /* One-time set-up: the stub memfd, host facts, and a probe child. */
 
 static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *prep, glint_error *err);
+static glint_status settle(struct hv *hv, glint_error *err);
+static const char *sig_name(int sig);
 static void kill_child(struct hv *hv);
 static glint_status process_quiesce(struct hv *hv, glint_error *err);
 static int parked_has_read(struct hv *hv);
@@ -1354,6 +1360,8 @@ static void process_init_once(void)
     probe.lay.mem_size = GLINT_BOOT_INFO_GVA + GLINT_PAGE_SIZE;
     glint_error perr;
     glint_status s = spawn_child(&probe, 0, NULL, &perr);
+    if (s == GLINT_OK)
+        s = settle(&probe, &perr);
     pthread_mutex_lock(&kp.lock);
     kp.last_take = 0; /* the probe is no demand for spares */
     pthread_cond_broadcast(&kp.cond);
@@ -1509,7 +1517,8 @@ static void post_command(struct hv *hv, int run)
     int apart = hv->long_idle >= LONG_IDLE_MIN;
     c->spin = spin ? (apart ? SHORT_SPIN : 4000) : 0;
     hv->ro->park_spin = spin && !apart ? PARK_SPIN : 0;
-    hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
+    if (!hv->setup_pending) /* else await_ready counts from the child's first report */
+        hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
     /* One store: the next count and no park request (proc_abi.h). */
     uint64_t next = (uint64_t)(uint32_t)(hv->ro->to_child + 1u);
     if (run && hv->park_at_done)
@@ -1563,6 +1572,7 @@ static void kill_child_how(struct hv *hv, int wait)
     hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
     hv->parked = 0;
     hv->park_at_done_due = 0;
+    hv->setup_pending = 0;
     hv->dead = 1;
 }
 
@@ -1598,10 +1608,28 @@ static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro)
     /* After "ready" the child spins a while for its first command, which
      * usually follows within the rest of a create and an init. */
     c->spin = g.ncpu > 1 ? READY_SPIN : 0;
+    /* The child counts commands from 0 (stub.c: the ready report): one
+     * posted before it is ready is taken then. */
+    __atomic_store_n(&ro->word, 0, __ATOMIC_RELAXED);
 }
 
-/* Starts a child for hv (memory, maps) and waits until it is ready; on
- * the keeper thread where the caller may be filtered (`delegate`). */
+static _Atomic unsigned g_hold_setup_ms;
+
+void glint_debug_process_hold_setup(unsigned ms)
+{
+    atomic_store(&g_hold_setup_ms, ms);
+}
+
+/* The control page is filled in: the child maps what it says. */
+static void say_go(struct proc_ctl *c)
+{
+    __atomic_store_n(&c->go, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &c->go, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Starts a child for hv (memory, maps), on the keeper thread where the
+ * caller may be filtered (`delegate`); its first report is read later
+ * (await_ready). */
 static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *prep, glint_error *err)
 {
     struct spare s = SPARE_NONE;
@@ -1633,8 +1661,9 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
     struct proc_ctl *c = hv->ctl;
     /* What to map, then go (the child waits for it, spinning a while). */
     fill_ctl(hv, c, hv->ro);
-    __atomic_store_n(&c->go, 1, __ATOMIC_SEQ_CST);
-    syscall(SYS_futex, &c->go, FUTEX_WAKE, 1, NULL, NULL, 0);
+    hv->go_held_ms = atomic_load(&g_hold_setup_ms);
+    if (!hv->go_held_ms)
+        say_go(c);
     hv->seen = 0;
     hv->pid = s.pid;
     hv->dead = 0;
@@ -1643,29 +1672,54 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
     hv->park_fd = s.park_r;
     hv->parked = 0;
     hv->park_at_done_due = 0;
+    /* Not waited for here: the first command is posted before the child
+     * is ready and it takes that at once (one hand-off fewer, and each
+     * costs tens of microseconds between CPUs on a virtualized host);
+     * await_ready reads its first report. */
+    hv->setup_pending = 1;
+    hv->setup_deadline = now_ns() + 5000000000ull;
+    hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
+    hv->misses = hv->cooldown = 0;
+    return GLINT_OK;
+}
+
+/*
+ * Reads a new child's first report: ready, or why its set-up failed.  The
+ * child may have taken a command posted meanwhile and reported on that
+ * too (to_host 2: the ready report was first; a child whose set-up fails
+ * reports nothing after that).  GLINT_OK, or the child is gone (hv->dead,
+ * *died: it died during set-up, hv->died_sig says how) or killed here
+ * (an error in err).
+ */
+static glint_status await_ready(struct hv *hv, int *died, glint_error *err)
+{
+    *died = 0;
+    if (!hv->setup_pending)
+        return GLINT_OK;
+    struct proc_ctl *c = hv->ctl;
+    if (hv->go_held_ms) {
+        struct timespec ts = {(time_t)(hv->go_held_ms / 1000), (long)(hv->go_held_ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        hv->go_held_ms = 0;
+        say_go(c);
+    }
+    hv->setup_pending = 0;
+    hv->seen = 0; /* the count at spawn_child */
     /* The set-up takes the child tens of microseconds on another CPU:
      * spinning through it saves the host a wake-up. */
     hv->spin_ns = g.ncpu > 1 ? SETUP_SPIN_NS : 0;
-    hv->misses = hv->cooldown = 0;
-    if (wait_report(hv, now_ns() + 5000000000ull)) {
-        int sig = hv->died_sig;
-        kill_child(hv);
-        int st = -sig - 1;
-        if (sig < 0 && st > 100 && st - 100 < (int)(sizeof setup_steps / sizeof setup_steps[0]) &&
-            setup_steps[st - 100])
-            return glint_fail(err, GLINT_E_HYPERVISOR,
-                              "process backend: the sandbox process exited during set-up, at %s",
-                              setup_steps[st - 100]);
-        if (sig < 0)
-            return glint_fail(err, GLINT_E_HYPERVISOR,
-                              "process backend: the sandbox process exited with status %d during set-up",
-                              st);
-        return glint_fail(err, GLINT_E_HYPERVISOR,
-                          "process backend: the sandbox process died of signal %d during set-up", sig);
+    int gone = wait_report(hv, hv->setup_deadline);
+    hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
+    if (gone) {
+        *died = 1;
+        return GLINT_OK;
     }
-    hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
+    /* The kind is read only for a failure: once ready, the child may be
+     * writing its next report already (the count comes last). */
+    uint32_t n = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
     uint32_t kind = c->rep_kind;
-    if (kind == PROC_REP_SETUP_FAILED) {
+    if (n == 1 && kind == PROC_REP_SETUP_FAILED) {
         uint64_t step = c->err;
         int code = c->code;
         kill_child(hv);
@@ -1674,18 +1728,44 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
                               ? setup_steps[step] : "an unknown step",
                           strerror(code));
     }
-    if (kind != PROC_REP_READY) {
-        kill_child(hv);
-        return glint_fail(err, GLINT_E_HYPERVISOR,
-                          "process backend: the sandbox process did not report ready (report %u, "
-                          "signal %d)", kind, (int)c->signo);
-    }
+    hv->seen = 1; /* reports after this one answer commands */
     if (!c->uffd_ok && hv->pagemap_fd >= 0) {
         close(hv->pagemap_fd); /* no tracking in this child: dirty_pages counts every writable page */
         hv->pagemap_fd = -1;
     }
-    hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
+    /* An interrupt sent before the child had its control page was dropped
+     * (stub.c: handler): again, now that it is blocked until the guest's
+     * first instruction. */
+    if (atomic_load(&hv->stop))
+        send_signal(hv, PROC_SIG_INTERRUPT);
     return GLINT_OK;
+}
+
+/* How a child that died during set-up went (died_sig: wait_report). */
+static void setup_death(int sig, char *buf, size_t size)
+{
+    int st = -sig - 1;
+    if (sig < 0 && st > 100 && st - 100 < (int)(sizeof setup_steps / sizeof setup_steps[0]) &&
+        setup_steps[st - 100])
+        snprintf(buf, size, "the sandbox process exited during set-up, at %s", setup_steps[st - 100]);
+    else if (sig < 0)
+        snprintf(buf, size, "the sandbox process exited with status %d during set-up", st);
+    else
+        snprintf(buf, size, "the sandbox process died of signal %d (%s) during set-up", sig, sig_name(sig));
+}
+
+/* await_ready where no command is in flight: a child that died during
+ * set-up is an error. */
+static glint_status settle(struct hv *hv, glint_error *err)
+{
+    int died;
+    glint_status s = await_ready(hv, &died, err);
+    if (s != GLINT_OK || !died)
+        return s;
+    char why[160];
+    setup_death(hv->died_sig, why, sizeof why);
+    kill_child(hv);
+    return glint_fail(err, GLINT_E_HYPERVISOR, "process backend: %s", why);
 }
 
 /* The guest's user pages and their permissions, from the page tables that
@@ -2035,7 +2115,11 @@ static glint_status run_once(struct hv *hv, struct hv_exit *ex, glint_error *err
     }
     write_pending(hv);
     post_command(hv, 1);
-    if (wait_report(hv, 0)) {
+    int died = 0;
+    glint_status rs = await_ready(hv, &died, err); /* a new child takes the command once ready */
+    if (rs != GLINT_OK)
+        return rs;
+    if (died || wait_report(hv, 0)) {
         int sig = hv->died_sig;
         int ours = atomic_load(&hv->stop_ns) != 0;
         kill_child(hv); /* reap */
@@ -2045,7 +2129,9 @@ static glint_status run_once(struct hv *hv, struct hv_exit *ex, glint_error *err
         }
         ex->kind = HV_EXIT_DIED;
         ex->detail = (uint64_t)(int64_t)sig;
-        if (sig >= 0)
+        if (died)
+            setup_death(sig, ex->what, sizeof ex->what);
+        else if (sig >= 0)
             snprintf(ex->what, sizeof ex->what,
                      "the sandbox process was killed by signal %d (%s) (killed from outside glint?)", sig,
                      sig_name(sig));
@@ -2216,6 +2302,9 @@ static glint_status process_save_cpu(struct hv *hv, void *state, glint_error *er
     *u = hv->cpu;
     if (!(hv->pending & PROC_SET_FP)) {
         /* Ask the child for its FPU/SSE/AVX state. */
+        glint_status s = settle(hv, err);
+        if (s != GLINT_OK)
+            return s;
         struct proc_ctl *c = hv->ctl;
         c->cmd = PROC_CMD_DUMP;
         c->cmd_flags = 0;
@@ -2318,6 +2407,9 @@ static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, uint
 static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
+    glint_status rs = settle(hv, err); /* its tracking is on once it is ready */
+    if (rs != GLINT_OK)
+        return rs;
     if (hv->pagemap_fd < 0 || hv->dead) {
         /* No tracking: every writable page may have changed. */
         for (uint32_t i = 0; i < hv->nmaps; i++) {
@@ -2510,7 +2602,8 @@ static int parked_has_read(struct hv *hv)
 
 static glint_status process_quiesce(struct hv *hv, glint_error *err)
 {
-    (void)err;
+    if (hv->setup_pending && settle(hv, err) != GLINT_OK)
+        return GLINT_OK; /* gone: a full restore starts afresh */
     if (hv->dead)
         return GLINT_OK;
     uint64_t word = __atomic_load_n(&hv->ro->word, __ATOMIC_RELAXED);
@@ -2547,6 +2640,9 @@ static void process_restore_hint(struct hv *hv, int on)
 
 static int process_debug_pid(struct hv *hv)
 {
+    glint_error err;
+    if (!hv->go_held_ms) /* glint_debug_process_hold_setup: a child not yet told to start */
+        (void)settle(hv, &err); /* what tests look at in /proc: the child as set up */
     return hv->dead ? -1 : (int)hv->pid;
 }
 

@@ -1000,11 +1000,12 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     if ((rc = gate(SYS_munmap, PROC_GATE_SETUP, 4096, 0, 0)) < 0)
         die(10, rc);
     /* 11: ready, from here (a signal would cost the host ~10 us more);
-     * the host's first command, a full state, enters the guest. */
+     * the host's first command, a full state, enters the guest.  Commands
+     * count from 0 (the host set it before go): one the host posted
+     * during the set-up is taken at once. */
     CTL->rep_kind = PROC_REP_READY;
-    uint32_t seen = __atomic_load_n((const uint32_t *)&RO->to_child, __ATOMIC_SEQ_CST);
     report();
-    wait_command(seen);
+    wait_command(0);
 }
 
 /*
