@@ -296,6 +296,16 @@ Test(jail, fds_only_park_pipe_and_userfaultfd, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox *sb = th_start(JAIL_GUEST, &cfg);
     expect_add_works(sb);
     int pid = guest_pid(sb);
+    /* The host opens the child's pagemap when it first reads the dirty
+     * pages (a snapshot or restore), where the child tracks them (a
+     * userfaultfd): not for a sandbox that is only called. */
+    cr_assert(!host_has_pagemap_of(pid), "the host opened the pagemap before reading dirty pages");
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
+    expect_add_works(sb);
+    EXPECT_OK(sb, glint_sandbox_restore(sb, snap));
+    glint_snapshot_free(snap);
+    cr_assert_eq(guest_pid(sb), pid, "a restore after a good call replaced the process");
     bool tracking = host_has_pagemap_of(pid);
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", pid);

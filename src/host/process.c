@@ -104,7 +104,8 @@ struct hv {
     struct proc_ro *ro;     /* read-only in the child (proc_abi.h) */
     pid_t pid;
     int pidfd;
-    int pagemap_fd;
+    int pagemap_fd;         /* /proc/PID/pagemap, opened by the first dirty_pages (open_pagemap) */
+    int tracking;           /* the child's userfaultfd write-protect tracking is on */
     int park_fd;            /* read end of the park pipe */
     uint64_t parked;        /* RO word at the child's last proven park (0: not parked) */
     uint32_t park_token;    /* the last park request's number */
@@ -517,16 +518,16 @@ static void ctl_give(uint32_t id, uint32_t gen)
     pthread_mutex_unlock(&ctlp.lock);
 }
 
-/* A spare, armed: its control pages, park pipe and pagemap are there
- * before a sandbox takes it. */
+/* A spare, armed: its control pages and park pipe are there before a
+ * sandbox takes it. */
 struct spare {
     pid_t pid;
     int pidfd, sock;       /* sock: the host's end of the spare's socket */
-    int park_r, pagemap_fd;
+    int park_r;
     uint32_t ctl_id, ctl_gen; /* its control pages' slot: given back when it is reaped */
     struct proc_ctl *ctl;  /* PROC_CTL_SIZE + PROC_RO_SIZE, mapped here */
 };
-#define SPARE_NONE {.pid = -1, .pidfd = -1, .sock = -1, .park_r = -1, .pagemap_fd = -1, .ctl_id = CTL_NONE}
+#define SPARE_NONE {.pid = -1, .pidfd = -1, .sock = -1, .park_r = -1, .ctl_id = CTL_NONE}
 
 /* Closes what the host holds of a spare; its slot goes with its reaping. */
 static void spare_release(struct spare *s)
@@ -535,9 +536,7 @@ static void spare_release(struct spare *s)
         close(s->sock);
     if (s->park_r >= 0)
         close(s->park_r);
-    if (s->pagemap_fd >= 0)
-        close(s->pagemap_fd);
-    s->sock = s->park_r = s->pagemap_fd = -1;
+    s->sock = s->park_r = -1;
     s->ctl = NULL;
 }
 
@@ -896,8 +895,8 @@ static int send_fds(int sock, const int *fds, int n, uint64_t ctl_off)
 
 /* Arms a new spare: its control pages (a slot, ctl_take) and the write end
  * of its park pipe go to it now, so that it maps its control pages and
- * readies its dirty tracking before any sandbox waits for it; and its
- * pagemap is opened.  0, or an errno (the caller drops the spare). */
+ * readies its dirty tracking before any sandbox waits for it.  0, or an
+ * errno (the caller drops the spare). */
 static int spare_arm(struct spare *s)
 {
     int park[2] = {-1, -1}, e = 0, ctlfd;
@@ -913,14 +912,7 @@ static int spare_arm(struct spare *s)
     int fds[2] = {ctlfd, park[1]};
     e = send_fds(s->sock, fds, 2, off);
     close(park[1]);
-    if (e)
-        return e;
-    if (g.uffd) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/pagemap", (int)s->pid);
-        s->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-    }
-    return 0;
+    return e;
 }
 
 /* Hands the armed spare its sandbox's guest memory (its control page
@@ -1274,6 +1266,7 @@ int glint_debug_process_zygote_pid(void)
 /* One-time set-up: the stub memfd, host facts, and a probe child. */
 
 static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *prep, glint_error *err);
+static int open_pagemap(struct hv *hv);
 static glint_status settle(struct hv *hv, glint_error *err);
 static const char *sig_name(int sig);
 static void kill_child(struct hv *hv);
@@ -1368,7 +1361,7 @@ static void process_init_once(void)
     pthread_mutex_unlock(&kp.lock);
     if (s == GLINT_OK && !probe.ctl->uffd_ok)
         g.uffd = 0;
-    if (s == GLINT_OK && g.uffd && probe.pagemap_fd < 0)
+    if (s == GLINT_OK && g.uffd && open_pagemap(&probe) < 0)
         g.uffd = 0;
     kill_child(&probe);
     ctl_give(probe.ctl_id, probe.ctl_gen); /* the probe child is reaped */
@@ -1570,6 +1563,7 @@ static void kill_child_how(struct hv *hv, int wait)
         close(hv->park_fd);
     hv->pid = -1;
     hv->pidfd = hv->pagemap_fd = hv->park_fd = -1;
+    hv->tracking = 0;
     hv->parked = 0;
     hv->park_at_done_due = 0;
     hv->setup_pending = 0;
@@ -1668,7 +1662,8 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
     hv->pid = s.pid;
     hv->dead = 0;
     hv->pidfd = s.pidfd;
-    hv->pagemap_fd = s.pagemap_fd;
+    hv->pagemap_fd = -1;
+    hv->tracking = 0;
     hv->park_fd = s.park_r;
     hv->parked = 0;
     hv->park_at_done_due = 0;
@@ -1729,10 +1724,9 @@ static glint_status await_ready(struct hv *hv, int *died, glint_error *err)
                           strerror(code));
     }
     hv->seen = 1; /* reports after this one answer commands */
-    if (!c->uffd_ok && hv->pagemap_fd >= 0) {
-        close(hv->pagemap_fd); /* no tracking in this child: dirty_pages counts every writable page */
-        hv->pagemap_fd = -1;
-    }
+    /* Tracking is on in this child (else dirty_pages counts every
+     * writable page); its pagemap is opened when first read. */
+    hv->tracking = g.uffd && c->uffd_ok;
     /* An interrupt sent before the child had its control page was dropped
      * (stub.c: handler): again, now that it is blocked until the guest's
      * first instruction. */
@@ -2404,13 +2398,38 @@ static void process_state_set_rip(void *state, uint64_t rip)
 static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, uint64_t flags,
                                struct glint_page_region *vec, uint64_t *bitmap, glint_error *err);
 
+/*
+ * Opens the child's /proc/PID/pagemap, which dirty_pages reads: when first
+ * needed, not for every sandbox (a sandbox that is never restored never
+ * reads it; the open costs ~16 us here).  The child is the host's and not
+ * reaped, so its PID is its own, unless the application reaped it behind
+ * glint's back (a waitpid(-1)): a pidfd that still reaches the process
+ * after the open says the file is that process's.  0, or -1 (no tracking).
+ */
+static int open_pagemap(struct hv *hv)
+{
+    if (hv->pagemap_fd >= 0)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)hv->pid);
+    int fd = hv->pid > 0 && hv->pidfd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0 && syscall(SYS_pidfd_send_signal, hv->pidfd, 0, NULL, 0) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    hv->pagemap_fd = fd;
+    return fd >= 0 ? 0 : -1;
+}
+
 static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
 {
     uint64_t pages = hv->mem_size / GLINT_PAGE_SIZE;
     glint_status rs = settle(hv, err); /* its tracking is on once it is ready */
     if (rs != GLINT_OK)
         return rs;
-    if (hv->pagemap_fd < 0 || hv->dead) {
+    if (hv->tracking && !hv->dead && open_pagemap(hv) < 0)
+        hv->tracking = 0;
+    if (!hv->tracking || hv->dead) {
         /* No tracking: every writable page may have changed. */
         for (uint32_t i = 0; i < hv->nmaps; i++) {
             if (!(hv->maps[i].prot & PROT_WRITE))
