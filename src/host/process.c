@@ -115,7 +115,6 @@ struct hv {
     uint32_t seen;          /* to_host value of the last report consumed */
     int setup_pending;      /* the child's first report (ready, or why set-up failed) is not read
                              * yet: await_ready */
-    uint64_t setup_deadline;
     unsigned go_held_ms;    /* glint_debug_process_hold_setup: await_ready says go */
     int dead;               /* the child is gone: respawn on a full restore */
     int died_sig;
@@ -1672,7 +1671,6 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
      * costs tens of microseconds between CPUs on a virtualized host);
      * await_ready reads its first report. */
     hv->setup_pending = 1;
-    hv->setup_deadline = now_ns() + 5000000000ull;
     hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
     hv->misses = hv->cooldown = 0;
     return GLINT_OK;
@@ -1704,7 +1702,8 @@ static glint_status await_ready(struct hv *hv, int *died, glint_error *err)
     /* The set-up takes the child tens of microseconds on another CPU:
      * spinning through it saves the host a wake-up. */
     hv->spin_ns = g.ncpu > 1 ? SETUP_SPIN_NS : 0;
-    int gone = wait_report(hv, hv->setup_deadline);
+    /* 5 s from now: a set-up that has not ended by then never will. */
+    int gone = wait_report(hv, now_ns() + 5000000000ull);
     hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
     if (gone) {
         *died = 1;
