@@ -290,6 +290,51 @@ Test(seccomp, guest_runs_calls_host_calls_and_restores, .timeout = VM_TEST_TIMEO
     sc_expect_exit0(sc_run_child(child_calls_and_restores, NULL));
 }
 
+/* A sandbox made before the filter whose dirty pages are first read under
+ * it (the process backend opens the process's pagemap then: on its keeper
+ * thread, since the filter forbids open), in the filter's killing mode. */
+static void child_first_restore_under_filter(void *arg)
+{
+    (void)arg;
+    glint_sandbox *base = child_create(TEST_GUEST("snap_counter"), NULL);
+    CHILD_OK(base, glint_sandbox_register(base, &sig_tick, tick_cb, NULL));
+    CHILD_OK(base, glint_sandbox_register(base, &sig_block, interrupt_cb, NULL));
+    CHILD_OK(base, glint_sandbox_init(base));
+    glint_snapshot *snap = NULL;
+    CHILD_OK(base, glint_sandbox_snapshot(base, &snap));
+    glint_sandbox_destroy(base);
+    glint_sandbox *sb = NULL;
+    glint_error err;
+    glint_status s = glint_sandbox_create_from_snapshot(snap, &sb, &err);
+    CHILD_CHECK(s == GLINT_OK, "create from snapshot: %s", err.message);
+    CHILD_OK(sb, glint_sandbox_register(sb, &sig_tick, tick_cb, NULL));
+    CHILD_OK(sb, glint_sandbox_register(sb, &sig_block, interrupt_cb, NULL));
+    CHILD_OK(sb, glint_sandbox_init(sb));
+
+    child_restrict(0);
+
+    glint_value r;
+    CHILD_OK(sb, glint_sandbox_call(sb, "Get", NULL, 0, &r));
+    uint64_t start = r.v.u64;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 3; i++)
+            CHILD_OK(sb, glint_sandbox_call(sb, "Bump", NULL, 0, &r));
+        CHILD_CHECK(r.v.u64 == start + 3, "Bump gave %llu", (unsigned long long)r.v.u64);
+        CHILD_OK(sb, glint_sandbox_restore(sb, snap));
+        CHILD_OK(sb, glint_sandbox_call(sb, "Get", NULL, 0, &r));
+        CHILD_CHECK(r.v.u64 == start, "Get after restore = %llu, want %llu",
+                    (unsigned long long)r.v.u64, (unsigned long long)start);
+    }
+    glint_sandbox_destroy(sb);
+    glint_snapshot_free(snap);
+}
+
+Test(seccomp, first_restore_of_a_new_sandbox_under_the_filter, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    sc_expect_exit0(sc_run_child(child_first_restore_under_filter, NULL));
+}
+
 static void child_forbidden_errno(void *arg)
 {
     (void)arg;

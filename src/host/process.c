@@ -551,6 +551,9 @@ struct start_req {
     int memfd, share_fd;
     struct spare sp;
     int err;
+    /* Or a pagemap to open (pid >= 0): the descriptor in fd, or -1. */
+    pid_t pid;
+    int pidfd, fd;
 };
 
 static struct {
@@ -1000,6 +1003,8 @@ static int stale_spare_locked(void)
     return found;
 }
 
+static int open_pagemap_here(pid_t pid, int pidfd);
+
 static void *keeper_main(void *arg)
 {
     (void)arg;
@@ -1019,7 +1024,10 @@ static void *keeper_main(void *arg)
         if (kp.req && !kp.req_done) {
             struct start_req *r = kp.req;
             pthread_mutex_unlock(&kp.lock);
-            r->err = start_child_here(r->memfd, r->share_fd, &r->sp);
+            if (r->pid >= 0)
+                r->fd = open_pagemap_here(r->pid, r->pidfd);
+            else
+                r->err = start_child_here(r->memfd, r->share_fd, &r->sp);
             pthread_mutex_lock(&kp.lock);
             kp.req_done = 1;
             pthread_cond_broadcast(&kp.cond);
@@ -1143,25 +1151,37 @@ static void keeper_after_fork(void)
  * replacing a dead child: no memfd_create, pipe2, sendmsg or open there)
  * asks the keeper (`delegate`).  0 or an errno.
  */
+static int keeper_request(struct start_req *r);
+
 static int start_child(int memfd, int share_fd, int delegate, struct spare *s)
 {
     if (!delegate)
         return start_child_here(memfd, share_fd, s);
-    struct start_req r = {memfd, share_fd, SPARE_NONE, 0};
+    struct start_req r = {memfd, share_fd, SPARE_NONE, 0, -1, -1, -1};
+    int e = keeper_request(&r);
+    if (e == 0) {
+        e = r.err;
+        *s = r.sp;
+    }
+    return e;
+}
+
+/* Has the keeper thread do r (one request at a time) and waits for it.
+ * 0, or an errno (no keeper thread). */
+static int keeper_request(struct start_req *r)
+{
     pthread_mutex_lock(&kp.lock);
     int e = keeper_start_locked();
     if (e == 0) {
         while (kp.req) /* one at a time */
             pthread_cond_wait(&kp.cond, &kp.lock);
-        kp.req = &r;
+        kp.req = r;
         kp.req_done = 0;
         pthread_cond_broadcast(&kp.cond);
         while (!kp.req_done)
             pthread_cond_wait(&kp.cond, &kp.lock);
         kp.req = NULL;
         pthread_cond_broadcast(&kp.cond);
-        e = r.err;
-        *s = r.sp;
     }
     pthread_mutex_unlock(&kp.lock);
     return e;
@@ -2398,26 +2418,38 @@ static glint_status scan_range(struct hv *hv, uint64_t start, uint64_t end, uint
                                struct glint_page_region *vec, uint64_t *bitmap, glint_error *err);
 
 /*
- * Opens the child's /proc/PID/pagemap, which dirty_pages reads: when first
- * needed, not for every sandbox (a sandbox that is never restored never
- * reads it; the open costs ~16 us here).  The child is the host's and not
+ * A child's /proc/PID/pagemap, or -1.  The child is the host's and not
  * reaped, so its PID is its own, unless the application reaped it behind
  * glint's back (a waitpid(-1)): a pidfd that still reaches the process
- * after the open says the file is that process's.  0, or -1 (no tracking).
+ * after the open says the file is that process's.
+ */
+static int open_pagemap_here(pid_t pid, int pidfd)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
+    int fd = pid > 0 && pidfd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/*
+ * Opens the child's pagemap, which dirty_pages reads: when first needed,
+ * not for every sandbox (a sandbox that is never restored never reads it;
+ * the open costs ~16 us here).  The keeper thread opens it: the caller may
+ * be under glint_seccomp_restrict_thread, which forbids open.  0, or -1
+ * (no tracking).
  */
 static int open_pagemap(struct hv *hv)
 {
     if (hv->pagemap_fd >= 0)
         return 0;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)hv->pid);
-    int fd = hv->pid > 0 && hv->pidfd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd >= 0 && syscall(SYS_pidfd_send_signal, hv->pidfd, 0, NULL, 0) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    hv->pagemap_fd = fd;
-    return fd >= 0 ? 0 : -1;
+    struct start_req r = {-1, -1, SPARE_NONE, 0, hv->pid, hv->pidfd, -1};
+    if (hv->pid > 0 && keeper_request(&r) == 0)
+        hv->pagemap_fd = r.fd;
+    return hv->pagemap_fd >= 0 ? 0 : -1;
 }
 
 static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_error *err)
