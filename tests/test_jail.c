@@ -1140,8 +1140,10 @@ static void *later_main(void *arg)
 /* A create returns before its process is ready and the first call waits
  * for that.  An interrupt during that wait reaches the process before it
  * has its control page, where the stub drops it (a spare is not a
- * sandbox yet): the host sends it again once the process is ready, or the
- * guest would spin on to its time limit. */
+ * sandbox yet): the host sends it again once the process is ready.
+ * Without that the guest spins on until the host kills the process as the
+ * last resort, 200 ms after the interrupt: hence the check that the
+ * process is still there. */
 Test(jail, interrupt_during_set_up_is_not_lost, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_UNLESS_PROCESS();
