@@ -1137,6 +1137,19 @@ static void *later_main(void *arg)
     return NULL;
 }
 
+/* Calls fn (no arguments) on l->sb while another thread does what l says;
+ * its status, and how long it took in *ms. */
+static glint_status call_while(struct later *l, const char *fn, double *ms)
+{
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, later_main, l), 0);
+    double t0 = th_now_ms();
+    glint_status s = glint_sandbox_call(l->sb, fn, NULL, 0, NULL);
+    *ms = th_now_ms() - t0;
+    pthread_join(t, NULL);
+    return s;
+}
+
 /* A create returns before its process is ready and the first call waits
  * for that.  An interrupt during that wait reaches the process before it
  * has its control page, where the stub drops it (a spare is not a
@@ -1150,12 +1163,8 @@ Test(jail, interrupt_during_set_up_is_not_lost, .timeout = VM_TEST_TIMEOUT)
     glint_snapshot *snap = spin_snapshot();
     glint_sandbox *sb = held_from_snapshot(snap, 200);
     struct later l = {.sb = sb, .ms = 50};
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, later_main, &l), 0);
-    double t0 = th_now_ms();
-    glint_status s = glint_sandbox_call(sb, "Spin", NULL, 0, NULL);
-    double ms = th_now_ms() - t0;
-    pthread_join(t, NULL);
+    double ms;
+    glint_status s = call_while(&l, "Spin", &ms);
     cr_assert_eq(s, GLINT_E_CANCELLED, "Spin interrupted during its process's set-up: %s: %s (after %.0f ms)",
                  glint_status_name(s), glint_sandbox_error(sb)->message, ms);
     cr_assert_lt(ms, 5000, "the interrupt took %.0f ms to stop the guest", ms);
@@ -1180,10 +1189,8 @@ Test(jail, child_killed_during_set_up, .timeout = VM_TEST_TIMEOUT)
     int pid = glint_debug_guest_pid(sb);
     cr_assert_gt(pid, 0, "no process for the new sandbox");
     struct later l = {.sb = sb, .pid = pid, .ms = 50};
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, later_main, &l), 0);
-    glint_status s = glint_sandbox_call(sb, "Nop", NULL, 0, NULL);
-    pthread_join(t, NULL);
+    double ms;
+    glint_status s = call_while(&l, "Nop", &ms);
     const glint_error *e = glint_sandbox_error(sb);
     fprintf(stderr, "jail: killed during set-up -> %s: %s\n", glint_status_name(s), e->message);
     cr_assert_eq(s, GLINT_E_HYPERVISOR, "%s: %s", glint_status_name(s), e->message);

@@ -225,14 +225,21 @@ Test(seccomp, unknown_flags_are_refused)
     cr_assert_eq(glint_seccomp_restrict_thread(~0u, NULL), GLINT_E_INVALID);
 }
 
+/* Binds the snap_counter guest's host functions (Tick, Block) and runs its
+ * initialization. */
+static void child_init_counter(glint_sandbox *sb)
+{
+    CHILD_OK(sb, glint_sandbox_register(sb, &sig_tick, tick_cb, NULL));
+    CHILD_OK(sb, glint_sandbox_register(sb, &sig_block, interrupt_cb, NULL));
+    CHILD_OK(sb, glint_sandbox_init(sb));
+}
+
 /* Snapshots, restores, host calls, print, selectors: all under the filter. */
 static void child_calls_and_restores(void *arg)
 {
     (void)arg;
     glint_sandbox *sb = child_create(TEST_GUEST("snap_counter"), NULL);
-    CHILD_OK(sb, glint_sandbox_register(sb, &sig_tick, tick_cb, NULL));
-    CHILD_OK(sb, glint_sandbox_register(sb, &sig_block, interrupt_cb, NULL));
-    CHILD_OK(sb, glint_sandbox_init(sb));
+    child_init_counter(sb);
     glint_snapshot *snap = NULL;
     CHILD_OK(sb, glint_sandbox_snapshot(sb, &snap));
     glint_config cfg;
@@ -297,9 +304,7 @@ static void child_first_restore_under_filter(void *arg)
 {
     (void)arg;
     glint_sandbox *base = child_create(TEST_GUEST("snap_counter"), NULL);
-    CHILD_OK(base, glint_sandbox_register(base, &sig_tick, tick_cb, NULL));
-    CHILD_OK(base, glint_sandbox_register(base, &sig_block, interrupt_cb, NULL));
-    CHILD_OK(base, glint_sandbox_init(base));
+    child_init_counter(base);
     glint_snapshot *snap = NULL;
     CHILD_OK(base, glint_sandbox_snapshot(base, &snap));
     glint_sandbox_destroy(base);
@@ -307,9 +312,7 @@ static void child_first_restore_under_filter(void *arg)
     glint_error err;
     glint_status s = glint_sandbox_create_from_snapshot(snap, &sb, &err);
     CHILD_CHECK(s == GLINT_OK, "create from snapshot: %s", err.message);
-    CHILD_OK(sb, glint_sandbox_register(sb, &sig_tick, tick_cb, NULL));
-    CHILD_OK(sb, glint_sandbox_register(sb, &sig_block, interrupt_cb, NULL));
-    CHILD_OK(sb, glint_sandbox_init(sb));
+    child_init_counter(sb);
 
     child_restrict(0);
 
