@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -939,6 +940,41 @@ Test(cli_backend, info_host_lists_every_backend)
     r = RUN("info", "--host", "--backend=process");
     cr_expect_eq(r.code, proc ? 0 : 6, "--backend process info --host: exit %d", r.code);
     run_free(&r);
+}
+
+/* The process backend spins only with more than one CPU to run on, counted
+ * in the process's affinity (taskset, a container's cpuset), not the
+ * machine's: a glint confined to one CPU says so, does not spin, and its
+ * sandboxes work. */
+Test(cli_backend, process_backend_counts_the_cpus_it_may_run_on)
+{
+    glint_error err;
+    if (!backend_usable(GLINT_BACKEND_PROCESS, &err))
+        cr_skip_test("the process backend is not usable here: %s", err.message);
+    cpu_set_t all, one;
+    cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0, "sched_getaffinity: %s", strerror(errno));
+    int n = CPU_COUNT(&all), first = -1;
+    for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+        if (CPU_ISSET(c, &all))
+            first = c;
+    char want[64];
+    snprintf(want, sizeof want, "; %d CPU%s to run on (%s);", n, n == 1 ? "" : "s",
+             n > 1 ? "bounded adaptive spinning" : "no spinning");
+    struct run r = RUN("--backend", "process", "info", "--host");
+    cr_expect(strstr(r.out.p, want), "'%s' not in: %s", want, r.out.p);
+    run_free(&r);
+    /* glint inherits this thread's affinity: one CPU. */
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0, "sched_setaffinity: %s", strerror(errno));
+    r = RUN("--backend", "process", "info", "--host");
+    struct run c = RUN("--backend", "process", "call", TYPES_GUEST, "EchoI32", "5");
+    sched_setaffinity(0, sizeof all, &all);
+    cr_expect(strstr(r.out.p, "; 1 CPU to run on (no spinning);"), "%s", r.out.p);
+    cr_expect_eq(c.code, 0, "call on one CPU: exit %d: %s", c.code, c.err.p);
+    cr_expect_str_eq(c.out.p, "5\n");
+    run_free(&r);
+    run_free(&c);
 }
 
 Test(cli_backend, info_host_shows_glint_backend)

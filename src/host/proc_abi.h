@@ -67,7 +67,8 @@
  * seccomp filter (struct sock_filter[filter_len]) every sandbox runs under. */
 struct proc_zygote_hello {
     int64_t host_pid;
-    uint32_t filter_len, reserved;
+    uint32_t filter_len;
+    uint32_t go_spin; /* pause loops a spare spins for `go` before it sleeps (0: one CPU) */
     uint64_t filter[128];
 };
 

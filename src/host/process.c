@@ -356,6 +356,7 @@ static int build_filter(struct bpf *b)
 #define SPARE_MAX 16
 #define SPARE_DEFAULT 4
 #define SPARE_IDLE_NS 10000000000ull /* spares go after 10 s without a sandbox created */
+#define GO_SPIN 20000u /* pause loops a spare spins for `go` once it has its memory (proc_abi.h) */
 #define ZYGOTE_WAIT_MS 5000
 #define REAP_MAX 4096
 
@@ -736,6 +737,7 @@ static void zygote_start(void)
     }
     hello.host_pid = (int64_t)getpid();
     hello.filter_len = b.n;
+    hello.go_spin = g.ncpu > 1 ? GO_SPIN : 0;
     memcpy(hello.filter, b.f, b.n * sizeof b.f[0]);
     if (send(sv[0], &hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
         e = errno;
@@ -1345,7 +1347,13 @@ static void process_init_once(void)
         return;
     }
     g.stub_fd = fd;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The CPUs this process may run on (its affinity: taskset, a cpuset
+     * such as a container's --cpuset-cpus or Kubernetes' static CPU
+     * manager), not the machine's: on one CPU a spin waits for a process
+     * that cannot run until the spinner stops, so nothing spins then. */
+    cpu_set_t cpus;
+    long n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus)
+                                                           : sysconf(_SC_NPROCESSORS_ONLN);
     g.ncpu = n > 0 ? (int)n : 1;
     g.fsgsbase = fsgsbase_works();
     g.uffd = 1; /* the probe finds out */
@@ -1391,10 +1399,10 @@ static void process_init_once(void)
     }
     snprintf(g.describe, sizeof g.describe,
              "jailed process (forks of one zygote, %d kept ahead); dirty tracking: %s; FS/GS base: %s; "
-             "%d CPUs (%s); debugger: trap flag and int3 (SIGTRAP in the child)",
+             "%d CPU%s to run on (%s); debugger: trap flag and int3 (SIGTRAP in the child)",
              kp.target,
              g.uffd ? "userfaultfd write-protect + PAGEMAP_SCAN" : "none (restore compares every page)",
-             g.fsgsbase ? "FSGSBASE" : "fixed (no FSGSBASE)", g.ncpu,
+             g.fsgsbase ? "FSGSBASE" : "fixed (no FSGSBASE)", g.ncpu, g.ncpu == 1 ? "" : "s",
              g.ncpu > 1 ? "bounded adaptive spinning" : "no spinning");
     g.err.status = GLINT_OK;
 }

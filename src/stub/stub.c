@@ -817,6 +817,7 @@ static long send_fds(int fd, long word, const int *fds, int n)
 
 static int host_pid; /* read by the zygote from the host's first message */
 static int ns_ok;    /* the zygote has its own user, IPC and UTS namespaces */
+static uint32_t go_spin; /* the host's hello: pause loops a spare spins for `go` */
 
 /* Receives one message with up to 3 descriptors (SCM_RIGHTS) on sock:
  * how many came, or 0 at the socket's end (or on a malformed message). */
@@ -930,7 +931,7 @@ __attribute__((noreturn)) static void spare_main(int sock, int other)
     /* The host may still be loading it: wait until the control page says
      * how to map it (a bounded spin, then asleep). */
     for (uint32_t i = 0; !__atomic_load_n((uint32_t *)&CTL->go, __ATOMIC_ACQUIRE); i++) {
-        if (i < 20000)
+        if (i < go_spin)
             __builtin_ia32_pause();
         else
             sys6(SYS_futex, (long)&CTL->go, FUTEX_WAIT, 0, 0, 0, 0);
@@ -1033,6 +1034,7 @@ __attribute__((noreturn, used)) void stub_main(void)
         hello.filter_len == 0 || hello.filter_len > 128)
         die(1, -22);
     host_pid = (int)hello.host_pid;
+    go_spin = hello.go_spin;
     /* 3: everything else goes: initial stack, vDSO, vvar, brk. */
     if ((rc = sys(SYS_munmap, 0, PROC_STUB_BASE, 0)) < 0)
         die(3, rc);
