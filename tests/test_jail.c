@@ -1178,6 +1178,36 @@ Test(jail, interrupt_during_set_up_is_not_lost, .timeout = VM_TEST_TIMEOUT)
     glint_snapshot_free(snap);
 }
 
+/* A profiler's sample that reaches a new process during its set-up is
+ * dropped like an interrupt, and sent again once the process is ready: the
+ * profiler keeps one sample outstanding at a time, so one lost sample
+ * would leave the whole call unsampled (it did, 0 samples, before). */
+Test(jail, profile_sample_during_set_up_is_not_lost, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_UNLESS_PROCESS();
+    glint_config cfg = jail_config(20000);
+    glint_sandbox *base = th_start(TEST_GUEST("gd_burn"), &cfg);
+    glint_snapshot *snap = NULL;
+    EXPECT_OK(base, glint_sandbox_snapshot(base, &snap));
+    glint_sandbox_destroy(base);
+    /* The first sample (0.5 ms into the call) lands in the 50 ms hold. */
+    glint_sandbox *sb = held_from_snapshot(snap, 50);
+    EXPECT_OK(sb, glint_sandbox_profile_start(sb, 2000));
+    glint_value arg = glint_u64(40000000), res;
+    double t0 = th_now_ms();
+    EXPECT_OK(sb, glint_sandbox_call(sb, "Burn", &arg, 1, &res));
+    double ms = th_now_ms() - t0;
+    uint64_t samples = 0;
+    EXPECT_OK(sb, glint_sandbox_profile_stop(sb, NULL, NULL, &samples));
+    fprintf(stderr, "jail: Burn for %.0f ms (50 ms of set-up held) at 2000 Hz: %llu samples\n", ms,
+            (unsigned long long)samples);
+    cr_assert_gt(ms, 60, "Burn ran only %.0f ms: too short to tell", ms);
+    cr_assert_gt(samples, 5, "%llu samples in a %.0f ms call: the sample sent during the set-up was lost",
+                 (unsigned long long)samples, ms);
+    glint_sandbox_destroy(sb);
+    glint_snapshot_free(snap);
+}
+
 /* A process killed from outside before its set-up is done fails the first
  * call like one killed later: the signal named, the sandbox poisoned, a
  * restore brings it back. */

@@ -124,6 +124,7 @@ struct hv {
     int in_guest_state;     /* cpu is meaningful (the guest entered, or a state was set) */
 
     _Atomic int stop;       /* immediate exit / interrupt requested */
+    _Atomic int intr_sent;  /* an interrupt signal went out since the child was started */
     _Atomic uint64_t stop_ns;
     pthread_t thread;
 
@@ -1451,6 +1452,10 @@ static int child_gone(struct hv *hv, int *sig)
 
 static void send_signal(struct hv *hv, int sig)
 {
+    /* Noted before it goes: one sent before a new child is ready may be
+     * dropped (await_ready sends it again). */
+    if (sig == PROC_SIG_INTERRUPT)
+        atomic_store(&hv->intr_sent, 1);
     if (hv->pidfd >= 0)
         (void)syscall(SYS_pidfd_send_signal, hv->pidfd, sig, NULL, 0);
 }
@@ -1688,6 +1693,7 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
     hv->seen = 0;
     hv->pid = s.pid;
     hv->dead = 0;
+    atomic_store(&hv->intr_sent, 0); /* before the pidfd: any signal sent to this child counts */
     hv->pidfd = s.pidfd;
     hv->pagemap_fd = -1;
     hv->tracking = 0;
@@ -1756,8 +1762,11 @@ static glint_status await_ready(struct hv *hv, int *died, glint_error *err)
     hv->tracking = g.uffd && c->uffd_ok;
     /* An interrupt sent before the child had its control page was dropped
      * (stub.c: handler): again, now that it is blocked until the guest's
-     * first instruction. */
-    if (atomic_load(&hv->stop))
+     * first instruction.  That is a cancellation (stop) or a profiler's
+     * sample (a kick: its profiler sends no other until this one is
+     * answered).  One that was not dropped makes the resend an interrupt
+     * exit of no consequence. */
+    if (atomic_load(&hv->stop) || atomic_exchange(&hv->intr_sent, 0))
         send_signal(hv, PROC_SIG_INTERRUPT);
     return GLINT_OK;
 }
