@@ -1096,14 +1096,21 @@ Test(jail, child_killed_between_calls, .timeout = VM_TEST_TIMEOUT)
 /* ---- a new process's set-up, which its first call waits for -------------- */
 
 /* A snapshot of the spin guest (Spin, Nop), with a time limit of 10 s. */
-static glint_snapshot *spin_snapshot(void)
+/* A snapshot of `guest` initialized (jail_config(timeout_ms)); the sandbox
+ * it was taken from is gone. */
+static glint_snapshot *guest_snapshot(const char *guest, unsigned timeout_ms)
 {
-    glint_config cfg = jail_config(10000);
-    glint_sandbox *sb = th_start(TEST_GUEST("spin"), &cfg);
+    glint_config cfg = jail_config(timeout_ms);
+    glint_sandbox *sb = th_start(guest, &cfg);
     glint_snapshot *snap = NULL;
     EXPECT_OK(sb, glint_sandbox_snapshot(sb, &snap));
     glint_sandbox_destroy(sb);
     return snap;
+}
+
+static glint_snapshot *spin_snapshot(void)
+{
+    return guest_snapshot(TEST_GUEST("spin"), 10000);
 }
 
 /* A sandbox from snap whose process starts its set-up only hold_ms into
@@ -1185,11 +1192,7 @@ Test(jail, interrupt_during_set_up_is_not_lost, .timeout = VM_TEST_TIMEOUT)
 Test(jail, profile_sample_during_set_up_is_not_lost, .timeout = VM_TEST_TIMEOUT)
 {
     SKIP_UNLESS_PROCESS();
-    glint_config cfg = jail_config(20000);
-    glint_sandbox *base = th_start(TEST_GUEST("gd_burn"), &cfg);
-    glint_snapshot *snap = NULL;
-    EXPECT_OK(base, glint_sandbox_snapshot(base, &snap));
-    glint_sandbox_destroy(base);
+    glint_snapshot *snap = guest_snapshot(TEST_GUEST("gd_burn"), 20000);
     /* The first sample (0.5 ms into the call) lands in the 50 ms hold. */
     glint_sandbox *sb = held_from_snapshot(snap, 50);
     EXPECT_OK(sb, glint_sandbox_profile_start(sb, 2000));
