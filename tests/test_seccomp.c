@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -612,6 +613,19 @@ static void child_process_backend_calls(void *arg)
     CHILD_EPERM(syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG | __WALL, NULL));
     struct rusage ru;
     CHILD_EPERM(syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | WNOHANG, &ru));
+
+    /* A busy caller shares its CPU with its sandbox process (process.c:
+     * share_cpu): its own involuntary switches, its CPU, the child's
+     * affinity; nobody else's usage. */
+    CHILD_RC(syscall(SYS_getrusage, RUSAGE_THREAD, &ru), 0);
+    CHILD_EPERM(syscall(SYS_getrusage, RUSAGE_SELF, &ru));
+    CHILD_EPERM(syscall(SYS_getrusage, RUSAGE_CHILDREN, &ru));
+    unsigned cpu = 0;
+    CHILD_RC(syscall(SYS_getcpu, &cpu, NULL, NULL), 0);
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    CPU_SET(cpu, &mask);
+    CHILD_RC(syscall(SYS_sched_setaffinity, kid, sizeof mask, &mask), 0);
 
     CHILD_RC(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0), 0);
     memset(&si, 0, sizeof si);

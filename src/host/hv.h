@@ -194,6 +194,10 @@ int glint_debug_process_spares(int target);
  * tests can land on that window; glint_debug_guest_pid then names such a
  * process without waiting for it. */
 void glint_debug_process_hold_setup(unsigned ms);
+/* How the calling thread hands commands to its sandbox processes
+ * (process.c: share_cpu): 0 decides as normally (busy or not), 1 always
+ * shares its CPU with them, -1 always spins. */
+void glint_debug_process_share(int mode);
 int glint_debug_process_zygote_pid(void);
 
 /* Test hooks of the KVM backend (kvm.c): whether the hypervisor's

@@ -142,6 +142,10 @@ struct hv {
      * next command came later than the child spins (saturating). */
     uint64_t idle_since;
     uint32_t long_idle;
+    /* Sharing the caller's CPU (share_cpu): this command's choice, and the
+     * CPU the child is bound to (-1: any of g.cpus). */
+    int share;
+    int child_cpu;
 };
 
 static struct {
@@ -149,6 +153,7 @@ static struct {
     glint_error err;
     int stub_fd;
     int ncpu;
+    cpu_set_t cpus; /* the CPUs this process may run on (ncpu of them) */
     int fsgsbase;
     int uffd;         /* userfaultfd write-protect + PAGEMAP_SCAN work here */
     char describe[256];
@@ -1352,9 +1357,8 @@ static void process_init_once(void)
      * such as a container's --cpuset-cpus or Kubernetes' static CPU
      * manager), not the machine's: on one CPU a spin waits for a process
      * that cannot run until the spinner stops, so nothing spins then. */
-    cpu_set_t cpus;
-    long n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus)
-                                                           : sysconf(_SC_NPROCESSORS_ONLN);
+    long n = sched_getaffinity(0, sizeof g.cpus, &g.cpus) == 0 ? CPU_COUNT(&g.cpus)
+                                                               : sysconf(_SC_NPROCESSORS_ONLN);
     g.ncpu = n > 0 ? (int)n : 1;
     g.fsgsbase = fsgsbase_works();
     g.uffd = 1; /* the probe finds out */
@@ -1479,7 +1483,7 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
     struct proc_ctl *c = hv->ctl;
     uint32_t seen = hv->seen;
     /* Spin first, within an adaptive bound. */
-    if (hv->spin_ns && !hv->cooldown) {
+    if (hv->spin_ns && !hv->cooldown && !hv->share) {
         uint64_t end = now_ns() + hv->spin_ns;
         for (unsigned i = 0;; i++) {
             if (__atomic_load_n(&c->to_host, __ATOMIC_ACQUIRE) != seen) {
@@ -1521,6 +1525,91 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
     return 0;
 }
 
+/*
+ * Spinning, or sharing the caller's CPU.  With a CPU to spare, the host
+ * thread and the sandbox process each spin a bounded while for the other
+ * (an exit costs ~10 us, against ~12 us for a futex hand-off on one CPU and
+ * 24-79 us across CPUs here).  On a busy host a spin takes a CPU from
+ * threads with work to do, and the scheduler makes a process that spun pay
+ * it back later by waiting, for up to a slice (milliseconds): under a
+ * gateway's load that was the whole tail.  So a thread that is preempted
+ * while it spins shares its CPU with its sandbox processes instead: each is
+ * bound to the caller's CPU at its next command and nobody spins, so every
+ * hand-off is a same-CPU futex wake-up, the cheapest without a spare CPU.
+ * Busy is judged per calling thread: SHARE_PREEMPTIONS involuntary context
+ * switches of it (getrusage) in a window of SHARE_WINDOW_NS of spinning
+ * (measured here: 1-2 in a loop of calls on an idle host, 59-191 under a
+ * gateway's load).  The verdict holds
+ * SHARE_MIN_NS, doubling to SHARE_MAX_NS while each spinning window after
+ * it is busy again.  On one CPU there is nothing else to do.
+ */
+#define SHARE_WINDOW_NS 2000000ull
+#define SHARE_PREEMPTIONS 4
+#define SHARE_MIN_NS 50000000ull
+#define SHARE_MAX_NS 1600000000ull
+
+static _Thread_local struct {
+    uint64_t until;  /* sharing until then (0: spinning) */
+    uint64_t hold;   /* the length of the last verdict (0: none since a quiet window) */
+    uint64_t window; /* when this spinning window started (0: none yet) */
+    long nivcsw;     /* the thread's involuntary switches then */
+    int force;       /* glint_debug_process_share */
+} share_tl;
+
+void glint_debug_process_share(int mode)
+{
+    share_tl.force = mode;
+}
+
+static int share_cpu(void)
+{
+    if (g.ncpu <= 1)
+        return 1;
+    if (share_tl.force)
+        return share_tl.force > 0;
+    uint64_t t = now_ns();
+    if (share_tl.until) {
+        if (t < share_tl.until)
+            return 1;
+        share_tl.until = 0; /* spin again, and look */
+        share_tl.window = 0;
+    }
+    if (share_tl.window && t - share_tl.window < SHARE_WINDOW_NS)
+        return 0;
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 0;
+    if (share_tl.window && ru.ru_nivcsw - share_tl.nivcsw >= SHARE_PREEMPTIONS) {
+        share_tl.hold = share_tl.hold ? share_tl.hold * 2 : SHARE_MIN_NS;
+        if (share_tl.hold > SHARE_MAX_NS)
+            share_tl.hold = SHARE_MAX_NS;
+        share_tl.until = t + share_tl.hold;
+        return 1;
+    }
+    if (share_tl.window)
+        share_tl.hold = 0; /* a quiet window */
+    share_tl.window = t;
+    share_tl.nivcsw = ru.ru_nivcsw;
+    return 0;
+}
+
+/* Binds the child to the calling thread's CPU (share), or frees it to run
+ * on any of the process's (spinning: it must be able to run beside the
+ * spinning host).  A failure (a cpuset that changed) leaves it where it is,
+ * and is not tried again for that CPU. */
+static void bind_child(struct hv *hv, int share)
+{
+    int cpu = share ? sched_getcpu() : -1;
+    if (cpu == hv->child_cpu || hv->pid <= 0 || g.ncpu <= 1)
+        return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    if (cpu >= 0)
+        CPU_SET(cpu, &one);
+    (void)sched_setaffinity(hv->pid, sizeof one, cpu >= 0 ? &one : &g.cpus);
+    hv->child_cpu = cpu;
+}
+
 /* Posts the command already written to the control page; a run's carries
  * PROC_PARK_AT_DONE when a restore follows (process_run checks that the
  * stub may get it). */
@@ -1535,7 +1624,9 @@ static void post_command(struct hv *hv, int run)
         else
             hv->long_idle = 0;
     }
-    int spin = hv->spin_ns && !hv->cooldown;
+    hv->share = share_cpu();
+    bind_child(hv, hv->share);
+    int spin = hv->spin_ns && !hv->cooldown && !hv->share;
     /* Calls far apart: a short spin (a host call's answer) and no park
      * spin, decided here, since the host may not get a CPU to end the
      * spin when the call ends (process_run). */
@@ -1684,6 +1775,7 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
     hv->ro = (struct proc_ro *)((char *)s.ctl + PROC_CTL_SIZE);
     hv->ctl_id = s.ctl_id;
     hv->ctl_gen = s.ctl_gen;
+    hv->child_cpu = -1; /* as the zygote: any of g.cpus */
     struct proc_ctl *c = hv->ctl;
     /* What to map, then go (the child waits for it, spinning a while). */
     fill_ctl(hv, c, hv->ro);
@@ -2622,7 +2714,7 @@ static int await_record(struct hv *hv, uint64_t cur, int wake)
     uint64_t start = now_ns();
     /* Read the pipe once the stub says it wrote (a hint only: reading it
      * in a loop would fight the child's write for the pipe's lock). */
-    if (g.ncpu > 1)
+    if (!hv->share)
         (void)park_hint_is(hv, (uint32_t)cur, SPIN_MAX_NS);
     for (unsigned tries = 0;; tries++) {
         uint64_t rec[64];
@@ -2642,7 +2734,7 @@ static int await_record(struct hv *hv, uint64_t cur, int wake)
             return 0; /* the child is gone */
         if (now_ns() - start > GRACE_NS) /* a stub that was asleep may wait for a CPU */
             return 0;
-        if (tries < 4 && g.ncpu > 1) {
+        if (tries < 4 && !hv->share) {
             for (int i = 0; i < 32; i++)
                 __builtin_ia32_pause();
         } else {

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -225,6 +226,11 @@ static void build(struct prog *p, uint32_t forbid)
     emit_rule(p, SYS_mmap, &no_exec, 1, forbid);
     emit_rule(p, SYS_mprotect, &no_exec, 1, forbid);
 
+    /* Process backend: whether the calling thread is being preempted
+     * (process.c: share_cpu), its own figures only. */
+    struct cond self_usage = {.op = COND_IN, .arg = 0, .nvalues = 1, .values = {RUSAGE_THREAD}};
+    emit_rule(p, SYS_getrusage, &self_usage, 1, forbid);
+
     static const long plain[] = {
         SYS_futex,        SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
         SYS_gettimeofday, SYS_sched_yield,   SYS_getpid,          SYS_gettid,
@@ -233,6 +239,7 @@ static void build(struct prog *p, uint32_t forbid)
         SYS_newfstatat,   SYS_close,         SYS_exit,            SYS_exit_group,
         SYS_sigaltstack, /* sanitizer runtimes ask for it in their noreturn hooks */
         SYS_read,         SYS_poll, /* process backend: the park pipe before a restore (quiesce) */
+        SYS_getcpu,       SYS_sched_setaffinity, /* process backend: a sandbox process on its caller's CPU */
     };
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         allow(p, plain[i], forbid);
