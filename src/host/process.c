@@ -1539,7 +1539,11 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
  * Busy is judged per calling thread: SHARE_PREEMPTIONS involuntary context
  * switches of it (getrusage) in a window of SHARE_WINDOW_NS of spinning
  * (measured here: 1-2 in a loop of calls on an idle host, 59-191 under a
- * gateway's load).  The verdict holds
+ * gateway's load).  A window in which the thread started a sandbox
+ * process is not judged: the processes that make one (the keeper, the
+ * zygote, the new process setting up, the last one exiting) preempt their
+ * creator by themselves, and a loop of creations ran a third slower
+ * sharing.  The verdict holds
  * SHARE_MIN_NS, doubling to SHARE_MAX_NS while each spinning window after
  * it is busy again.  On one CPU there is nothing else to do.
  */
@@ -1554,6 +1558,7 @@ static _Thread_local struct {
     uint64_t window; /* when this spinning window started (0: none yet) */
     long nivcsw;     /* the thread's involuntary switches then */
     int force;       /* glint_debug_process_share */
+    int created;     /* the thread started a sandbox process in this window */
 } share_tl;
 
 void glint_debug_process_share(int mode)
@@ -1579,7 +1584,7 @@ static int share_cpu(void)
     struct rusage ru;
     if (getrusage(RUSAGE_THREAD, &ru) != 0)
         return 0;
-    if (share_tl.window && ru.ru_nivcsw - share_tl.nivcsw >= SHARE_PREEMPTIONS) {
+    if (share_tl.window && !share_tl.created && ru.ru_nivcsw - share_tl.nivcsw >= SHARE_PREEMPTIONS) {
         share_tl.hold = share_tl.hold ? share_tl.hold * 2 : SHARE_MIN_NS;
         if (share_tl.hold > SHARE_MAX_NS)
             share_tl.hold = SHARE_MAX_NS;
@@ -1590,6 +1595,7 @@ static int share_cpu(void)
         share_tl.hold = 0; /* a quiet window */
     share_tl.window = t;
     share_tl.nivcsw = ru.ru_nivcsw;
+    share_tl.created = 0;
     return 0;
 }
 
@@ -1624,8 +1630,12 @@ static void post_command(struct hv *hv, int run)
         else
             hv->long_idle = 0;
     }
+    /* A new child is setting up wherever the zygote forked it: moving it
+     * would cost more than its set-up, so it is left there (and waited
+     * for as before) until its first command is done. */
     hv->share = share_cpu();
-    bind_child(hv, hv->share);
+    if (!hv->setup_pending) /* a new child may be setting up on another CPU: moving it costs more */
+        bind_child(hv, hv->share);
     int spin = hv->spin_ns && !hv->cooldown && !hv->share;
     /* Calls far apart: a short spin (a host call's answer) and no park
      * spin, decided here, since the host may not get a CPU to end the
@@ -1751,6 +1761,7 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
 {
     struct spare s = SPARE_NONE;
     int e = 0;
+    share_tl.created = 1; /* (share_cpu) */
     if (prep) {
         s = prep->s;
         free(prep);
