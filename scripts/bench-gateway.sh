@@ -8,8 +8,9 @@
 # build/bin/glintd on 127.0.0.1 (port 0, read back from its "listening" log
 # line) with a generated configuration in a temporary folder, and measures:
 #
-#   * requests/s, p50 and p99 with `wrk --latency -t2 -c8 -d${DUR}s` (DUR 5,
-#     1 with --quick), after a 1 s warm-up run that is thrown away, of
+#   * requests/s, p50 and p99 with `wrk --latency -t2 -c8 -d1s`, each the
+#     median of 5 rounds (1 with --quick) that run every route in turn,
+#     after a 1 s warm-up run of each that is thrown away, of
 #       static    glintd's own /livez (fixed body, same server, no sandbox)
 #       pristine  basic.elf Add, typed, GET /pristine?a=3&b=4, prefill 2
 #       warm      the same in mode warm
@@ -60,7 +61,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-if [ $quick = 1 ]; then dur=1 cold_n=3; else dur=5 cold_n=10; fi
+if [ $quick = 1 ]; then rounds=1 cold_n=3; else rounds=5 cold_n=10; fi
+dur=1
 threads=2 conns=8 warmup_s=1
 mem_n=8
 
@@ -236,44 +238,74 @@ to_us() {
         if (m < 0) print ""; else printf "%.1f", n * m }'
 }
 
-# run_wrk NAME PATH: the warm-up and the measured run; sets w_* and appends
-# the figure's JSON to fig_json[NAME].
-run_wrk() {
-    local name=$1 path=$2 route=$3
+# median NUMBERS...: the median (the mean of the middle two for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "null"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# The figures are measured in rounds: every route's warm-up first, then
+# `rounds` rounds of one `wrk -d${dur}s` run per route in turn, and each
+# figure is the median of its rounds.  On this 2-CPU host a wrk run lands in
+# one of two modes set by where its connections end up (the static route
+# read 113-130k or 195-237k requests/s in ten 1 s runs in a row, the others
+# likewise), so one run per route made every ratio a coin toss.
+#
+# run_round NAME PATH ROUTE: one measured run; adds to the figure's rounds.
+declare -A r_rps=() r_p50=() r_p99=() r_req=() r_cpu=() r_non2xx=() r_se=() r_why=() r_rounds=()
+run_round() {
+    local name=$1 path=$2
     local out="$tmp/wrk-$backend-$name.txt"
-    wrk -t$threads -c$conns -d${warmup_s}s "$(url "$path")" >"$tmp/wrk-warmup.txt" 2>&1 ||
-        { loud "$backend $name: wrk warm-up failed:"; cat "$tmp/wrk-warmup.txt" >&2; }
-    local before="$tmp/m-before" after="$tmp/m-after"
-    metrics >"$before"
     local wrc=0 cpu0 cpu1
     cpu0=$(cpu_ticks "$gd_pid")
     wrk --latency -t$threads -c$conns -d${dur}s "$(url "$path")" >"$out" 2>&1 || wrc=$?
     cpu1=$(cpu_ticks "$gd_pid")
-    metrics >"$after"
     # Every line wrk prints that we use; absent lines (errors) mean 0.
-    w_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    w_requests=$(awk '/ requests in / { print $1 }' "$out")
-    w_p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
-    w_p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")
-    w_non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
-    w_non2xx=${w_non2xx:-0}
-    local se
+    local rps req p50 p99 non2xx se
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    req=$(awk '/ requests in / { print $1 }' "$out")
+    p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
+    p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
     se=$(awk '/Socket errors:/ { gsub(",", ""); print $4, $6, $8, $10 }' "$out")
     read -r se_connect se_read se_write se_timeout <<<"${se:-0 0 0 0}"
+    local -a prev=(${r_se[$name]:-0 0 0 0})
+    r_se[$name]="$((prev[0] + se_connect)) $((prev[1] + se_read)) $((prev[2] + se_write)) $((prev[3] + se_timeout))"
+    r_non2xx[$name]=$((${r_non2xx[$name]:-0} + ${non2xx:-0}))
+    r_req[$name]=$((${r_req[$name]:-0} + ${req:-0}))
+    r_cpu[$name]=$((${r_cpu[$name]:-0} + cpu1 - cpu0))
+    r_rps[$name]+=" ${rps:-0}"
+    r_p50[$name]+=" ${p50:-0}"
+    r_p99[$name]+=" ${p99:-0}"
+    r_rounds[$name]+="${r_rounds[$name]:+, }{\"rps\": ${rps:-null}, \"p50_us\": ${p50:-null}, \"p99_us\": ${p99:-null}}"
+    if [ $wrc -ne 0 ] || [ -z "$rps" ] || [ -z "$p50" ] || [ -z "$p99" ]; then
+        r_why[$name]+="${r_why[$name]:+; }a round's wrk failed (status $wrc) or printed no figures"
+        loud "$backend $name ($path): wrk said:"
+        sed 's/^/!!     /' "$out"
+    fi
+}
+
+# finish_fig NAME PATH ROUTE: the figure from its rounds, with glintd's own
+# view of them (its histograms between the metrics read before the first
+# round and after the last: no other route touches the route's series);
+# sets the per-figure arrays and fig_json[NAME].
+finish_fig() {
+    local name=$1 path=$2 route=$3 before="$tmp/m-before" after="$tmp/m-after"
+    w_rps=$(median ${r_rps[$name]})
+    w_p50=$(median ${r_p50[$name]})
+    w_p99=$(median ${r_p99[$name]})
+    w_requests=${r_req[$name]:-0}
+    w_non2xx=${r_non2xx[$name]:-0}
+    read -r se_connect se_read se_write se_timeout <<<"${r_se[$name]:-0 0 0 0}"
     w_sockerr=$((se_connect + se_read + se_write + se_timeout))
     w_srv_non2xx=0
     w_srv_2xx=""
+    w_server=""
     if [ -n "$route" ]; then
         w_srv_non2xx=$(($(non2xx_total "$after" "$route") - $(non2xx_total "$before" "$route")))
         w_srv_2xx=$(awk -v a="$(metric_value "$after" "glintd_requests_total{route=\"$route\",owner=\"bench\",code=\"200\"}")" \
                         -v b="$(metric_value "$before" "glintd_requests_total{route=\"$route\",owner=\"bench\",code=\"200\"}")" \
                         'BEGIN { printf "%d", a - b }')
-    fi
-    # Where the time went, by glintd's own histograms over the measured run:
-    # mean microseconds per request of each part, and the acquires that
-    # found no sandbox ready.
-    w_server=""
-    if [ -n "$route" ]; then
+        # Where the time went: mean microseconds per request of each part,
+        # and the acquires that found no sandbox ready.
         local h sum cnt
         for h in request_duration sandbox_acquire guest_call sandbox_release; do
             sum=$(mdelta "$before" "$after" "glintd_${h}_seconds_sum{route=\"$route\",")
@@ -286,13 +318,11 @@ run_wrk() {
         w_server+=", \"request_duration_p50_le_us\": $q50, \"request_duration_p99_le_us\": $q99"
     fi
     # glintd's CPU time (with its sandbox processes) per request wrk counted.
-    w_cpu=$(awk -v d="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v n="${w_requests:-0}" \
+    w_cpu=$(awk -v d="${r_cpu[$name]:-0}" -v hz="$(getconf CLK_TCK)" -v n="$w_requests" \
         'BEGIN { if (n > 0) printf "%.1f", d / hz * 1e6 / n; else printf "null" }')
     w_valid=true
-    w_why=""
-    if [ $wrc -ne 0 ] || [ -z "$w_rps" ] || [ -z "$w_p50" ] || [ -z "$w_p99" ]; then
-        w_valid=false; w_why="wrk failed (status $wrc) or printed no figures"
-    fi
+    w_why=${r_why[$name]:-}
+    [ -z "$w_why" ] || w_valid=false
     if [ "$w_non2xx" != 0 ] || [ "$w_srv_non2xx" != 0 ]; then
         w_valid=false; w_why="${w_why:+$w_why; }$w_non2xx non-2xx responses seen by wrk, $w_srv_non2xx counted by glintd"
     fi
@@ -300,10 +330,7 @@ run_wrk() {
         w_valid=false
         w_why="${w_why:+$w_why; }socket errors: connect $se_connect, read $se_read, write $se_write, timeout $se_timeout"
     fi
-    if [ $w_valid = false ]; then
-        loud "$backend $name ($path): INVALID: $w_why; wrk said:"
-        sed 's/^/!!     /' "$out"
-    fi
+    [ $w_valid = true ] || loud "$backend $name ($path): INVALID: $w_why"
     rps[$name]=${w_rps:-0}
     fpath[$name]=$path
     cpu[$name]=$w_cpu
@@ -312,9 +339,9 @@ run_wrk() {
     p50[$name]=${w_p50:-0}
     p99[$name]=${w_p99:-0}
     valid[$name]=$w_valid
-    fig_json[$name]=$(printf '{"path": %s, "wrk": %s, "requests": %s, "rps": %s, "p50_us": %s, "p99_us": %s, "non_2xx": %s, "server_non_2xx": %s, "server_2xx": %s, "socket_errors": {"connect": %s, "read": %s, "write": %s, "timeout": %s}, "server": {%s}, "glintd_cpu_us_per_request": %s, "valid": %s%s' \
-        "$(json_str "$path")" "$(json_str "wrk --latency -t$threads -c$conns -d${dur}s")" \
-        "${w_requests:-null}" "${w_rps:-null}" "${w_p50:-null}" "${w_p99:-null}" \
+    fig_json[$name]=$(printf '{"path": %s, "wrk": %s, "rounds": [%s], "requests": %s, "rps": %s, "p50_us": %s, "p99_us": %s, "non_2xx": %s, "server_non_2xx": %s, "server_2xx": %s, "socket_errors": {"connect": %s, "read": %s, "write": %s, "timeout": %s}, "server": {%s}, "glintd_cpu_us_per_request": %s, "valid": %s%s' \
+        "$(json_str "$path")" "$(json_str "wrk --latency -t$threads -c$conns -d${dur}s, $rounds rounds, medians")" \
+        "${r_rounds[$name]:-}" "$w_requests" "${w_rps:-null}" "${w_p50:-null}" "${w_p99:-null}" \
         "$w_non2xx" "$w_srv_non2xx" "${w_srv_2xx:-null}" "$se_connect" "$se_read" "$se_write" "$se_timeout" \
         "$w_server" "$w_cpu" "$w_valid" "${w_why:+, \"invalid_because\": $(json_str "$w_why")}")
 }
@@ -442,7 +469,7 @@ wrk_version=""
 [ -z "$no_wrk" ] || echo "bench-gateway: SKIPPED requests/s and latency: $no_wrk" >&2
 echo "bench-gateway: glintd under wrk on $(nproc) CPU(s) ($model), kernel $(uname -r), $date_utc"
 echo "  client and server share this host: wrk's $threads threads compete with glintd's 2 for the CPUs."
-[ $quick = 1 ] && echo "  --quick: ${dur} s runs, $cold_n cold starts: smoke figures, not for comparison."
+[ $quick = 1 ] && echo "  --quick: $rounds round of ${dur} s runs, $cold_n cold starts: smoke figures, not for comparison."
 read -r load1 _ </proc/loadavg
 if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
     echo "  NOTE: load average $load1 on $(nproc) CPUs at start: other work on this host will perturb these figures."
@@ -482,9 +509,23 @@ for backend in kvm process; do
 
     declare -A rps=() p50=() p99=() valid=() fig_json=() ratio=() fpath=() nonx=() sock=() cpu=()
     if [ -z "$no_wrk" ]; then
-        run_wrk static /livez ""
+        r_rps=() r_p50=() r_p99=() r_req=() r_cpu=() r_non2xx=() r_se=() r_why=() r_rounds=()
+        for m in static pristine warm fresh; do
+            p=/livez; [ $m = static ] || p="/$m?a=3&b=4"
+            wrk -t$threads -c$conns -d${warmup_s}s "$(url "$p")" >"$tmp/wrk-warmup.txt" 2>&1 ||
+                { loud "$backend $m: wrk warm-up failed:"; cat "$tmp/wrk-warmup.txt" >&2; }
+        done
+        metrics >"$tmp/m-before"
+        for _ in $(seq "$rounds"); do
+            for m in static pristine warm fresh; do
+                p=/livez; [ $m = static ] || p="/$m?a=3&b=4"
+                run_round $m "$p"
+            done
+        done
+        metrics >"$tmp/m-after"
+        finish_fig static /livez ""
         for m in pristine warm fresh; do
-            run_wrk $m "/$m?a=3&b=4" "/$m"
+            finish_fig $m "/$m?a=3&b=4" "/$m"
         done
     fi
 
@@ -571,7 +612,7 @@ for backend in kvm process; do
         for m in static pristine warm fresh; do fig_json[$m]="{\"skipped\": $(json_str "$no_wrk")}"; done
         j_json="\"not_judged\": $(json_str "$no_wrk")"
     else
-        echo "glintd $version, backend $backend; wrk --latency -t$threads -c$conns -d${dur}s after a ${warmup_s} s warm-up; glintd threads 2"
+        echo "glintd $version, backend $backend; wrk --latency -t$threads -c$conns -d${dur}s, $rounds round$([ "$rounds" = 1 ] || echo s) (one run per route in turn; medians), after a ${warmup_s} s warm-up; glintd threads 2"
         printf '  %-9s %-19s %10s %9s %10s %10s %8s %8s  %s\n' figure path req/s "x static" p50 p99 non-2xx sockerr valid
         for m in static pristine warm fresh; do
             if [ "${rps[static]}" != 0 ]; then ratio[$m]=$(calc "${rps[$m]} / ${rps[static]}"); else ratio[$m]=null; fi
@@ -580,7 +621,7 @@ for backend in kvm process; do
                 "$([ "${valid[$m]}" = true ] && echo yes || echo 'NO: INVALID')"
             fig_json[$m]+=", \"ratio_to_static\": ${ratio[$m]}}"
         done
-        echo "  glintd's own histograms over each measured run: mean us per request (acquire / guest call / release / whole request);"
+        echo "  glintd's own histograms over the measured runs: mean us per request (acquire / guest call / release / whole request);"
         echo "  the request's p50 and p99 as the upper bound of their buckets; acquires that found no sandbox ready;"
         echo "  and glintd's CPU time (all threads, and its sandbox processes) per request:"
         printf '    %-9s (no sandbox); CPU %s us\n' static "${cpu[static]}"
@@ -623,8 +664,8 @@ mkdir -p "$(dirname "$json")"
 {
     printf '{\n  "date": %s,\n  "quick": %s,\n' "$(json_str "$date_utc")" "$([ $quick = 1 ] && echo true || echo false)"
     printf '  "machine": {"nproc": %d, "model_name": %s, "kernel": %s},\n' "$(nproc)" "$(json_str "$model")" "$(json_str "$(uname -r)")"
-    printf '  "setup": {"client": %s, "warmup_s": %d, "duration_s": %d, "glintd_threads": 2, "same_host": true, "guest": "basic.elf Add(int32, int32), bind typed, GET ?a=3&b=4", "static": "glintd /livez", "glintd_sha256": %s, "git": %s},\n' \
-        "$(json_str "$wrk_version")" $warmup_s $dur "$(json_str "$glintd_sha")" "$(json_str "$git_rev")"
+    printf '  "setup": {"client": %s, "warmup_s": %d, "duration_s": %d, "rounds": %d, "glintd_threads": 2, "same_host": true, "guest": "basic.elf Add(int32, int32), bind typed, GET ?a=3&b=4", "static": "glintd /livez", "glintd_sha256": %s, "git": %s},\n' \
+        "$(json_str "$wrk_version")" $warmup_s $dur $rounds "$(json_str "$glintd_sha")" "$(json_str "$git_rev")"
     printf '  "hyperlight_published": {"source": "hyperlight-bench, Azure D8ads v6, 8 vCPUs, KVM", "host_only_rps": 145784, "reuse_rps": 114382, "reuse_ratio": 0.78, "restore_per_request_rps": 38726, "restore_ratio": 0.27, "new_sandbox_per_request_rps": 300, "new_sandbox_ratio": 0.002},\n'
     printf '  "backends": {\n'
     first=1

@@ -2702,13 +2702,20 @@ static int process_debug_cpu_matches(struct hv *hv, const void *state, char *why
  * request. */
 /* Waits until the stub's park_hint (the to_child of its last park record,
  * set after it has read its park word) is `want`: spinning, then yielding
- * past SPIN_MAX_NS; 1, or 0 after limit_ns. */
+ * past SPIN_MAX_NS (at once when sharing a CPU with the child: it may be
+ * the one waiting for it); 1, or 0 after limit_ns. */
 static int park_hint_is(struct hv *hv, uint32_t want, uint64_t limit_ns)
 {
     uint64_t start = now_ns();
     for (unsigned i = 0;; i++) {
         if (__atomic_load_n(&hv->ctl->park_hint, __ATOMIC_ACQUIRE) == want)
             return 1;
+        if (hv->share) {
+            if (now_ns() - start > limit_ns)
+                return 0;
+            sched_yield();
+            continue;
+        }
         if ((i & 63) == 63) {
             uint64_t t = now_ns() - start;
             if (t > limit_ns)
