@@ -10,7 +10,7 @@
 #
 #   * requests/s, p50 and p99 with `wrk --latency -t2 -c8 -d1s`, each the
 #     median of 5 rounds (1 with --quick) that run every route in turn,
-#     after a 1 s warm-up run of each that is thrown away, of
+#     each run after a 1 s warm-up run of the same that is thrown away, of
 #       static    glintd's own /livez (fixed body, same server, no sandbox)
 #       pristine  basic.elf Add, typed, GET /pristine?a=3&b=4, prefill 2
 #       warm      the same in mode warm
@@ -189,13 +189,16 @@ metric_value() { awk -v p="$2" 'index($0, p) == 1 { s += $NF; n++ } END { printf
 # mdelta BEFORE AFTER PREFIX: metric_value in AFTER minus in BEFORE.
 mdelta() { awk -v a="$(metric_value "$2" "$3")" -v b="$(metric_value "$1" "$3")" 'BEGIN { printf "%.9g", a - b }'; }
 # hist_quantiles BEFORE AFTER METRIC ROUTE: "P50 P99" of the histogram's
-# growth between the two files, each as the upper bound of its bucket, in us.
+# growth between the two files, each as the upper bound of its bucket, in us
+# (files of several reads: each bucket's lines are summed).
 hist_quantiles() {
     awk -v p="$3_bucket{route=\"$4\"," '
         index($0, p) != 1 { next }
         { match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5) }
-        FNR == NR { b[le] = $NF; next }
-        { n++; les[n] = le; c[n] = $NF - b[le] }
+        FNR == NR { b[le] += $NF; next }
+        !(le in at) { n++; les[n] = le; at[le] = n }
+        { c[at[le]] += $NF }
+        END { for (i = 1; i <= n; i++) c[i] -= b[les[i]] }
         END {
             if (!n || c[n] <= 0) { print "null null"; exit }
             split("0.5 0.99", q, " ")
@@ -284,11 +287,11 @@ run_round() {
 }
 
 # finish_fig NAME PATH ROUTE: the figure from its rounds, with glintd's own
-# view of them (its histograms between the metrics read before the first
-# round and after the last: no other route touches the route's series);
+# view of them (its histograms over the measured runs: the metrics read
+# before and after each, appended to one file each, are summed);
 # sets the per-figure arrays and fig_json[NAME].
 finish_fig() {
-    local name=$1 path=$2 route=$3 before="$tmp/m-before" after="$tmp/m-after"
+    local name=$1 path=$2 route=$3 before="$tmp/m-before-$1" after="$tmp/m-after-$1"
     w_rps=$(median ${r_rps[$name]})
     w_p50=$(median ${r_p50[$name]})
     w_p99=$(median ${r_p99[$name]})
@@ -510,19 +513,17 @@ for backend in kvm process; do
     declare -A rps=() p50=() p99=() valid=() fig_json=() ratio=() fpath=() nonx=() sock=() cpu=()
     if [ -z "$no_wrk" ]; then
         r_rps=() r_p50=() r_p99=() r_req=() r_cpu=() r_non2xx=() r_se=() r_why=() r_rounds=()
-        for m in static pristine warm fresh; do
-            p=/livez; [ $m = static ] || p="/$m?a=3&b=4"
-            wrk -t$threads -c$conns -d${warmup_s}s "$(url "$p")" >"$tmp/wrk-warmup.txt" 2>&1 ||
-                { loud "$backend $m: wrk warm-up failed:"; cat "$tmp/wrk-warmup.txt" >&2; }
-        done
-        metrics >"$tmp/m-before"
+        rm -f "$tmp"/m-before-* "$tmp"/m-after-*
         for _ in $(seq "$rounds"); do
             for m in static pristine warm fresh; do
                 p=/livez; [ $m = static ] || p="/$m?a=3&b=4"
+                wrk -t$threads -c$conns -d${warmup_s}s "$(url "$p")" >"$tmp/wrk-warmup.txt" 2>&1 ||
+                    { loud "$backend $m: wrk warm-up failed:"; cat "$tmp/wrk-warmup.txt" >&2; }
+                metrics >>"$tmp/m-before-$m"
                 run_round $m "$p"
+                metrics >>"$tmp/m-after-$m"
             done
         done
-        metrics >"$tmp/m-after"
         finish_fig static /livez ""
         for m in pristine warm fresh; do
             finish_fig $m "/$m?a=3&b=4" "/$m"
