@@ -1528,8 +1528,8 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
 /*
  * Spinning, or sharing the caller's CPU.  With a CPU to spare, the host
  * thread and the sandbox process each spin a bounded while for the other
- * (an exit costs ~10 us, against ~12 us for a futex hand-off on one CPU and
- * 24-79 us across CPUs here).  On a busy host a spin takes a CPU from
+ * (a call costs ~1 us so on two idle CPUs here, ~2 us with futex hand-offs
+ * on one CPU, tens of us with futex wake-ups across CPUs).  On a busy host a spin takes a CPU from
  * threads with work to do, and the scheduler makes a process that spun pay
  * it back later by waiting, for up to a slice (milliseconds): under a
  * gateway's load that was the whole tail.  So a thread that is preempted
@@ -1631,10 +1631,10 @@ static void post_command(struct hv *hv, int run)
             hv->long_idle = 0;
     }
     /* A new child is setting up wherever the zygote forked it: moving it
-     * would cost more than its set-up, so it is left there (and waited
-     * for as before) until its first command is done. */
+     * there would cost more than its set-up, so it is bound from its next
+     * command on. */
     hv->share = share_cpu();
-    if (!hv->setup_pending) /* a new child may be setting up on another CPU: moving it costs more */
+    if (!hv->setup_pending)
         bind_child(hv, hv->share);
     int spin = hv->spin_ns && !hv->cooldown && !hv->share;
     /* Calls far apart: a short spin (a host call's answer) and no park
@@ -1810,6 +1810,7 @@ static glint_status spawn_child(struct hv *hv, int delegate, struct hv_prep *pre
     hv->setup_pending = 1;
     hv->spin_ns = g.ncpu > 1 ? SPIN_MAX_NS : 0;
     hv->misses = hv->cooldown = 0;
+    hv->share = g.ncpu <= 1; /* until a command says (post_command) */
     return GLINT_OK;
 }
 
