@@ -816,60 +816,57 @@ Test(jail, spin_between_calls_adapts, .timeout = VM_TEST_TIMEOUT)
     glint_sandbox_destroy(sb);
 }
 
-/* The CPUs a process may run on, from Cpus_allowed_list in its status. */
+/* The CPUs a process may run on, from Cpus_allowed_list in its status
+ * ("0-1,3"). */
 static cpu_set_t allowed_cpus(int pid)
 {
     char list[256];
     cpu_set_t set;
     CPU_ZERO(&set);
     cr_assert(status_field(pid, "Cpus_allowed_list", list, sizeof list), "no Cpus_allowed_list for %d", pid);
-    for (char *p = list; *p;) {
+    for (char *p = list;; p++) {
         char *end;
         long lo = strtol(p, &end, 10), hi = lo;
         if (*end == '-')
             hi = strtol(end + 1, &end, 10);
         for (long c = lo; c <= hi && c < CPU_SETSIZE; c++)
             CPU_SET((int)c, &set);
-        p = *end == ',' ? end + 1 : end;
-        if (end == p && *p && *p != ',')
+        if (*end != ',')
             break;
+        p = end;
     }
     return set;
 }
 
-/* Two threads on one CPU that wake each other through pipes, as a busy
+/* Two threads on one CPU that wake each other through two pipes, as a busy
  * server's threads and its clients do. */
-struct waker {
+struct wakers {
     int cpu;
-    int fds[2][2];
+    int pipe[2][2]; /* pipe[i]: thread i reads its end [0] */
     _Atomic int stop;
-    pthread_t t[2];
+};
+struct waker {
+    struct wakers *w;
+    int me;
 };
 
 static void *waker_main(void *arg)
 {
-    struct waker *w = arg;
-    int me = w->t[0] == pthread_self() ? 0 : 1;
+    struct waker *k = arg;
+    struct wakers *w = k->w;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(w->cpu, &one);
     (void)pthread_setaffinity_np(pthread_self(), sizeof one, &one);
     char b = 0;
-    if (me == 0)
-        (void)!write(w->fds[1][1], &b, 1);
-    while (!atomic_load(&w->stop)) {
-        if (read(w->fds[me][0], &b, 1) != 1)
-            break;
+    if (k->me == 0)
+        (void)!write(w->pipe[1][1], &b, 1);
+    while (!atomic_load(&w->stop) && read(w->pipe[k->me][0], &b, 1) == 1) {
         for (volatile int i = 0; i < 2000; i++) /* a little work per wake-up */
             ;
-        (void)!write(w->fds[!me][1], &b, 1);
+        (void)!write(w->pipe[!k->me][1], &b, 1);
     }
     return NULL;
-}
-
-static bool cpus_equal(const cpu_set_t *a, const cpu_set_t *b)
-{
-    return CPU_EQUAL(a, b);
 }
 
 /* A thread that is preempted while it spins for its sandbox process shares
@@ -883,6 +880,12 @@ Test(jail, busy_caller_shares_its_cpu, .timeout = VM_TEST_TIMEOUT)
     cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
     if (CPU_COUNT(&all) < 2)
         cr_skip_test("one CPU to run on: the sandbox process always shares it (nothing to bind)");
+    /* The backend's helpers (keeper thread, zygote) exist before this
+     * thread binds itself to one CPU: they keep the process's CPUs. */
+    glint_config cfg = jail_config(5000);
+    glint_sandbox *sb = th_start(TEST_GUEST("basic"), &cfg);
+    expect_add_works(sb);
+    int pid = guest_pid(sb);
     int cpu = 0;
     while (!CPU_ISSET(cpu, &all))
         cpu++;
@@ -890,47 +893,45 @@ Test(jail, busy_caller_shares_its_cpu, .timeout = VM_TEST_TIMEOUT)
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
-    glint_config cfg = jail_config(5000);
-    glint_sandbox *sb = th_start(TEST_GUEST("basic"), &cfg);
-    int pid = guest_pid(sb);
 
     glint_debug_process_share(-1); /* spinning: the process may run anywhere */
     expect_add_works(sb);
     cpu_set_t got = allowed_cpus(pid);
-    cr_assert(cpus_equal(&got, &all), "spinning, the sandbox process may run on %d CPUs, not all %d",
+    cr_assert(CPU_EQUAL(&got, &all), "spinning, the sandbox process may run on %d CPUs, not all %d",
               CPU_COUNT(&got), CPU_COUNT(&all));
     glint_debug_process_share(1); /* sharing: bound to this thread's CPU */
     expect_add_works(sb);
     got = allowed_cpus(pid);
-    cr_assert(cpus_equal(&got, &one), "sharing, the sandbox process may run on %d CPUs, not CPU %d only",
+    cr_assert(CPU_EQUAL(&got, &one), "sharing, the sandbox process may run on %d CPUs, not CPU %d only",
               CPU_COUNT(&got), cpu);
     glint_debug_process_share(-1);
     expect_add_works(sb);
     got = allowed_cpus(pid);
-    cr_assert(cpus_equal(&got, &all), "spinning again, the sandbox process is still bound");
+    cr_assert(CPU_EQUAL(&got, &all), "spinning again, the sandbox process is still bound");
 
     /* Left to decide: a CPU kept busy by threads that wake each other. */
     glint_debug_process_share(0);
-    struct waker w = {.cpu = cpu};
-    cr_assert_eq(pipe(w.fds[0]), 0);
-    cr_assert_eq(pipe(w.fds[1]), 0);
-    cr_assert_eq(pthread_create(&w.t[0], NULL, waker_main, &w), 0);
-    cr_assert_eq(pthread_create(&w.t[1], NULL, waker_main, &w), 0);
+    struct wakers w = {.cpu = cpu};
+    struct waker k[2] = {{&w, 0}, {&w, 1}};
+    pthread_t t[2];
+    cr_assert_eq(pipe(w.pipe[0]), 0);
+    cr_assert_eq(pipe(w.pipe[1]), 0);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, waker_main, &k[i]), 0);
     bool bound = false;
     int calls = 0;
     for (double end = th_now_ms() + 3000; !bound && th_now_ms() < end; calls++) {
         expect_add_works(sb);
         got = allowed_cpus(pid);
-        bound = cpus_equal(&got, &one);
+        bound = CPU_EQUAL(&got, &one);
     }
     atomic_store(&w.stop, 1);
-    char b = 0;
-    (void)!write(w.fds[0][1], &b, 1);
-    (void)!write(w.fds[1][1], &b, 1);
-    pthread_join(w.t[0], NULL);
-    pthread_join(w.t[1], NULL);
     for (int i = 0; i < 2; i++)
-        close(w.fds[i][0]), close(w.fds[i][1]);
+        close(w.pipe[i][1]); /* a reader blocked in read() gets 0 */
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++)
+        close(w.pipe[i][0]);
     cr_assert(bound, "a caller on a busy CPU did not share it with its sandbox process in %d calls", calls);
     cr_log_info("busy caller: its sandbox process bound to CPU %d after %d calls", cpu, calls);
     glint_sandbox_destroy(sb);
