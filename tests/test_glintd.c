@@ -1722,6 +1722,27 @@ Test(glintd_http, http_binding_modes_and_failure, .timeout = 60)
     EXPECT_METRIC(g, "glintd_guest_failures_total{route=\"/fail\",owner=\"web\",kind=\"abort\"}", 2);
 }
 
+/* A warm route's sandbox is given back before its response is sent
+ * (server.c: run_route, from MHD's access handler): a client that sends its
+ * next request as soon as an answer arrives (here on a new connection each
+ * time, so any of the 4 worker threads may take it) always finds the one
+ * sandbox, with its state, and never makes a second. */
+Test(glintd_http, warm_state_seen_by_the_next_request, .timeout = 60)
+{
+    need_http_guest();
+    SKIP_IF_NO_KVM();
+    struct gdt *g = gdt_start(cfg_http);
+    for (int i = 0; i < 300; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%d\n", i);
+        struct hresp r = GD_GET(g, "/count/warm");
+        expect_resp(&r, 200, NULL, "GET /count/warm");
+        cr_assert_str_eq(r.body, want, "request %d to the warm route saw the count %s", i, r.body);
+        hresp_free(&r);
+    }
+    EXPECT_METRIC(g, "glintd_sandboxes{route=\"/count/warm\",owner=\"web\",state=\"live\"}", 1);
+}
+
 /* ===========================================================================
  * glintd_hostile: guests that spin, crash and flood; clients that send
  * garbage, huge headers, trickle, or open a thousand connections; an owner
