@@ -1743,6 +1743,32 @@ Test(glintd_http, warm_state_seen_by_the_next_request, .timeout = 60)
     EXPECT_METRIC(g, "glintd_sandboxes{route=\"/count/warm\",owner=\"web\",state=\"live\"}", 1);
 }
 
+/* glintd's idle reaper (every 250 ms) must not take a warm sandbox that was
+ * just given back: it read the time before it looked at a route, and a
+ * sandbox given back in between seemed idle for 2^64 ns, so a warm
+ * route's state was lost now and then.  GLINTD_TEST_REAP_PAUSE_US holds
+ * each round 200 ms before it looks, so requests always land in between. */
+Test(glintd_http, warm_state_survives_the_idle_reaper, .timeout = 60)
+{
+    need_http_guest();
+    SKIP_IF_NO_KVM();
+    setenv("GLINTD_TEST_REAP_PAUSE_US", "200000", 1);
+    struct gdt *g = gdt_start(cfg_http);
+    unsetenv("GLINTD_TEST_REAP_PAUSE_US");
+    int i = 0;
+    for (double end = th_now_ms() + 1500; th_now_ms() < end; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%d\n", i);
+        struct hresp r = GD_GET(g, "/count/warm");
+        expect_resp(&r, 200, NULL, "GET /count/warm");
+        cr_assert_str_eq(r.body, want, "request %d to the warm route saw the count %s", i, r.body);
+        hresp_free(&r);
+        th_sleep_ms(2);
+    }
+    cr_log_info("warm route: %d requests over 1.5 s (6 reaper rounds), one sandbox throughout", i);
+    EXPECT_METRIC(g, "glintd_sandboxes{route=\"/count/warm\",owner=\"web\",state=\"live\"}", 1);
+}
+
 /* ===========================================================================
  * glintd_hostile: guests that spin, crash and flood; clients that send
  * garbage, huge headers, trickle, or open a thousand connections; an owner

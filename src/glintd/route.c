@@ -420,19 +420,40 @@ void gd_route_counts(struct gd_route_rt *r, size_t *live, size_t *idle)
     *live = st.idle + st.out;
 }
 
+/* Tests only: GLINTD_TEST_REAP_PAUSE_US holds each round of the idle reaper
+ * that long before it looks at a warm route, so that requests land in
+ * between (tests/test_glintd.c: warm_state_survives_the_idle_reaper). */
+static unsigned reap_pause_us(void)
+{
+    static int us = -1;
+    if (us < 0) {
+        const char *v = getenv("GLINTD_TEST_REAP_PAUSE_US");
+        us = v ? atoi(v) : 0;
+        if (us < 0 || us > 1000000)
+            us = 0;
+    }
+    return (unsigned)us;
+}
+
 void gd_state_reap_idle(struct gd_state *s)
 {
-    uint64_t now = gd_now_ns();
     for (size_t i = 0; i < s->cfg.nroutes; i++) {
         struct gd_route_rt *r = &s->routes[i];
         if (r->cfg->mode != GD_WARM || !r->cfg->idle_timeout_s)
             continue;
         uint64_t limit = (uint64_t)r->cfg->idle_timeout_s * 1000000000ull;
+        if (reap_pause_us())
+            usleep(reap_pause_us());
         for (;;) {
             glint_sandbox *victim = NULL;
             pthread_mutex_lock(&r->warm_lock);
+            /* The time is read under the lock: a sandbox given back after
+             * an earlier reading was "used" after it, and now - used_ns
+             * wrapped around, so a warm sandbox just used was reaped (its
+             * state lost: the next request made a new one). */
+            uint64_t now = gd_now_ns();
             for (size_t k = 0; k < r->nwarm; k++)
-                if (now - r->warm[k].used_ns > limit) {
+                if (now > r->warm[k].used_ns && now - r->warm[k].used_ns > limit) {
                     victim = r->warm[k].sb;
                     r->warm[k] = r->warm[--r->nwarm];
                     break;
