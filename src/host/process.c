@@ -1517,8 +1517,8 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
             return 1;
         }
         uint64_t t = now_ns();
-        uint64_t since = atomic_load(&hv->stop_ns);
-        if ((since && t - since > GRACE_NS) || (setup_deadline && t > setup_deadline))
+        uint64_t since = atomic_load(&hv->stop_ns); /* may be later than t: set meanwhile */
+        if ((since && t > since && t - since > GRACE_NS) || (setup_deadline && t > setup_deadline))
             send_signal(hv, SIGKILL); /* seen as dead on the next round */
     }
     __atomic_store_n(&c->host_waiting, 0, __ATOMIC_RELAXED);
