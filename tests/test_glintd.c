@@ -2605,6 +2605,36 @@ Test(glintd_lifecycle, sighup_under_load_fails_nothing, .timeout = 90)
     cr_expect(gdt_alive(g));
 }
 
+/* An owner's limits hold across a reload: a request still running under
+ * the old configuration counts against the new one's max_concurrency (each
+ * configuration kept its own counters, so a reload let as many more in),
+ * and the rejection counters go on from where they were. */
+Test(glintd_lifecycle, sighup_keeps_owner_limits, .timeout = 90)
+{
+    SKIP_IF_NO_KVM();
+    static const char yaml[] = Y_LISTEN "server: {threads: 4, access_log: false}\n"
+                                        "owners:\n  single: {timeout_ms: 2000, max_concurrency: 1}\n"
+                                        "routes:\n"
+                                        "  - {path: /spin, owner: single, guest: " G_SPIN ", function: Spin, bind: typed}\n";
+    struct gdt *g = gdt_start(yaml);
+    struct bg b;
+    bg_start(&b, g->port, "GET", "/spin", 20000);
+    EXPECT_METRIC(g, "glintd_owner_sandboxes_in_use{owner=\"single\"}", 1);
+    gd_expect_error(g, "GET", "/spin", NULL, NULL, 429, "GLINTD_CONCURRENCY_LIMITED");
+    cr_assert(gdt_write_file(g->cfg, yaml));
+    kill(g->pid, SIGHUP);
+    cr_assert(gdt_wait_log(g, "\"msg\":\"reloaded", 1, 20000), "reload not logged; stderr:\n%s", gdt_tail(g));
+    cr_assert(!atomic_load(&b.done), "the spinning request ended before the reload was done");
+    gd_expect_error(g, "GET", "/spin", NULL, NULL, 429, "GLINTD_CONCURRENCY_LIMITED");
+    EXPECT_METRIC(g, "glintd_owner_sandboxes_in_use{owner=\"single\"}", 1);
+    bg_join(&b);
+    cr_assert_eq(b.rc, H_OK, "the request in flight: %s", h_err(b.rc));
+    expect_resp(&b.r, 504, NULL, "the request in flight across the reload");
+    hresp_free(&b.r);
+    EXPECT_METRIC(g, "glintd_owner_sandboxes_in_use{owner=\"single\"}", 0);
+    EXPECT_METRIC(g, "glintd_owner_rejections_total{owner=\"single\",reason=\"concurrency\"}", 2);
+}
+
 Test(glintd_lifecycle, sighup_bad_config_keeps_old, .timeout = 90)
 {
     SKIP_IF_NO_KVM();

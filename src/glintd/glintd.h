@@ -48,13 +48,22 @@ struct gd_route_metrics {
 
 /* ---- run time ----------------------------------------------------------- */
 
-struct gd_owner_rt {
-    const struct gd_owner *cfg;
+/* What an owner's limits count, shared by every configuration that names
+ * the owner (a reload passes it on by name), so that requests still running
+ * under the old configuration count against the new one's limits and a
+ * reload neither refills the token bucket nor restarts the counters. */
+struct gd_owner_live {
+    atomic_int refs;
     atomic_uint in_use;               /* sandboxes in use now, all routes */
     pthread_mutex_t lock;             /* the token bucket */
     double tokens;
     uint64_t last_ns;
     atomic_ullong rejected_rate, rejected_concurrency, rejected_body;
+};
+
+struct gd_owner_rt {
+    const struct gd_owner *cfg;
+    struct gd_owner_live *live;
 };
 
 struct gd_route_rt {
@@ -87,8 +96,10 @@ struct gd_state {
 };
 
 /* Builds the run-time state of `cfg` (taken over: freed with the state):
- * snapshots loaded or made, pools created.  NULL with a message in err. */
-struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, char *err,
+ * snapshots loaded or made, pools created; each owner also named in `prev`
+ * (the state it replaces, or NULL) keeps its live counters (struct
+ * gd_owner_live).  NULL with a message in err. */
+struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, struct gd_state *prev, char *err,
                                 size_t err_size);
 struct gd_state *gd_state_ref(struct gd_state *s);
 void gd_state_unref(struct gd_state *s);

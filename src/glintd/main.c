@@ -78,8 +78,8 @@ static void usage(FILE *f)
             "  6  no backend this host can use for what the configuration asks\n");
 }
 
-static int load(const char *path, uint64_t generation, struct gd_state **out, char *err, size_t size,
-                int *code)
+static int load(const char *path, uint64_t generation, struct gd_state *prev, struct gd_state **out, char *err,
+                size_t size, int *code)
 {
     struct gd_config cfg;
     if (gd_config_load(path, &cfg, err, size) != 0) {
@@ -95,7 +95,7 @@ static int load(const char *path, uint64_t generation, struct gd_state **out, ch
         *code = e.status == GLINT_E_NO_KVM ? EXIT_NO_BACKEND : EXIT_CONFIG;
         return -1;
     }
-    *out = gd_state_build(&cfg, generation, err, size);
+    *out = gd_state_build(&cfg, generation, prev, err, size);
     if (!*out) {
         *code = EXIT_CONFIG;
         return -1;
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
     char err[2048];
     int code = 0;
     struct gd_state *st = NULL;
-    if (load(path, 1, &st, err, sizeof err, &code) != 0) {
+    if (load(path, 1, NULL, &st, err, sizeof err, &code) != 0) {
         fprintf(stderr, "glintd: %s\n", err);
         return code;
     }
@@ -208,8 +208,10 @@ int main(int argc, char **argv)
             continue;
         }
         if (sig == SIGHUP) {
-            struct gd_state *next = NULL;
-            if (load(path, generation + 1, &next, err, sizeof err, &code) != 0) {
+            struct gd_state *next = NULL, *cur = gd_current();
+            int rc = load(path, generation + 1, cur, &next, err, sizeof err, &code);
+            gd_state_unref(cur);
+            if (rc != 0) {
                 atomic_fetch_add(&gd_reloads_failed, 1);
                 log_error("reload refused: the old configuration keeps serving", err);
                 continue;

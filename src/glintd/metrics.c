@@ -344,17 +344,17 @@ char *gd_metrics_render(struct gd_state *s, size_t *len)
         struct gd_owner_rt *w = &s->owners[i];
         lv(w->cfg->name, ob, sizeof ob);
         put(&o, "glintd_owner_rejections_total{owner=\"%s\",reason=\"rate\"} %llu\n", ob,
-            (unsigned long long)atomic_load(&w->rejected_rate));
+            (unsigned long long)atomic_load(&w->live->rejected_rate));
         put(&o, "glintd_owner_rejections_total{owner=\"%s\",reason=\"concurrency\"} %llu\n", ob,
-            (unsigned long long)atomic_load(&w->rejected_concurrency));
+            (unsigned long long)atomic_load(&w->live->rejected_concurrency));
         put(&o, "glintd_owner_rejections_total{owner=\"%s\",reason=\"body_size\"} %llu\n", ob,
-            (unsigned long long)atomic_load(&w->rejected_body));
+            (unsigned long long)atomic_load(&w->live->rejected_body));
     }
     put(&o, "# HELP glintd_owner_sandboxes_in_use Sandboxes an owner's requests use now.\n");
     put(&o, "# TYPE glintd_owner_sandboxes_in_use gauge\n");
     for (size_t i = 0; i < s->cfg.nowners; i++)
         put(&o, "glintd_owner_sandboxes_in_use{owner=\"%s\"} %u\n", lv(s->owners[i].cfg->name, ob, sizeof ob),
-            atomic_load(&s->owners[i].in_use));
+            atomic_load(&s->owners[i].live->in_use));
     put(&o, "# HELP glintd_requests_in_flight Requests being handled now.\n");
     put(&o, "# TYPE glintd_requests_in_flight gauge\n");
     put(&o, "glintd_requests_in_flight %u\n", atomic_load(&gd_in_flight));

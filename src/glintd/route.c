@@ -197,15 +197,21 @@ static void state_free(struct gd_state *s)
 {
     for (size_t i = 0; s->routes && i < s->cfg.nroutes; i++)
         route_teardown(&s->routes[i]);
-    for (size_t i = 0; s->owners && i < s->cfg.nowners; i++)
-        pthread_mutex_destroy(&s->owners[i].lock);
+    for (size_t i = 0; s->owners && i < s->cfg.nowners; i++) {
+        struct gd_owner_live *l = s->owners[i].live;
+        if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+            pthread_mutex_destroy(&l->lock);
+            free(l);
+        }
+    }
     free(s->routes);
     free(s->owners);
     gd_config_free(&s->cfg);
     free(s);
 }
 
-struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, char *err, size_t size)
+struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, struct gd_state *prev, char *err,
+                                size_t size)
 {
     struct gd_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -227,9 +233,22 @@ struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, char
     for (size_t i = 0; i < s->cfg.nowners; i++) {
         struct gd_owner_rt *o = &s->owners[i];
         o->cfg = &s->cfg.owners[i];
-        pthread_mutex_init(&o->lock, NULL);
-        o->tokens = o->cfg->burst;
-        o->last_ns = gd_now_ns();
+        for (size_t k = 0; prev && !o->live && k < prev->cfg.nowners; k++)
+            if (!strcmp(prev->cfg.owners[k].name, o->cfg->name)) {
+                o->live = prev->owners[k].live;
+                atomic_fetch_add(&o->live->refs, 1);
+            }
+        if (!o->live) {
+            if (!(o->live = calloc(1, sizeof *o->live))) {
+                snprintf(err, size, "out of memory");
+                state_free(s);
+                return NULL;
+            }
+            atomic_store(&o->live->refs, 1);
+            pthread_mutex_init(&o->live->lock, NULL);
+            o->live->tokens = o->cfg->burst;
+            o->live->last_ns = gd_now_ns();
+        }
     }
     for (size_t i = 0; i < s->cfg.nroutes; i++) {
         struct gd_route_rt *rt = &s->routes[i];

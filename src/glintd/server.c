@@ -564,16 +564,17 @@ static bool take_token(struct gd_owner_rt *o)
 {
     if (o->cfg->rate <= 0)
         return true;
-    pthread_mutex_lock(&o->lock);
+    struct gd_owner_live *l = o->live;
+    pthread_mutex_lock(&l->lock);
     uint64_t now = gd_now_ns();
-    o->tokens += (double)(now - o->last_ns) / 1e9 * o->cfg->rate;
-    if (o->tokens > o->cfg->burst)
-        o->tokens = o->cfg->burst;
-    o->last_ns = now;
-    bool ok = o->tokens >= 1.0;
+    l->tokens += (double)(now - l->last_ns) / 1e9 * o->cfg->rate;
+    if (l->tokens > o->cfg->burst)
+        l->tokens = o->cfg->burst;
+    l->last_ns = now;
+    bool ok = l->tokens >= 1.0;
     if (ok)
-        o->tokens -= 1.0;
-    pthread_mutex_unlock(&o->lock);
+        l->tokens -= 1.0;
+    pthread_mutex_unlock(&l->lock);
     return ok;
 }
 
@@ -585,13 +586,13 @@ static enum MHD_Result run_route(struct MHD_Connection *c, struct req *q, const 
     struct gd_owner_rt *o = rt->owner;
     char msg[1024];
     if (!take_token(o)) {
-        atomic_fetch_add(&o->rejected_rate, 1);
+        atomic_fetch_add(&o->live->rejected_rate, 1);
         snprintf(msg, sizeof msg, "owner %s is over its rate limit (%g requests/s)", o->cfg->name, o->cfg->rate);
         return send_error(c, q, 429, "GLINTD_RATE_LIMITED", msg, 0);
     }
-    if (atomic_fetch_add(&o->in_use, 1) >= o->cfg->max_concurrency) {
-        atomic_fetch_sub(&o->in_use, 1);
-        atomic_fetch_add(&o->rejected_concurrency, 1);
+    if (atomic_fetch_add(&o->live->in_use, 1) >= o->cfg->max_concurrency) {
+        atomic_fetch_sub(&o->live->in_use, 1);
+        atomic_fetch_add(&o->live->rejected_concurrency, 1);
         snprintf(msg, sizeof msg, "owner %s has %u requests running, its limit", o->cfg->name,
                  o->cfg->max_concurrency);
         return send_error(c, q, 429, "GLINTD_CONCURRENCY_LIMITED", msg, 0);
@@ -663,7 +664,7 @@ static enum MHD_Result run_route(struct MHD_Connection *c, struct req *q, const 
     gd_hist_add(&rt->m.release, q->release_ns);
 out:
     t_req = NULL;
-    atomic_fetch_sub(&o->in_use, 1);
+    atomic_fetch_sub(&o->live->in_use, 1);
     json_decref(json);
     free(keep);
     free(wire);
@@ -774,7 +775,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > q->route->owner->cfg->max_body) {
-            atomic_fetch_add(&q->route->owner->rejected_body, 1);
+            atomic_fetch_add(&q->route->owner->live->rejected_body, 1);
             char m[200];
             snprintf(m, sizeof m, "the body of %s bytes is over owner %s's limit of %zu", cl,
                      q->route->owner->cfg->name, q->route->owner->cfg->max_body);
@@ -793,7 +794,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
          * at the end of the body, the rest of which is read and dropped. */
         size_t limit = q->route->owner->cfg->max_body;
         if (q->len + n > limit) {
-            atomic_fetch_add(&q->route->owner->rejected_body, 1);
+            atomic_fetch_add(&q->route->owner->live->rejected_body, 1);
             snprintf(q->early_buf, sizeof q->early_buf, "the body is over owner %s's limit of %zu bytes",
                      q->route->owner->cfg->name, limit);
             free(q->body);
