@@ -203,7 +203,7 @@ int main(int argc, char **argv)
             if (slow) {
                 char extra[64];
                 snprintf(extra, sizeof extra, "\"connections\":%u", slow);
-                gd_log("info", "closed slow clients (no request within client_timeout_s)", extra);
+                gd_log("info", "closed slow clients (no whole request within client_timeout_s)", extra);
             }
             continue;
         }

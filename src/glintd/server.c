@@ -50,6 +50,11 @@ struct req {
     char trace_id[33], span_id[17], parent_id[17], flags[3];
 };
 
+/* A connection's state for the slow-client reaper (gd_server_reap_slow):
+ * 0 waiting for a request's headers, BUSY_BODY reading its body (both
+ * bounded by client_timeout_s, however slowly bytes trickle in), and
+ * BUSY_ANSWER once the request is in (the guest may run: not bounded here). */
+enum { BUSY_BODY = 2, BUSY_ANSWER = 1 };
 static void conn_busy(struct MHD_Connection *c, int busy);
 
 /* The request whose guest this thread runs, for span_log (server.spans). */
@@ -751,7 +756,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_NO; /* out of memory: MHD closes the connection */
     if (!q->started) {
         q->started = 1;
-        conn_busy(c, 1);
+        conn_busy(c, BUSY_BODY);
         trace_start(c, q);
         q->method_bit = gd_method_bit(method, strlen(method));
         if (!strcmp(url, "/livez") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics")) {
@@ -824,6 +829,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         q->len += n;
         return MHD_YES;
     }
+    conn_busy(c, BUSY_ANSWER); /* the whole request is in */
     if (q->status)
         return MHD_YES; /* already answered (413) */
     if (q->early)
@@ -891,7 +897,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 
 struct gd_conn {
     int fd;
-    int busy;               /* a request's headers are in: the guest may be running */
+    int busy;               /* 0: waiting for a request's headers; BUSY_BODY, BUSY_ANSWER */
     int reaped;             /* shut down once; libmicrohttpd closes it */
     uint64_t since_ns;
     struct gd_conn *prev, *next;
@@ -965,7 +971,7 @@ unsigned gd_server_reap_slow(uint32_t timeout_s)
      * (that closed busy keep-alive connections under load). */
     uint64_t now = gd_now_ns();
     for (struct gd_conn *g = g_conns; g; g = g->next)
-        if (!g->busy && !g->reaped && now > g->since_ns && now - g->since_ns > limit) {
+        if (g->busy != BUSY_ANSWER && !g->reaped && now > g->since_ns && now - g->since_ns > limit) {
             /* libmicrohttpd sees the connection fail and closes it; the
              * descriptor stays its to close (the lock keeps it open here). */
             shutdown(g->fd, SHUT_RDWR);
