@@ -89,6 +89,7 @@ struct gd_route_rt {
 
 struct gd_state {
     atomic_int refs;
+    struct gd_state *next_free; /* gd_state_free_pending's list */
     struct gd_config cfg;
     struct gd_owner_rt *owners;
     struct gd_route_rt *routes;
@@ -102,6 +103,12 @@ struct gd_state {
 struct gd_state *gd_state_build(struct gd_config *cfg, uint64_t generation, struct gd_state *prev, char *err,
                                 size_t err_size);
 struct gd_state *gd_state_ref(struct gd_state *s);
+/* The thread that frees states (glintd's main thread; gd_state_unref on any
+ * other leaves the last reference's teardown, which stops pools and
+ * destroys sandboxes, to gd_state_free_pending there).  Unset: freed at once. */
+void gd_state_set_owner_thread(void);
+/* Frees the states whose last reference went on another thread. */
+void gd_state_free_pending(void);
 void gd_state_unref(struct gd_state *s);
 /* Destroys warm sandboxes idle longer than their route's idle_timeout_s. */
 void gd_state_reap_idle(struct gd_state *s);

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    gd_state_set_owner_thread(); /* old configurations are torn down here, not on HTTP workers */
     signal(SIGPIPE, SIG_IGN);
 
     char err[2048];
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
         siginfo_t si;
         int sig = sigtimedwait(&set, &si, &tick);
         if (sig < 0) {
+            gd_state_free_pending();
             struct gd_state *cur = gd_current();
             gd_state_reap_idle(cur);
             unsigned slow = gd_server_reap_slow(cur->cfg.client_timeout_s);
@@ -252,6 +254,7 @@ int main(int argc, char **argv)
     g_state = NULL;
     pthread_mutex_unlock(&g_lock);
     gd_state_unref(last);
+    gd_state_free_pending(); /* the workers are gone: nothing adds to it now */
     char extra[100];
     snprintf(extra, sizeof extra, "\"unfinished\":%u", left);
     gd_log(left ? "warn" : "info", "stopped", extra);

@@ -303,10 +303,47 @@ struct gd_state *gd_state_ref(struct gd_state *s)
     return s;
 }
 
+static pthread_t free_thread;
+static atomic_bool free_thread_set;
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gd_state *pending;
+
+void gd_state_set_owner_thread(void)
+{
+    free_thread = pthread_self();
+    atomic_store(&free_thread_set, true);
+}
+
+/* The last reference to an old configuration is often a request's, dropped
+ * on an HTTP worker thread (server.c: completed): tearing the state down
+ * there (each pool's thread stopped, every idle and warm sandbox destroyed)
+ * stalled that worker's other connections.  The main thread does it at its
+ * next tick (every 250 ms) instead. */
 void gd_state_unref(struct gd_state *s)
 {
-    if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    if (!atomic_load(&free_thread_set) || pthread_equal(pthread_self(), free_thread)) {
         state_free(s);
+        return;
+    }
+    pthread_mutex_lock(&pending_lock);
+    s->next_free = pending;
+    pending = s;
+    pthread_mutex_unlock(&pending_lock);
+}
+
+void gd_state_free_pending(void)
+{
+    pthread_mutex_lock(&pending_lock);
+    struct gd_state *list = pending;
+    pending = NULL;
+    pthread_mutex_unlock(&pending_lock);
+    while (list) {
+        struct gd_state *next = list->next_free;
+        state_free(list);
+        list = next;
+    }
 }
 
 /* ---- requests ------------------------------------------------------------ */
