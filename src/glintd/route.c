@@ -498,8 +498,9 @@ void gd_state_reap_idle(struct gd_state *s)
         if (r->cfg->mode != GD_WARM || !r->cfg->idle_timeout_s)
             continue;
         uint64_t limit = (uint64_t)r->cfg->idle_timeout_s * 1000000000ull;
-        if (reap_pause_us())
-            usleep(reap_pause_us());
+        unsigned pause = reap_pause_us();
+        if (pause)
+            usleep(pause);
         for (;;) {
             glint_sandbox *victim = NULL;
             pthread_mutex_lock(&r->warm_lock);
