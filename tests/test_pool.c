@@ -601,6 +601,55 @@ Test(pool, fresh_vm_mode_creates_every_time, .timeout = VM_TEST_TIMEOUT)
     glint_snapshot_free(snap);
 }
 
+static uint64_t pool_restores(glint_pool *pool)
+{
+    glint_pool_metrics m;
+    glint_pool_get_metrics(pool, &m);
+    cr_assert_eq(m.release_failures, 0);
+    return m.sandboxes.restores;
+}
+
+/* A release restores only a sandbox the pool keeps: with max_idle 0, or
+ * with max_idle ready already, the sandbox is destroyed as it is (a restore
+ * would be thrown away), and what the pool keeps is still pristine. */
+Test(pool, release_restores_only_what_it_keeps, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    glint_snapshot *snap = leak_snapshot();
+    glint_pool *pool = make_pool(snap, 1, 0, 0);
+    glint_sandbox *a = acquire(pool), *b = acquire(pool);
+    EXPECT_OK(a, dirty(a, LEAK_ALL | LEAK_KEEPRBX));
+    EXPECT_OK(b, dirty(b, LEAK_ALL | LEAK_KEEPRBX));
+    glint_pool_release(pool, a); /* kept: restored */
+    cr_assert_eq(stats(pool).idle, 1);
+    cr_assert_eq(pool_restores(pool), 1, "the kept sandbox was not restored once");
+    glint_pool_release(pool, b); /* the pool is full: destroyed unrestored */
+    cr_assert_eq(pool_restores(pool), 1, "a sandbox the pool could not keep was restored");
+    glint_pool_stats st = wait_reaped(pool, false, 5000);
+    cr_assert_eq(st.destroyed, 1);
+    cr_assert_eq(st.idle, 1);
+    glint_sandbox *c = acquire(pool);
+    cr_assert_eq(c, a, "the kept sandbox was not handed out again");
+    expect_pristine(c, snap, "kept sandbox");
+    glint_pool_release(pool, c);
+    glint_pool_destroy(pool);
+
+    pool = make_pool(snap, 0, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        glint_sandbox *sb = acquire(pool);
+        expect_add(sb, i, 1);
+        EXPECT_OK(sb, dirty(sb, LEAK_ALL | LEAK_KEEPRBX));
+        glint_pool_release(pool, sb);
+    }
+    cr_assert_eq(pool_restores(pool), 0, "max_idle 0 restored a sandbox it then destroyed");
+    glint_pool_metrics m;
+    glint_pool_get_metrics(pool, &m);
+    cr_assert_eq(m.releases, 3);
+    cr_assert_eq(wait_reaped(pool, true, 5000).destroyed, 3);
+    glint_pool_destroy(pool);
+    glint_snapshot_free(snap);
+}
+
 /* Threads of this process, to find the reaper. */
 static size_t list_tasks(long *tids, size_t max)
 {

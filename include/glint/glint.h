@@ -629,7 +629,10 @@ glint_status glint_pool_create(const glint_snapshot *snap, const glint_pool_conf
  */
 glint_status glint_pool_acquire(glint_pool *pool, glint_sandbox **out, glint_error *err);
 
-/* Gives a sandbox back (poisoned or not).  It is reset before reuse. */
+/* Gives a sandbox back (poisoned or not).  It is restored to the pool's
+ * snapshot when the pool keeps it; one the pool cannot keep (max_idle 0,
+ * max_idle ready already, or the pool being destroyed) is destroyed
+ * without a restore. */
 void glint_pool_release(glint_pool *pool, glint_sandbox *sb);
 
 /* Destroys the pool and its idle sandboxes.  Sandboxes still out must have
@@ -707,8 +710,9 @@ typedef struct glint_pool_metrics {
     uint64_t acquire_failures;
     uint64_t releases;
     uint64_t release_failures; /* releases whose restore failed (the sandbox was destroyed) */
+                               /* (one destroyed unrestored, not kept, is not a failure) */
     glint_histogram acquire_duration;
-    glint_histogram release_duration; /* the restore on release */
+    glint_histogram release_duration; /* the release: its restore, if kept */
     glint_sandbox_stats sandboxes;
 } glint_pool_metrics;
 void glint_pool_get_metrics(glint_pool *pool, glint_pool_metrics *m);

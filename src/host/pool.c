@@ -117,7 +117,9 @@ static glint_status make_sandbox(glint_pool *pool, glint_sandbox **out, glint_er
     glint_obs_new_tracer = NULL;
     if (s != GLINT_OK)
         return s;
-    sb->pooled = 1;
+    /* The restore hint: only a pool that can keep a sandbox restores it
+     * (one with max_idle 0 destroys each on release, unrestored). */
+    sb->pooled = pool->max_idle > 0;
     s = register_all(sb, pool->host, pool->nhost, err);
     if (s == GLINT_OK && (s = glint_sandbox_init(sb)) != GLINT_OK)
         glint_fail(err, s, "pool: %s", glint_sandbox_error(sb)->message);
@@ -578,6 +580,17 @@ API void glint_pool_release(glint_pool *pool, glint_sandbox *sb)
         id = glint_obs_span_id();
         parent = glint_obs_cur();
         glint_obs_set_cur(id);
+    }
+    /* A sandbox the pool cannot keep (max_idle 0, full, stopping) is
+     * destroyed as it is: restoring it first would only cost time (the
+     * whole of a release with max_idle 0, as in glintd's fresh mode). */
+    pthread_mutex_lock(&pool->lock);
+    int keep = !pool->stopping && pool->nidle < pool->max_idle;
+    pthread_mutex_unlock(&pool->lock);
+    if (!keep) {
+        release_metrics(pool, sb, GLINT_OK, t0, id, parent);
+        doom(pool, sb);
+        return;
     }
     /* Nothing the last user set may survive: auto-restore, error, poison,
      * memory, vCPU state (restore clears all but the first). */
