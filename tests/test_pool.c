@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -646,6 +647,58 @@ Test(pool, release_restores_only_what_it_keeps, .timeout = VM_TEST_TIMEOUT)
     glint_pool_get_metrics(pool, &m);
     cr_assert_eq(m.releases, 3);
     cr_assert_eq(wait_reaped(pool, true, 5000).destroyed, 3);
+    glint_pool_destroy(pool);
+    glint_snapshot_free(snap);
+}
+
+static int pin_to(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one);
+}
+
+/* An acquire prefers the newest sandbox given back on the caller's CPU
+ * (the process backend binds a busy caller's sandbox process to its CPU:
+ * taking another would move it), else the newest; the ring keeps its order
+ * for the idle timeout. */
+Test(pool, acquire_prefers_a_sandbox_given_back_on_this_cpu, .timeout = VM_TEST_TIMEOUT)
+{
+    SKIP_IF_NO_KVM();
+    cpu_set_t mine;
+    cr_assert_eq(sched_getaffinity(0, sizeof mine, &mine), 0);
+    int c0 = -1, c1 = -1;
+    for (int c = 0; c < CPU_SETSIZE && c1 < 0; c++)
+        if (CPU_ISSET(c, &mine))
+            *(c0 < 0 ? &c0 : &c1) = c;
+    if (c1 < 0) {
+        cr_skip_test("needs two CPUs; this process may use one");
+        return;
+    }
+    glint_snapshot *snap = leak_snapshot();
+    glint_pool *pool = make_pool(snap, 4, 0, 0);
+    glint_sandbox *a = acquire(pool), *b = acquire(pool), *c = acquire(pool);
+    cr_assert_eq(pin_to(c0), 0);
+    glint_pool_release(pool, a); /* on c0 */
+    cr_assert_eq(pin_to(c1), 0);
+    glint_pool_release(pool, b); /* on c1 */
+    glint_pool_release(pool, c); /* on c1, the newest */
+    cr_assert_eq(pin_to(c0), 0);
+    glint_sandbox *x = acquire(pool);
+    cr_assert_eq(x, a, "an acquire on CPU %d did not take the sandbox given back there", c0);
+    cr_assert_eq(pin_to(c1), 0);
+    glint_sandbox *y = acquire(pool);
+    cr_assert_eq(y, c, "an acquire on CPU %d did not take the newest given back there", c1);
+    cr_assert_eq(pin_to(c0), 0);
+    glint_sandbox *z = acquire(pool); /* none left from c0: the newest */
+    cr_assert_eq(z, b);
+    expect_pristine(x, snap, "x");
+    expect_pristine(z, snap, "z");
+    sched_setaffinity(0, sizeof mine, &mine);
+    glint_pool_release(pool, x);
+    glint_pool_release(pool, y);
+    glint_pool_release(pool, z);
     glint_pool_destroy(pool);
     glint_snapshot_free(snap);
 }

@@ -623,7 +623,9 @@ glint_status glint_pool_create(const glint_snapshot *snap, const glint_pool_conf
 
 /*
  * Hands out a sandbox in the pristine state of the pool's snapshot,
- * initialized and with the pool's host functions.  Give it back with
+ * initialized and with the pool's host functions (the most recently given
+ * back, preferring one given back on the calling thread's CPU; docs/pool.md).
+ * Give it back with
  * glint_pool_release (never glint_sandbox_destroy).  The caller may call,
  * restore or interrupt it like any sandbox meanwhile.
  */

@@ -81,6 +81,7 @@ struct gd_route_rt {
     struct gd_warm {
         glint_sandbox *sb;
         uint64_t used_ns;
+        int cpu; /* the CPU it was given back on */
     } *warm;
     size_t nwarm, warm_cap;
     atomic_uint warm_live;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,9 +378,22 @@ struct gd_route_rt *gd_route_find(struct gd_state *s, const char *path, unsigned
 
 static glint_status warm_acquire(struct gd_route_rt *r, glint_sandbox **out, bool *cold, glint_error *err)
 {
+    int cpu = sched_getcpu();
     pthread_mutex_lock(&r->warm_lock);
     if (r->nwarm) {
-        *out = r->warm[--r->nwarm].sb;
+        /* The newest given back on this CPU among the last few, else the
+         * newest (as glint_pool_acquire does): on the process backend a
+         * busy caller's sandbox process is bound to the caller's CPU, and
+         * taking one bound to another CPU moves it. */
+        size_t pick = r->nwarm - 1;
+        for (size_t k = 0; cpu >= 0 && k < r->nwarm && k < 8; k++)
+            if (r->warm[r->nwarm - 1 - k].cpu == cpu) {
+                pick = r->nwarm - 1 - k;
+                break;
+            }
+        *out = r->warm[pick].sb;
+        memmove(&r->warm[pick], &r->warm[pick + 1], (r->nwarm - 1 - pick) * sizeof r->warm[0]);
+        r->nwarm--;
         pthread_mutex_unlock(&r->warm_lock);
         return GLINT_OK;
     }
@@ -424,6 +438,7 @@ static void warm_release(struct gd_route_rt *r, glint_sandbox *sb)
         if (r->nwarm < r->warm_cap) {
             r->warm[r->nwarm].sb = sb;
             r->warm[r->nwarm].used_ns = gd_now_ns();
+            r->warm[r->nwarm].cpu = sched_getcpu();
             r->nwarm++;
             pthread_mutex_unlock(&r->warm_lock);
             return;

@@ -25,6 +25,7 @@
  * creation, a restore or a destruction.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 struct idle_entry {
     glint_sandbox *sb;
     uint64_t since_ns; /* when it became idle (monotonic) */
+    int cpu;           /* the CPU it was given back on; -1: made by the pool */
 };
 
 /* A sandbox waiting for the reaper. */
@@ -180,10 +182,10 @@ static glint_status check_config(const glint_pool_config *cfg, glint_error *err)
 /* ------------------------------------------------------------------------- */
 /* The idle ring and the reaper (lock held unless said otherwise). */
 
-static void ring_push(glint_pool *pool, glint_sandbox *sb)
+static void ring_push(glint_pool *pool, glint_sandbox *sb, int cpu)
 {
     size_t at = (pool->head + pool->nidle) % pool->max_idle;
-    pool->ring[at] = (struct idle_entry){sb, glint_now_ns()};
+    pool->ring[at] = (struct idle_entry){sb, glint_now_ns(), cpu};
     if (++pool->nidle == 1 && pool->idle_timeout_ns)
         pthread_cond_signal(&pool->wake); /* the reaper now has a deadline */
 }
@@ -192,6 +194,30 @@ static glint_sandbox *ring_pop_newest(glint_pool *pool)
 {
     pool->nidle--;
     return pool->ring[(pool->head + pool->nidle) % pool->max_idle].sb;
+}
+
+/*
+ * For an acquire on `cpu`: the newest of the last RING_NEAR idle sandboxes
+ * that was given back on that CPU, else the newest.  Where a sandbox runs
+ * may depend on where it was last used (the process backend binds a busy
+ * caller's sandbox process to the caller's CPU), and one given back on
+ * another CPU would have to move (under glintd's load half of all acquires
+ * did, each a migration).  The ring keeps its order, oldest at head.
+ */
+#define RING_NEAR 8
+static glint_sandbox *ring_pop_near(glint_pool *pool, int cpu)
+{
+    size_t n = pool->nidle, pick = n - 1;
+    for (size_t k = 0; cpu >= 0 && k < n && k < RING_NEAR; k++)
+        if (pool->ring[(pool->head + n - 1 - k) % pool->max_idle].cpu == cpu) {
+            pick = n - 1 - k;
+            break;
+        }
+    glint_sandbox *sb = pool->ring[(pool->head + pick) % pool->max_idle].sb;
+    for (size_t j = pick; j + 1 < n; j++)
+        pool->ring[(pool->head + j) % pool->max_idle] = pool->ring[(pool->head + j + 1) % pool->max_idle];
+    pool->nidle--;
+    return sb;
 }
 
 static glint_sandbox *ring_pop_oldest(glint_pool *pool)
@@ -240,7 +266,7 @@ static void refill_one(glint_pool *pool)
     pool->created++;
     pool->refilled++;
     if (!pool->stopping && pool->nidle < pool->max_idle)
-        ring_push(pool, sb);
+        ring_push(pool, sb, -1);
     else
         destroy_unlocked(pool, sb);
 }
@@ -378,7 +404,7 @@ static glint_status prefill(glint_pool *pool, size_t n, glint_error *err)
         pthread_mutex_lock(&pool->lock);
         pool->created++;
         if (pool->nidle < pool->max_idle) /* the refill may have filled it meanwhile */
-            ring_push(pool, sb);
+            ring_push(pool, sb, -1);
         else
             destroy_unlocked(pool, sb);
         pthread_mutex_unlock(&pool->lock);
@@ -467,7 +493,7 @@ static glint_status acquire(glint_pool *pool, glint_sandbox **out, glint_error *
     if (pool->min_idle) /* only the refill asks whether the pool is in use */
         pool->last_acquire_ns = glint_now_ns();
     if (pool->nidle) {
-        *out = ring_pop_newest(pool);
+        *out = ring_pop_near(pool, sched_getcpu());
         *hit = 1;
         pool->reused++;
         pool->out++;
@@ -601,7 +627,7 @@ API void glint_pool_release(glint_pool *pool, glint_sandbox *sb)
     if (s == GLINT_OK) {
         pthread_mutex_lock(&pool->lock);
         if (!pool->stopping && pool->nidle < pool->max_idle) {
-            ring_push(pool, sb);
+            ring_push(pool, sb, sched_getcpu());
             if (pool->out)
                 pool->out--;
             pthread_mutex_unlock(&pool->lock);
