@@ -2743,7 +2743,10 @@ static int await_record(struct hv *hv, uint64_t cur, int wake)
             for (ssize_t i = 0; i < n / 8; i++)
                 found |= rec[i] == cur;
             if (found) {
-                while (read(hv->park_fd, rec, sizeof rec) > 0) /* older records, if any */
+                /* Older records, if any, past a full read (a shorter one
+                 * took all the pipe held; the stub writes none after its
+                 * record until the next command). */
+                while (n == (ssize_t)sizeof rec && (n = read(hv->park_fd, rec, sizeof rec)) > 0)
                     ;
                 return 1;
             }
