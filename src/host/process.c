@@ -2606,6 +2606,15 @@ static glint_status process_dirty_pages(struct hv *hv, uint64_t *bitmap, glint_e
         if (!hv->maps[m].uffd_wp)
             continue;
         uint64_t start = hv->maps[m].gva, end = hv->maps[m].gva + hv->maps[m].size;
+        /* Regions next to each other in the list, with only unmapped
+         * guest pages between them (a stack's guard page), are one scan:
+         * the hole has no mapping in the child, unless the stub's own
+         * pages lie in it. */
+        while (m + 1 < hv->nmaps && hv->maps[m + 1].uffd_wp &&
+               (end >= PROC_STUB_END || hv->maps[m + 1].gva <= PROC_STUB_BASE)) {
+            m++;
+            end = hv->maps[m].gva + hv->maps[m].size;
+        }
         if (end > hv->mem_size)
             end = hv->mem_size;
         glint_status s = scan_range(hv, start, end, 0, vec, seen, err);
