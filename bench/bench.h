@@ -121,6 +121,12 @@ uint64_t mem_available(void);
  * VMs, comes back lazily): waits until two reads 30 ms apart differ by
  * less than 256 KiB, at most ~3 s. */
 uint64_t mem_available_settled(void);
+/* Waits (100 ms steps, at most 10 s) until the CPUs were less than 10%
+ * busy for 100 ms: what an earlier part left running (the kernel tearing
+ * down 10,000 VMs or processes) must not be measured with the next.
+ * Returns the last step's busy fraction (-1: /proc/stat unreadable) and
+ * the time waited. */
+double host_settle(double *waited_s);
 /* Raises RLIMIT_NOFILE to its hard limit. */
 void raise_fd_limit(void);
 

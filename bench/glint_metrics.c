@@ -604,6 +604,9 @@ void bench_glint(void)
             printf("glint: %s backend skipped: %s\n", name, err.message);
         } else {
             g_be = backends[b];
+            double waited, busy = host_settle(&waited);
+            printf("glint: %s backend: the host was %.0f%% busy after %.1f s of waiting for it to "
+                   "go quiet (at most 10 s)\n", name, busy * 100, waited);
             bench_backend(img, guest);
         }
     }

@@ -106,6 +106,46 @@ uint64_t mem_available_settled(void)
     return prev;
 }
 
+/* Busy and total jiffies of all CPUs so far (/proc/stat), or -1. */
+static int cpu_jiffies(uint64_t *busy, uint64_t *total)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5)
+        return -1;
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += v[i];
+    *busy = *total - v[3] - v[4]; /* all but idle and iowait */
+    return 0;
+}
+
+double host_settle(double *waited_s)
+{
+    uint64_t t0 = now_ns(), b0, n0, b1, n1;
+    double busy = -1;
+    *waited_s = 0;
+    if (cpu_jiffies(&b0, &n0) < 0)
+        return -1;
+    for (int i = 0; i < 100; i++) { /* 100 ms steps, at most 10 s */
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (cpu_jiffies(&b1, &n1) < 0)
+            return -1;
+        busy = n1 > n0 ? (double)(b1 - b0) / (double)(n1 - n0) : 0;
+        b0 = b1, n0 = n1;
+        if (busy < 0.1)
+            break;
+    }
+    *waited_s = (double)(now_ns() - t0) / 1e9;
+    return busy;
+}
+
 void raise_fd_limit(void)
 {
     struct rlimit rl;
