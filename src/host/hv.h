@@ -196,7 +196,8 @@ int glint_debug_process_spares(int target);
 void glint_debug_process_hold_setup(unsigned ms);
 /* How the calling thread hands commands to its sandbox processes
  * (process.c: share_cpu): 0 decides as normally (busy or not), 1 always
- * shares its CPU with them, -1 always spins. */
+ * shares its CPU with them, -1 always spins, 2 spins with them kept off
+ * its CPU (a trial's binding). */
 void glint_debug_process_share(int mode);
 int glint_debug_process_zygote_pid(void);
 

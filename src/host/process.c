@@ -1013,11 +1013,15 @@ static int stale_spare_locked(void)
 
 static int open_pagemap_here(pid_t pid, int pidfd);
 
+/* When the keeper last started a step of work (share_cpu). */
+static _Atomic uint64_t kp_step_ns;
+
 static void *keeper_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&kp.lock);
     for (;;) {
+        atomic_store_explicit(&kp_step_ns, now_ns(), memory_order_relaxed);
         if (kp.zwant && kp.zsock < 0) {
             pthread_mutex_unlock(&kp.lock);
             zygote_start();
@@ -1474,6 +1478,18 @@ static void send_signal(struct hv *hv, int sig)
 #define SETUP_SPIN_NS 40000u /* the host waits for a new child's "ready" */
 #define READY_SPIN 10000u     /* pause loops (~100 us) a ready child spins for its first command */
 
+/* How a calling thread hands off to its sandbox processes (share_cpu). */
+static _Thread_local struct {
+    uint64_t until;  /* sharing until then (0: spinning) */
+    uint64_t hold;   /* the length of the last verdict (0: none since a quiet window) */
+    uint64_t window; /* when this window started (0: none yet) */
+    long nivcsw;     /* the thread's involuntary switches then */
+    uint32_t tries, hits; /* waits for a report in this window that spun, and found it */
+    int force;       /* glint_debug_process_share */
+    int created;     /* the thread started a sandbox process in this window */
+    int trial;       /* this window keeps the processes off this CPU (SHARE_AWAY) */
+} share_tl;
+
 /*
  * Waits until the child posts a report after hv->seen.  0: a report;
  * 1: the child died (hv->dead set).  Honours a time-out for set-up.
@@ -1483,11 +1499,14 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
     struct proc_ctl *c = hv->ctl;
     uint32_t seen = hv->seen;
     /* Spin first, within an adaptive bound. */
+    if (!hv->share)
+        share_tl.tries++; /* (share_cpu) a wait that spins, or that spinning was given up for */
     if (hv->spin_ns && !hv->cooldown && !hv->share) {
         uint64_t end = now_ns() + hv->spin_ns;
         for (unsigned i = 0;; i++) {
             if (__atomic_load_n(&c->to_host, __ATOMIC_ACQUIRE) != seen) {
                 hv->misses = 0;
+                share_tl.hits++;
                 return 0;
             }
             __builtin_ia32_pause();
@@ -1539,81 +1558,136 @@ static int wait_report(struct hv *hv, uint64_t setup_deadline)
  * Busy is judged per calling thread: SHARE_PREEMPTIONS involuntary context
  * switches of it (getrusage) in a window of SHARE_WINDOW_NS of spinning
  * (measured here: 1-2 in a loop of calls on an idle host, 59-191 under a
- * gateway's load).  A window in which the thread started a sandbox
- * process is not judged: the processes that make one (the keeper, the
- * zygote, the new process setting up, the last one exiting) preempt their
- * creator by themselves, and a loop of creations ran a third slower
- * sharing.  The verdict holds
- * SHARE_MIN_NS, doubling to SHARE_MAX_NS while each spinning window after
- * it is busy again.  On one CPU there is nothing else to do.
+ * gateway's load).  Such a window starts a *trial*: one more window of
+ * spinning with the thread's sandbox processes kept off its CPU
+ * (SHARE_AWAY).  The trial passes, and spinning goes on, only for a thread
+ * that was not preempted again, waited at least SHARE_TRIAL_WAITS times
+ * (a tight loop of calls: a gateway's worker waits 30-100 times in a
+ * window) and found nine reports in ten within its spin; otherwise the
+ * thread shares.  On an idle host a busy window was most often the caller
+ * and its sandbox process placed on one CPU, spinning turn about (118 and
+ * 129 switches in two windows at the start of a loop of calls here): a
+ * verdict on that window alone made the loop share, at ~6 us a call
+ * instead of ~0.5, and the end of the hold left the process on the
+ * caller's CPU, so it shared again (the bench's call_empty, p50 or p90,
+ * in most runs).  A trial also ends each hold, and resets the sandbox's
+ * spin cooldown.  A window in which the thread started a sandbox process,
+ * or the keeper worked (within SHARE_SPAWN_NS), is not judged: the
+ * processes that make one (the keeper, the zygote, the new process setting
+ * up, the last one exiting) preempt the threads that wait by themselves (a
+ * loop of creations ran a third slower sharing; right after a process
+ * backend's first sandbox, the zygote and four spares starting put 61 and
+ * 97 involuntary switches in two windows of a loop of calls).  A failed
+ * trial shares for SHARE_MIN_NS, doubling to SHARE_MAX_NS while each trial
+ * after it fails.  On one CPU there is nothing else to do.
  */
 #define SHARE_WINDOW_NS 2000000ull
 #define SHARE_PREEMPTIONS 4
+#define SHARE_SPAWN_NS 1000000ull /* a spare's own set-up after the keeper's step */
+#define SHARE_TRIAL_WAITS 200     /* a trial passes only for a thread calling at least that often */
 #define SHARE_MIN_NS 50000000ull
 #define SHARE_MAX_NS 1600000000ull
 
-static _Thread_local struct {
-    uint64_t until;  /* sharing until then (0: spinning) */
-    uint64_t hold;   /* the length of the last verdict (0: none since a quiet window) */
-    uint64_t window; /* when this spinning window started (0: none yet) */
-    long nivcsw;     /* the thread's involuntary switches then */
-    int force;       /* glint_debug_process_share */
-    int created;     /* the thread started a sandbox process in this window */
-} share_tl;
 
 void glint_debug_process_share(int mode)
 {
     share_tl.force = mode;
 }
 
+enum { SHARE_SPIN, SHARE_ON, SHARE_AWAY };
+
+static void share_window(uint64_t t, long nivcsw, int trial)
+{
+    share_tl.window = t;
+    share_tl.nivcsw = nivcsw;
+    share_tl.tries = share_tl.hits = 0;
+    share_tl.created = 0;
+    share_tl.trial = trial;
+}
+
 static int share_cpu(void)
 {
     if (g.ncpu <= 1)
-        return 1;
+        return SHARE_ON;
     if (share_tl.force)
-        return share_tl.force > 0;
+        return share_tl.force == 2 ? SHARE_AWAY : share_tl.force > 0 ? SHARE_ON : SHARE_SPIN;
     uint64_t t = now_ns();
     if (share_tl.until) {
         if (t < share_tl.until)
-            return 1;
-        share_tl.until = 0; /* spin again, and look */
+            return SHARE_ON;
+        share_tl.until = 0; /* a trial: spin, the processes off this CPU */
         share_tl.window = 0;
     }
     if (share_tl.window && t - share_tl.window < SHARE_WINDOW_NS)
-        return 0;
+        return share_tl.trial ? SHARE_AWAY : SHARE_SPIN;
     struct rusage ru;
     if (getrusage(RUSAGE_THREAD, &ru) != 0)
-        return 0;
-    if (share_tl.window && !share_tl.created && ru.ru_nivcsw - share_tl.nivcsw >= SHARE_PREEMPTIONS) {
+        return SHARE_SPIN;
+    if (!share_tl.window) { /* the first window, or the trial after a hold */
+        share_window(t, ru.ru_nivcsw, share_tl.hold != 0);
+        return share_tl.trial ? SHARE_AWAY : SHARE_SPIN;
+    }
+    /* Sandbox processes being made or reaped (by this thread, or by the
+     * keeper for any: a zygote, spares forked and armed, processes gone)
+     * preempt the threads that wait for them by themselves: no verdict. */
+    if (atomic_load_explicit(&kp_step_ns, memory_order_relaxed) + SHARE_SPAWN_NS >= share_tl.window)
+        share_tl.created = 1;
+    if (share_tl.created) {
+        int trial = share_tl.trial;
+        share_window(t, ru.ru_nivcsw, trial);
+        return trial ? SHARE_AWAY : SHARE_SPIN;
+    }
+    /* Preempted SHARE_PREEMPTIONS times per SHARE_WINDOW_NS (over a window
+     * that may be longer: calls far apart). */
+    long d = ru.ru_nivcsw - share_tl.nivcsw;
+    int preempted = d >= SHARE_PREEMPTIONS &&
+                    (uint64_t)d * SHARE_WINDOW_NS >= SHARE_PREEMPTIONS * (t - share_tl.window);
+    if (share_tl.trial) {
+        /* Spinning paid with the processes on other CPUs (not preempted,
+         * and nine waits in ten of a tight loop found the report): spin
+         * on. */
+        if (!preempted && share_tl.tries >= SHARE_TRIAL_WAITS && share_tl.hits * 10 >= share_tl.tries * 9) {
+            share_tl.hold = 0;
+            share_window(t, ru.ru_nivcsw, 0);
+            return SHARE_SPIN;
+        }
         share_tl.hold = share_tl.hold ? share_tl.hold * 2 : SHARE_MIN_NS;
         if (share_tl.hold > SHARE_MAX_NS)
             share_tl.hold = SHARE_MAX_NS;
         share_tl.until = t + share_tl.hold;
-        return 1;
+        share_tl.window = 0;
+        return SHARE_ON;
     }
-    if (share_tl.window)
-        share_tl.hold = 0; /* a quiet window */
-    share_tl.window = t;
-    share_tl.nivcsw = ru.ru_nivcsw;
-    share_tl.created = 0;
-    return 0;
+    /* A spinning window that was preempted: try the processes on other
+     * CPUs. */
+    share_window(t, ru.ru_nivcsw, preempted);
+    return preempted ? SHARE_AWAY : SHARE_SPIN;
 }
 
-/* Binds the child to the calling thread's CPU (share), or frees it to run
- * on any of the process's (spinning: it must be able to run beside the
- * spinning host).  A failure (a cpuset that changed) leaves it where it is,
- * and is not tried again for that CPU. */
-static void bind_child(struct hv *hv, int share)
+/* Binds the child to the calling thread's CPU (SHARE_ON), to every CPU of
+ * the process's but that one (SHARE_AWAY), or frees it to run on any
+ * (spinning: it must be able to run beside the spinning host).  A failure
+ * (a cpuset that changed) leaves it where it is, and is not tried again
+ * for that binding.  hv->child_cpu: -1 any, c >= 0 only c, -2 - c all but c. */
+static void bind_child(struct hv *hv, int mode)
 {
-    int cpu = share ? sched_getcpu() : -1;
-    if (cpu == hv->child_cpu || hv->pid <= 0 || g.ncpu <= 1)
+    int cpu = mode != SHARE_SPIN ? sched_getcpu() : -1;
+    int code = cpu < 0 ? -1 : mode == SHARE_ON ? cpu : -2 - cpu;
+    if (code == hv->child_cpu || hv->pid <= 0 || g.ncpu <= 1)
         return;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    if (cpu >= 0)
-        CPU_SET(cpu, &one);
-    (void)sched_setaffinity(hv->pid, sizeof one, cpu >= 0 ? &one : &g.cpus);
-    hv->child_cpu = cpu;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (code >= 0) {
+        CPU_SET(cpu, &set);
+    } else {
+        set = g.cpus;
+        if (code < -1)
+            CPU_CLR(cpu, &set);
+        if (CPU_COUNT(&set) == 0)
+            set = g.cpus;
+    }
+    (void)sched_setaffinity(hv->pid, sizeof set, &set);
+    hv->child_cpu = code;
 }
 
 /* Posts the command already written to the control page; a run's carries
@@ -1633,9 +1707,12 @@ static void post_command(struct hv *hv, int run)
     /* A new child is setting up wherever the zygote forked it: moving it
      * there would cost more than its set-up, so it is bound from its next
      * command on. */
-    hv->share = share_cpu();
+    int mode = share_cpu();
+    hv->share = mode == SHARE_ON;
+    if (mode == SHARE_AWAY) /* a trial of spinning (share_cpu): give it a fair one */
+        hv->cooldown = hv->misses = 0;
     if (!hv->setup_pending)
-        bind_child(hv, hv->share);
+        bind_child(hv, mode);
     int spin = hv->spin_ns && !hv->cooldown && !hv->share;
     /* Calls far apart: a short spin (a host call's answer) and no park
      * spin, decided here, since the host may not get a CPU to end the
