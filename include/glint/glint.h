@@ -830,7 +830,8 @@ glint_status glint_trace_file_close(glint_trace_file *tf, glint_error *err);
  *   read, poll  (process backend: the park pipe before a restore)
  *   getrusage   only RUSAGE_THREAD (process backend: is the thread preempted)
  *   getcpu, sched_setaffinity  (process backend: a sandbox process bound to
- *               its caller's CPU when the caller shares it)
+ *               its caller's CPU when the caller shares it, or off it in a
+ *               trial; pools: the CPU a sandbox was given back on)
  *   tgkill      only to this process and only with glint_interrupt_signal()
  *   pidfd_send_signal  only signal SIGUSR1, SIGKILL or 0, no siginfo, no
  *               flags (process backend: interrupt, kill or probe the child)

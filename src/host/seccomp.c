@@ -239,7 +239,8 @@ static void build(struct prog *p, uint32_t forbid)
         SYS_newfstatat,   SYS_close,         SYS_exit,            SYS_exit_group,
         SYS_sigaltstack, /* sanitizer runtimes ask for it in their noreturn hooks */
         SYS_read,         SYS_poll, /* process backend: the park pipe before a restore (quiesce) */
-        SYS_getcpu,       SYS_sched_setaffinity, /* process backend: a sandbox process on its caller's CPU */
+        SYS_getcpu,       SYS_sched_setaffinity, /* process backend: a sandbox process on its caller's CPU
+                                                   * (or off it); pools: the caller's CPU (sched_getcpu) */
     };
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         allow(p, plain[i], forbid);
