@@ -1693,19 +1693,25 @@ Test(glintd_http, http_binding_hello_echo, .timeout = 60)
     gd_expect_error(g, "GET", "/echoes", NULL, NULL, 404, "GLINTD_NO_ROUTE");
 }
 
+/* Request i (from 0) to cfg_http's warm counter sees the count i. */
+static void expect_warm_count(struct gdt *g, int i)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%d\n", i);
+    struct hresp r = GD_GET(g, "/count/warm");
+    expect_resp(&r, 200, NULL, "GET /count/warm");
+    cr_assert_str_eq(r.body, want, "request %d to the warm route saw the count %s", i, r.body);
+    hresp_free(&r);
+}
+
 Test(glintd_http, http_binding_modes_and_failure, .timeout = 60)
 {
     need_http_guest();
     SKIP_IF_NO_KVM();
     struct gdt *g = gdt_start(cfg_http);
     for (int i = 0; i < 3; i++) {
-        char want[32];
-        snprintf(want, sizeof want, "%d\n", i);
-        struct hresp r = GD_GET(g, "/count/warm");
-        expect_resp(&r, 200, NULL, "GET /count/warm");
-        cr_expect_str_eq(r.body, want, "warm count %d", i);
-        hresp_free(&r);
-        r = GD_GET(g, "/count/pristine");
+        expect_warm_count(g, i);
+        struct hresp r = GD_GET(g, "/count/pristine");
         expect_resp(&r, 200, NULL, "GET /count/pristine");
         cr_expect_str_eq(r.body, "0\n", "pristine count");
         hresp_free(&r);
@@ -1733,12 +1739,7 @@ Test(glintd_http, warm_state_seen_by_the_next_request, .timeout = 60)
     SKIP_IF_NO_KVM();
     struct gdt *g = gdt_start(cfg_http);
     for (int i = 0; i < 300; i++) {
-        char want[32];
-        snprintf(want, sizeof want, "%d\n", i);
-        struct hresp r = GD_GET(g, "/count/warm");
-        expect_resp(&r, 200, NULL, "GET /count/warm");
-        cr_assert_str_eq(r.body, want, "request %d to the warm route saw the count %s", i, r.body);
-        hresp_free(&r);
+        expect_warm_count(g, i);
     }
     EXPECT_METRIC(g, "glintd_sandboxes{route=\"/count/warm\",owner=\"web\",state=\"live\"}", 1);
 }
@@ -1757,12 +1758,7 @@ Test(glintd_http, warm_state_survives_the_idle_reaper, .timeout = 60)
     unsetenv("GLINTD_TEST_REAP_PAUSE_US");
     int i = 0;
     for (double end = th_now_ms() + 1500; th_now_ms() < end; i++) {
-        char want[32];
-        snprintf(want, sizeof want, "%d\n", i);
-        struct hresp r = GD_GET(g, "/count/warm");
-        expect_resp(&r, 200, NULL, "GET /count/warm");
-        cr_assert_str_eq(r.body, want, "request %d to the warm route saw the count %s", i, r.body);
-        hresp_free(&r);
+        expect_warm_count(g, i);
         th_sleep_ms(2);
     }
     cr_log_info("warm route: %d requests over 1.5 s (6 reaper rounds), one sandbox throughout", i);
