@@ -958,8 +958,8 @@ Test(cli_backend, process_backend_counts_the_cpus_it_may_run_on)
         if (CPU_ISSET(c, &all))
             first = c;
     char want[64];
-    snprintf(want, sizeof want, "; %d CPU%s to run on (%s);", n, n == 1 ? "" : "s",
-             n > 1 ? "bounded adaptive spinning" : "no spinning");
+    snprintf(want, sizeof want, "; %d CPU%s to run on (%s", n, n == 1 ? "" : "s",
+             n > 1 ? "bounded adaptive spinning, PAUSE " : "no spinning);");
     struct run r = RUN("--backend", "process", "info", "--host");
     cr_expect(strstr(r.out.p, want), "'%s' not in: %s", want, r.out.p);
     run_free(&r);

@@ -156,14 +156,45 @@ static struct {
     cpu_set_t cpus; /* the CPUs this process may run on (ncpu of them) */
     int fsgsbase;
     int uffd;         /* userfaultfd write-protect + PAGEMAP_SCAN work here */
-    char describe[256];
-} g = {.once = PTHREAD_ONCE_INIT, .stub_fd = -1};
+    uint32_t pause_ps; /* what one PAUSE costs here, in picoseconds (spin_loops) */
+    char describe[320];
+} g = {.once = PTHREAD_ONCE_INIT, .stub_fd = -1, .pause_ps = 12000};
 
 static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The child's spins count PAUSE instructions (it has no clock), and what
+ * one costs varies tenfold between CPUs (12 ns on some, 26 ns on this
+ * machine's EPYC, ~40 ns on Skylake-SP): each spin is set as a time,
+ * turned into a count by the cost measured once here (the fastest of a
+ * few rounds: a round that was preempted reads too slow).
+ */
+static void calibrate_pause(void)
+{
+    uint64_t best = UINT64_MAX;
+    for (int round = 0; round < 5; round++) {
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < 1000; i++)
+            __builtin_ia32_pause();
+        uint64_t d = now_ns() - t0;
+        if (d < best)
+            best = d;
+    }
+    /* best ns per 1000 pauses = ps per pause; 1 ns .. 200 ns is believable */
+    if (best >= 1000 && best <= 200000)
+        g.pause_ps = (uint32_t)best;
+}
+
+/* PAUSE loops that take about ns nanoseconds here (at least 1). */
+static uint32_t spin_loops(uint64_t ns)
+{
+    uint64_t n = ns * 1000 / g.pause_ps;
+    return n ? (n < 1000000 ? (uint32_t)n : 1000000u) : 1u;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -362,7 +393,7 @@ static int build_filter(struct bpf *b)
 #define SPARE_MAX 16
 #define SPARE_DEFAULT 4
 #define SPARE_IDLE_NS 10000000000ull /* spares go after 10 s without a sandbox created */
-#define GO_SPIN 20000u /* pause loops a spare spins for `go` once it has its memory (proc_abi.h) */
+#define GO_SPIN_NS 240000u /* a spare spins for `go` once it has its memory (proc_abi.h) */
 #define ZYGOTE_WAIT_MS 5000
 #define REAP_MAX 4096
 
@@ -743,7 +774,7 @@ static void zygote_start(void)
     }
     hello.host_pid = (int64_t)getpid();
     hello.filter_len = b.n;
-    hello.go_spin = g.ncpu > 1 ? GO_SPIN : 0;
+    hello.go_spin = g.ncpu > 1 ? spin_loops(GO_SPIN_NS) : 0;
     memcpy(hello.filter, b.f, b.n * sizeof b.f[0]);
     if (send(sv[0], &hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
         e = errno;
@@ -1365,6 +1396,7 @@ static void process_init_once(void)
                                                                : sysconf(_SC_NPROCESSORS_ONLN);
     g.ncpu = n > 0 ? (int)n : 1;
     g.fsgsbase = fsgsbase_works();
+    calibrate_pause();
     g.uffd = 1; /* the probe finds out */
     (void)pthread_atfork(NULL, NULL, keeper_after_fork);
 
@@ -1406,13 +1438,16 @@ static void process_init_once(void)
         glint_fail(err, GLINT_E_NO_KVM, "process backend unusable: %s", perr.message);
         return;
     }
+    char spin[64] = "no spinning";
+    if (g.ncpu > 1)
+        snprintf(spin, sizeof spin, "bounded adaptive spinning, PAUSE %u.%u ns", g.pause_ps / 1000,
+                 g.pause_ps % 1000 / 100);
     snprintf(g.describe, sizeof g.describe,
              "jailed process (forks of one zygote, %d kept ahead); dirty tracking: %s; FS/GS base: %s; "
              "%d CPU%s to run on (%s); debugger: trap flag and int3 (SIGTRAP in the child)",
              kp.target,
              g.uffd ? "userfaultfd write-protect + PAGEMAP_SCAN" : "none (restore compares every page)",
-             g.fsgsbase ? "FSGSBASE" : "fixed (no FSGSBASE)", g.ncpu, g.ncpu == 1 ? "" : "s",
-             g.ncpu > 1 ? "bounded adaptive spinning" : "no spinning");
+             g.fsgsbase ? "FSGSBASE" : "fixed (no FSGSBASE)", g.ncpu, g.ncpu == 1 ? "" : "s", spin);
     g.err.status = GLINT_OK;
 }
 
@@ -1469,14 +1504,14 @@ static void send_signal(struct hv *hv, int sig)
 }
 
 #define GRACE_NS 200000000ull /* an interrupted child that does not answer in 200 ms is killed */
-#define PARK_SPIN 10000u      /* pause loops a parked child spins before it sleeps (~100 us) */
+#define PARK_SPIN_NS 120000u  /* a parked child spins before it sleeps */
 #define SPIN_MAX_NS 20000u
 #define IDLE_SPIN_NS 50000u  /* about what a child spins for its next command after a call */
 #define LONG_IDLE_MIN 2u     /* calls in a row followed by such a gap: calls far apart */
 #define LONG_IDLE_MAX 4u
-#define SHORT_SPIN 500u      /* pause loops (~6 us): a host call's answer, not the next call */
+#define SHORT_SPIN_NS 6000u  /* a host call's answer, not the next call */
 #define SETUP_SPIN_NS 40000u /* the host waits for a new child's "ready" */
-#define READY_SPIN 10000u     /* pause loops (~100 us) a ready child spins for its first command */
+#define READY_SPIN_NS 120000u /* a ready child spins for its first command */
 
 /* How a calling thread hands off to its sandbox processes (share_cpu). */
 static _Thread_local struct {
@@ -1718,8 +1753,8 @@ static void post_command(struct hv *hv, int run)
      * spin, decided here, since the host may not get a CPU to end the
      * spin when the call ends (process_run). */
     int apart = hv->long_idle >= LONG_IDLE_MIN;
-    c->spin = spin ? (apart ? SHORT_SPIN : 4000) : 0;
-    hv->ro->park_spin = spin && !apart ? PARK_SPIN : 0;
+    c->spin = spin ? spin_loops(apart ? SHORT_SPIN_NS : IDLE_SPIN_NS) : 0;
+    hv->ro->park_spin = spin && !apart ? spin_loops(PARK_SPIN_NS) : 0;
     if (!hv->setup_pending) /* else await_ready counts from the child's first report */
         hv->seen = __atomic_load_n(&c->to_host, __ATOMIC_SEQ_CST);
     /* One store: the next count and no park request (proc_abi.h). */
@@ -1811,7 +1846,7 @@ static void fill_ctl(struct hv *hv, struct proc_ctl *c, struct proc_ro *ro)
     c->set.fs_base = GLINT_BOOT_INFO_GVA;
     /* After "ready" the child spins a while for its first command, which
      * usually follows within the rest of a create and an init. */
-    c->spin = g.ncpu > 1 ? READY_SPIN : 0;
+    c->spin = g.ncpu > 1 ? spin_loops(READY_SPIN_NS) : 0;
     /* The child counts commands from 0 (stub.c: the ready report): one
      * posted before it is ready is taken then. */
     __atomic_store_n(&ro->word, 0, __ATOMIC_RELAXED);
