@@ -1644,6 +1644,131 @@ Test(glintd_http, keepalive_reuses_the_connection, .timeout = 60)
     hc_close(&c);
 }
 
+/* Sends GET path on c and reads the answer: H_OK with the body checked,
+ * or why not (a connection glintd closed at once reads H_CLOSED). */
+static int kept_get(struct hconn *c, const char *path, const char *want, double dl)
+{
+    size_t n;
+    char *raw = req_build("GET", path, NULL, NULL, 0, &n);
+    int rc = hc_send(c, raw, n, dl);
+    free(raw);
+    struct hresp r;
+    if (rc == H_OK && (rc = hc_read(c, &r, false, dl)) == H_OK) {
+        cr_expect(strstr(r.body, want), "GET %s: %s, want %s", path, r.body, want);
+        hresp_free(&r);
+    }
+    return rc;
+}
+
+/* Connections opened together (a proxy's pool) spread over the workers:
+ * glintd's acceptor gives each to the worker with the fewest requests in
+ * progress, then the fewest connections (workers that accept for
+ * themselves take up to ten at a time each). */
+Test(glintd_http, connections_spread_over_workers, .timeout = 60)
+{
+    SKIP_IF_NO_KVM();
+    struct gdt *g = gdt_start(Y_LISTEN
+                              "server: {threads: 4, access_log: false}\n"
+                              "owners:\n  demo: {timeout_ms: 3000}\n"
+                              "routes:\n"
+                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+    enum { N = 8 };
+    struct hconn c[N];
+    double dl = th_now_ms() + 20000;
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(kept_get(&c[i], "/add?a=1&b=2", "{\"result\":3}", dl), H_OK, "connection %d", i);
+    /* /metrics comes on a ninth connection: 3, 2, 2, 2 in some order. */
+    char *text = gd_metrics(g);
+    double sum = 0;
+    for (int w = 0; w < 4; w++) {
+        char series[64];
+        snprintf(series, sizeof series, "glintd_connections{worker=\"%d\"}", w);
+        double v = metric_in(text, series);
+        cr_expect(v == 2 || v == 3, "%s = %g, want 2 or 3 (9 connections over 4 workers):\n%s", series, v,
+                  text);
+        sum += v;
+    }
+    cr_expect(sum == N + 1, "connections counted: %g, want %d", sum, N + 1);
+    free(text);
+    for (int i = 0; i < N; i++)
+        hc_close(&c[i]);
+    /* Closed connections are counted out: soon only /metrics' own is left. */
+    double end = th_now_ms() + 5000, left = -1;
+    for (;;) {
+        text = gd_metrics(g);
+        left = 0;
+        for (int w = 0; w < 4; w++) {
+            char series[64];
+            snprintf(series, sizeof series, "glintd_connections{worker=\"%d\"}", w);
+            left += metric_in(text, series);
+        }
+        free(text);
+        if (left == 1 || th_now_ms() > end)
+            break;
+        th_sleep_ms(20);
+    }
+    cr_expect_eq(left, 1, "connections counted after the clients closed: %g, want 1 (/metrics' own)", left);
+}
+
+/* The connection limits hold across the workers: per client address, and
+ * in all.  A connection over either is closed as soon as it is accepted,
+ * and counted. */
+Test(glintd_hostile, connection_limits_across_workers, .timeout = 60)
+{
+    SKIP_IF_NO_KVM();
+    for (int per_ip = 0; per_ip < 2; per_ip++) {
+        struct gdt *g = gdt_start(per_ip ? Y_LISTEN
+                                  "server: {threads: 4, max_connections: 100, max_connections_per_ip: 3,"
+                                  " access_log: false}\n"
+                                  "owners:\n  demo: {timeout_ms: 3000}\n"
+                                  "routes:\n"
+                                  "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n"
+                                           : Y_LISTEN
+                                  "server: {threads: 4, max_connections: 3, max_connections_per_ip: 100,"
+                                  " access_log: false}\n"
+                                  "owners:\n  demo: {timeout_ms: 3000}\n"
+                                  "routes:\n"
+                                  "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+        enum { N = 6 };
+        struct hconn c[N];
+        double dl = th_now_ms() + 20000;
+        int served = 0;
+        for (int i = 0; i < N; i++) {
+            cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
+            /* One at a time: each is accepted (or refused) before the next. */
+            int rc = kept_get(&c[i], "/add?a=2&b=3", "{\"result\":5}", dl);
+            cr_expect(rc == H_OK || rc == H_CLOSED, "connection %d: %s", i, h_err(rc));
+            cr_expect_eq(rc == H_OK, i < 3, "connection %d (limit 3): %s", i, h_err(rc));
+            served += rc == H_OK;
+        }
+        cr_expect_eq(served, 3, "%s 3: %d of %d served", per_ip ? "per address" : "in all", served, N);
+        for (int i = 0; i < N; i++)
+            hc_close(&c[i]);
+        /* Once those are gone, /metrics has room and says why. */
+        const char *series = per_ip ? "glintd_connections_refused_total{limit=\"max_connections_per_ip\"}"
+                                    : "glintd_connections_refused_total{limit=\"max_connections\"}";
+        double last = 0, end = th_now_ms() + 5000;
+        for (;;) {
+            struct hresp r;
+            int rc = http_do(g->port, "GET", "/metrics", NULL, NULL, &r, 5000);
+            if (rc == H_OK && r.status == 200) {
+                last = metric_in(r.body, series);
+                hresp_free(&r);
+                break;
+            }
+            if (rc == H_OK)
+                hresp_free(&r);
+            cr_assert(th_now_ms() < end, "/metrics never had room after the clients closed");
+            th_sleep_ms(20);
+        }
+        cr_expect_eq(last, 3, "%s = %g, want 3", series, last);
+        cr_assert(gdt_alive(g), "glintd died; stderr:\n%s", gdt_tail(g));
+        cr_expect_eq(gdt_stop(g, SIGTERM, 15000), 0, "glintd's exit code after SIGTERM");
+    }
+}
+
 /* ---- the HTTP binding (examples/http/http-guest.elf) ---- */
 
 static const char cfg_http[] = Y_LISTEN

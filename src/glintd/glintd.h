@@ -163,9 +163,21 @@ const char *gd_response_parse(const uint8_t *p, size_t n, struct gd_response *r)
 /* Header i as NUL-terminated strings (name: 256 bytes, value: 4096). */
 void gd_response_header(const struct gd_response *r, uint32_t i, char *name, char *value);
 
-/* HTTP server (server.c). */
-struct MHD_Daemon;
-struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_t err_size);
+/* HTTP server (server.c): glintd's own listening socket and acceptor
+ * thread, which hands each connection to libmicrohttpd's workers. */
+struct gd_server;
+/* NULL, with a message in err, when it cannot listen or start. */
+struct gd_server *gd_server_start(const struct gd_config *cfg, char *err, size_t err_size);
+/* The port it listens on (the configured one, or the kernel's pick for 0). */
+unsigned gd_server_port(const struct gd_server *s);
+/* Stops accepting and closes the listening socket (connections go on). */
+void gd_server_quiesce(struct gd_server *s);
+/* Quiesces, closes every connection and frees s. */
+void gd_server_stop(struct gd_server *s);
+/* For /metrics: open connections per worker (up to max; returns how many
+ * workers), and connections closed at accept for the limits (in all, per
+ * client address). */
+size_t gd_server_stats(unsigned *conns, size_t max, uint64_t *refused_total, uint64_t *refused_per_ip);
 /* Closes connections that have waited longer than timeout_s for a
  * request's headers (a slowloris trickle); returns how many. */
 unsigned gd_server_reap_slow(uint32_t timeout_s);

@@ -4,8 +4,8 @@
  *   glintd CONFIG           serve until SIGTERM (or SIGINT)
  *   glintd --check CONFIG   load everything a start would, then exit
  *
- * The main thread owns the signals: every other thread (libmicrohttpd's,
- * glint's pool threads) starts with them blocked.  SIGHUP reloads the
+ * The main thread owns the signals: every other thread (the acceptor,
+ * libmicrohttpd's, glint's pool threads) starts with them blocked.  SIGHUP reloads the
  * configuration: the new one is built completely (snapshots, pools) before
  * it replaces the old, and a bad one is refused with a log line while the
  * old keeps serving.  SIGTERM stops accepting connections, lets requests in
@@ -167,14 +167,13 @@ int main(int argc, char **argv)
     }
     g_state = st;
     gd_server_set_spans(st->cfg.spans);
-    struct MHD_Daemon *d = gd_server_start(&st->cfg, err, sizeof err);
-    if (!d) {
+    struct gd_server *srv = gd_server_start(&st->cfg, err, sizeof err);
+    if (!srv) {
         fprintf(stderr, "glintd: %s\n", err);
         gd_state_unref(st);
         return EXIT_INTERNAL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = info ? info->port : st->cfg.port;
+    unsigned port = gd_server_port(srv);
     uint32_t grace_s = st->cfg.shutdown_grace_s;
     {
         char extra[600];
@@ -239,16 +238,14 @@ int main(int argc, char **argv)
     }
     atomic_store(&gd_draining, true);
     gd_log("info", "draining", NULL);
-    MHD_socket ls = MHD_quiesce_daemon(d);
-    if (ls != MHD_INVALID_SOCKET)
-        close(ls);
+    gd_server_quiesce(srv);
     uint64_t end = gd_now_ns() + (uint64_t)grace_s * 1000000000ull;
     while (atomic_load(&gd_in_flight) > 0 && gd_now_ns() < end) {
         struct timespec ms = {0, 5000000};
         nanosleep(&ms, NULL);
     }
     unsigned left = atomic_load(&gd_in_flight);
-    MHD_stop_daemon(d);
+    gd_server_stop(srv);
     pthread_mutex_lock(&g_lock);
     struct gd_state *last = g_state;
     g_state = NULL;

@@ -358,6 +358,20 @@ char *gd_metrics_render(struct gd_state *s, size_t *len)
     put(&o, "# HELP glintd_requests_in_flight Requests being handled now.\n");
     put(&o, "# TYPE glintd_requests_in_flight gauge\n");
     put(&o, "glintd_requests_in_flight %u\n", atomic_load(&gd_in_flight));
+    {
+        unsigned conns[256];
+        uint64_t rt, rp;
+        size_t nw = gd_server_stats(conns, sizeof conns / sizeof conns[0], &rt, &rp);
+        put(&o, "# HELP glintd_connections Open client connections, by worker (server.threads).\n");
+        put(&o, "# TYPE glintd_connections gauge\n");
+        for (size_t i = 0; i < nw; i++)
+            put(&o, "glintd_connections{worker=\"%zu\"} %u\n", i, conns[i]);
+        put(&o, "# HELP glintd_connections_refused_total Connections closed when accepted, over a limit.\n");
+        put(&o, "# TYPE glintd_connections_refused_total counter\n");
+        put(&o, "glintd_connections_refused_total{limit=\"max_connections\"} %llu\n", (unsigned long long)rt);
+        put(&o, "glintd_connections_refused_total{limit=\"max_connections_per_ip\"} %llu\n",
+            (unsigned long long)rp);
+    }
     put(&o, "# HELP glintd_config_reloads_total Configuration reloads (SIGHUP), by result.\n");
     put(&o, "# TYPE glintd_config_reloads_total counter\n");
     put(&o, "glintd_config_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)atomic_load(&gd_reloads_ok));

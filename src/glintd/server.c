@@ -1,6 +1,19 @@
 /*
- * server.c - glintd's HTTP side, on libmicrohttpd: a thread pool over
- * epoll; each request runs its guest call on the thread that handles it.
+ * server.c - glintd's HTTP side, on libmicrohttpd: workers over epoll
+ * (or a thread per connection); each request runs its guest call on the
+ * thread that handles it.
+ *
+ * glintd listens and accepts itself, on one thread, and gives every
+ * connection to the worker (a libmicrohttpd daemon with one thread) with
+ * the fewest requests in progress, then the fewest connections.  Left to
+ * accept on their own, workers that share a listening socket take up to
+ * ten connections in a row each time one wakes: a client's pool of 8
+ * keep-alive connections often all landed on one worker (one worker with
+ * all the CPU time, the other idle, in about one run in four), which then
+ * ran every guest call while the other CPU waited; and a worker busy in a
+ * long guest call must not be handed a new connection while another is
+ * free.  The connection limits (in all, per client address) are glintd's
+ * to keep, across the workers.
  *
  * A request's life: the URI-log callback (first thing MHD knows of it)
  * takes a reference to the current state; the access handler routes it on
@@ -16,20 +29,26 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <glint/http.h>
 
 #include "../host/utf8.h" /* the host library's check, header-only */
 #include "glintd.h"
 
+struct gd_worker;
+
 struct req {
+    struct gd_worker *w;        /* the worker whose thread serves it */
     struct gd_state *st;
     char *uri;                  /* as received: path and query */
     uint64_t t0;
@@ -734,12 +753,22 @@ static enum MHD_Result own_endpoint(struct MHD_Connection *c, struct req *q)
 
 /* ---- MHD callbacks ------------------------------------------------------------------------------ */
 
+/* A libmicrohttpd daemon and its thread (or, with threads 0, its thread
+ * per connection). */
+struct gd_worker {
+    struct MHD_Daemon *d;
+    atomic_uint conns; /* open connections (conn_notify) */
+    atomic_uint busy;  /* requests in progress (uri_cb .. completed) */
+};
+
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    (void)cls, (void)c;
+    (void)c;
     struct req *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
+    q->w = cls;
+    atomic_fetch_add(&q->w->busy, 1);
     q->t0 = gd_now_ns();
     q->uri = strdup(uri ? uri : "/");
     q->st = gd_current();
@@ -847,6 +876,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     if (!q)
         return;
     *con_cls = NULL;
+    atomic_fetch_sub(&q->w->busy, 1);
     uint64_t dur = gd_now_ns() - q->t0;
     int status = q->status ? q->status : toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
     if (status < 100 || status > 599)
@@ -906,10 +936,18 @@ struct gd_conn {
 static pthread_mutex_t g_conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gd_conn *g_conns;
 
+static void limits_release(const struct sockaddr *sa);
+
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
+    struct gd_worker *w = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        /* What the acceptor counted when it handed the connection over. */
+        const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        limits_release(ai ? ai->client_addr : NULL);
+        atomic_fetch_sub(&w->conns, 1);
+    }
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         struct gd_conn *g = calloc(1, sizeof *g);
@@ -993,44 +1031,326 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     gd_log("warn", msg, "\"source\":\"libmicrohttpd\"");
 }
 
-struct MHD_Daemon *gd_server_start(const struct gd_config *cfg, char *err, size_t err_size)
+/* ---- accepting -------------------------------------------------------------------------------------------
+ * The connection limits, kept here across the workers: a connection is
+ * counted when the acceptor hands it over and released when its worker
+ * closes it (conn_notify).  Over a limit, the acceptor closes it at once,
+ * as libmicrohttpd itself would. */
+
+struct ip_count {
+    struct ip_count *next;
+    uint8_t len, addr[16];
+    uint32_t n;
+};
+
+#define IP_BUCKETS 1024u
+static struct {
+    pthread_mutex_t lock;
+    uint32_t max_total, max_per_ip, total;
+    struct ip_count *bucket[IP_BUCKETS];
+} g_lim = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The client address's bytes (4 or 16); 0 for an address of another kind
+ * (not limited per address). */
+static uint8_t ip_key(const struct sockaddr *sa, uint8_t out[16])
+{
+    if (sa && sa->sa_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 4;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+static struct ip_count **ip_slot(const uint8_t *addr, uint8_t len)
+{
+    uint32_t h = 2166136261u;
+    for (uint8_t i = 0; i < len; i++)
+        h = (h ^ addr[i]) * 16777619u;
+    struct ip_count **pp = &g_lim.bucket[h % IP_BUCKETS];
+    while (*pp && ((*pp)->len != len || memcmp((*pp)->addr, addr, len)))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static atomic_ullong g_refused_total, g_refused_per_ip;
+
+/* Counts a new connection from sa: 1, or 0 when it would go over a limit
+ * (or there is no memory to count it). */
+static int limits_take(const struct sockaddr *sa)
+{
+    uint8_t addr[16], len = ip_key(sa, addr);
+    int ok = 0;
+    pthread_mutex_lock(&g_lim.lock);
+    if (g_lim.total >= g_lim.max_total) {
+        atomic_fetch_add(&g_refused_total, 1);
+    } else {
+        struct ip_count **pp = len ? ip_slot(addr, len) : NULL;
+        if (!pp) {
+            ok = 1;
+        } else if (!*pp) {
+            if ((*pp = calloc(1, sizeof **pp))) {
+                (*pp)->len = len;
+                memcpy((*pp)->addr, addr, len);
+                (*pp)->n = 1;
+                ok = 1;
+            }
+        } else if ((*pp)->n < g_lim.max_per_ip) {
+            (*pp)->n++;
+            ok = 1;
+        } else {
+            atomic_fetch_add(&g_refused_per_ip, 1);
+        }
+        g_lim.total += ok;
+    }
+    pthread_mutex_unlock(&g_lim.lock);
+    return ok;
+}
+
+static void limits_release(const struct sockaddr *sa)
+{
+    uint8_t addr[16], len = ip_key(sa, addr);
+    pthread_mutex_lock(&g_lim.lock);
+    if (g_lim.total)
+        g_lim.total--;
+    struct ip_count **pp = len ? ip_slot(addr, len) : NULL;
+    if (pp && *pp && --(*pp)->n == 0) {
+        struct ip_count *e = *pp;
+        *pp = e->next;
+        free(e);
+    }
+    pthread_mutex_unlock(&g_lim.lock);
+}
+
+struct gd_server {
+    struct gd_worker *w;
+    unsigned nw;
+    int lfd;     /* the listening socket, -1 once quiesced */
+    int stopfd;  /* an eventfd: the acceptor stops when it is written */
+    pthread_t acceptor;
+    int running; /* the acceptor thread was started (and not yet joined) */
+    unsigned port;
+};
+
+/* The running server, for gd_server_stats (one per process). */
+static struct gd_server *_Atomic g_srv;
+
+size_t gd_server_stats(unsigned *conns, size_t max, uint64_t *refused_total, uint64_t *refused_per_ip)
+{
+    *refused_total = atomic_load(&g_refused_total);
+    *refused_per_ip = atomic_load(&g_refused_per_ip);
+    struct gd_server *s = atomic_load(&g_srv);
+    size_t n = 0;
+    for (; s && n < s->nw && n < max; n++)
+        conns[n] = atomic_load(&s->w[n].conns);
+    return n;
+}
+
+/* The worker for a new connection: the fewest requests in progress, then
+ * the fewest connections; ties go round. */
+static struct gd_worker *pick_worker(struct gd_server *s, unsigned *turn)
+{
+    struct gd_worker *best = NULL;
+    unsigned bb = 0, bc = 0;
+    for (unsigned k = 0; k < s->nw; k++) {
+        struct gd_worker *w = &s->w[(*turn + k) % s->nw];
+        unsigned b = atomic_load(&w->busy), c = atomic_load(&w->conns);
+        if (!best || b < bb || (b == bb && c < bc))
+            best = w, bb = b, bc = c;
+    }
+    (*turn)++;
+    return best;
+}
+
+/* Accepts until stopfd is written, each connection counted against the
+ * limits and given to a worker.  Out of descriptors or memory, it waits a
+ * little and tries again (the connection waits in the kernel's backlog
+ * meanwhile). */
+static void *acceptor_main(void *arg)
+{
+    struct gd_server *s = arg;
+    uint64_t last_warn = 0;
+    unsigned turn = 0;
+    for (;;) {
+        struct pollfd p[2] = {{s->lfd, POLLIN, 0}, {s->stopfd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            gd_log("error", "accept: poll failed; no new connections", NULL);
+            return NULL;
+        }
+        if (p[1].revents)
+            return NULL;
+        for (int n = 0; n < 64; n++) { /* then look at stopfd again */
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            int fd = accept4(s->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    uint64_t now = gd_now_ns();
+                    if (now - last_warn > 1000000000ull) {
+                        char extra[100];
+                        snprintf(extra, sizeof extra, "\"errno\":\"%s\"", strerror(errno));
+                        gd_log("warn", "accept: out of descriptors or memory; retrying in 10 ms", extra);
+                        last_warn = now;
+                    }
+                    struct pollfd q = {s->stopfd, POLLIN, 0};
+                    if (poll(&q, 1, 10) > 0)
+                        return NULL;
+                }
+                break; /* EAGAIN, or a connection that went away (ECONNABORTED, ...) */
+            }
+            if (!limits_take((struct sockaddr *)&ss)) {
+                close(fd);
+                continue;
+            }
+            struct gd_worker *w = pick_worker(s, &turn);
+            atomic_fetch_add(&w->conns, 1); /* now: the next pick sees it */
+            /* On failure libmicrohttpd has closed fd (and logged why). */
+            if (MHD_add_connection(w->d, fd, (const struct sockaddr *)&ss, len) != MHD_YES) {
+                atomic_fetch_sub(&w->conns, 1);
+                limits_release((struct sockaddr *)&ss);
+            }
+        }
+    }
+}
+
+/* The listening socket (non-blocking, close-on-exec): fd, or -1 with err. */
+static int listen_on(const struct gd_config *cfg, char *err, size_t err_size)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    /* threads 0: a thread per connection, so a slow guest call delays only
-     * its own connection; N: N workers over epoll, each serving many
-     * connections (a slow call delays the others of its worker). */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    flags |= cfg->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
     if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(cfg->port);
+        len = sizeof *v4;
     } else if (inet_pton(AF_INET6, cfg->host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(cfg->port);
-        flags |= MHD_USE_IPv6;
+        len = sizeof *v6;
     } else {
         snprintf(err, err_size, "%s: listen: '%s' is not a numeric IPv4 or IPv6 address", cfg->file, cfg->host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0 ||
+        (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) < 0) ||
+        bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
+        snprintf(err, err_size, "cannot listen on %s:%u: %s", cfg->host, cfg->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct gd_server *gd_server_start(const struct gd_config *cfg, char *err, size_t err_size)
+{
+    struct gd_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_size, "out of memory starting the server");
         return NULL;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, cfg->port, NULL, NULL, handle, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to catch the others' warnings */
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 1),
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
-        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->client_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes + 4096,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_END);
-    if (!d)
-        snprintf(err, err_size, "cannot listen on %s:%u: %s", cfg->host, cfg->port, strerror(errno));
-    return d;
+    s->stopfd = -1;
+    if ((s->lfd = listen_on(cfg, err, err_size)) < 0)
+        goto fail;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(s->lfd, (struct sockaddr *)&ss, &len) < 0) {
+        snprintf(err, err_size, "cannot listen on %s:%u: getsockname: %s", cfg->host, cfg->port, strerror(errno));
+        goto fail;
+    }
+    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    if ((s->stopfd = eventfd(0, EFD_CLOEXEC)) < 0) {
+        snprintf(err, err_size, "cannot start the server: eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    /* threads 0: a thread per connection, so a slow guest call delays only
+     * its own connection; N: N workers over epoll, each serving many
+     * connections (a slow call delays the others of its worker). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+    flags |= cfg->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    pthread_mutex_lock(&g_lim.lock);
+    g_lim.max_total = cfg->max_connections;
+    g_lim.max_per_ip = cfg->max_connections_per_ip;
+    pthread_mutex_unlock(&g_lim.lock);
+    s->nw = cfg->threads ? cfg->threads : 1;
+    if (!(s->w = calloc(s->nw, sizeof *s->w))) {
+        snprintf(err, err_size, "out of memory starting the server");
+        goto fail;
+    }
+    for (unsigned i = 0; i < s->nw; i++) {
+        struct gd_worker *w = &s->w[i];
+        w->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, handle, NULL,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to catch the others' warnings */
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+            MHD_OPTION_NOTIFY_CONNECTION, conn_notify, w,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, /* (kept by the acceptor) */
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->client_timeout_s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes + 4096,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_cb, w,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+            MHD_OPTION_END);
+        if (!w->d) {
+            snprintf(err, err_size, "cannot start the HTTP server on %s:%u: %s", cfg->host, s->port,
+                     strerror(errno));
+            goto fail;
+        }
+    }
+    int rc = pthread_create(&s->acceptor, NULL, acceptor_main, s);
+    if (rc != 0) {
+        snprintf(err, err_size, "cannot start the acceptor thread: %s", strerror(rc));
+        goto fail;
+    }
+    pthread_setname_np(s->acceptor, "glintd-accept");
+    s->running = 1;
+    atomic_store(&g_srv, s);
+    return s;
+fail:
+    gd_server_stop(s);
+    return NULL;
+}
+
+unsigned gd_server_port(const struct gd_server *s)
+{
+    return s->port;
+}
+
+void gd_server_quiesce(struct gd_server *s)
+{
+    if (s->running) {
+        uint64_t one = 1;
+        ssize_t w = write(s->stopfd, &one, sizeof one);
+        (void)w; /* an eventfd write of 1 cannot fail here */
+        pthread_join(s->acceptor, NULL);
+        s->running = 0;
+    }
+    if (s->lfd >= 0) {
+        close(s->lfd);
+        s->lfd = -1;
+    }
+}
+
+void gd_server_stop(struct gd_server *s)
+{
+    if (!s)
+        return;
+    gd_server_quiesce(s);
+    for (unsigned i = 0; s->w && i < s->nw; i++)
+        if (s->w[i].d)
+            MHD_stop_daemon(s->w[i].d);
+    atomic_store(&g_srv, NULL); /* no worker reads it now */
+    free(s->w);
+    if (s->stopfd >= 0)
+        close(s->stopfd);
+    free(s);
 }
