@@ -2783,6 +2783,55 @@ Test(glintd_lifecycle, sighup_keeps_owner_limits, .timeout = 90)
     EXPECT_METRIC(g, "glintd_owner_rejections_total{owner=\"single\",reason=\"concurrency\"}", 2);
 }
 
+/* A reload changes the connection limits for the connections accepted
+ * after it; those already open stay. */
+Test(glintd_lifecycle, sighup_changes_connection_limits, .timeout = 90)
+{
+    SKIP_IF_NO_KVM();
+#define LIM_YAML(per_ip)                                                                             \
+    Y_LISTEN "server: {threads: 2, max_connections: 100, max_connections_per_ip: " per_ip            \
+             ", access_log: false}\n"                                                                \
+             "owners:\n  demo: {timeout_ms: 3000}\n"                                                 \
+             "routes:\n"                                                                             \
+             "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n"
+    struct gdt *g = gdt_start(LIM_YAML("10"));
+    enum { N = 4 };
+    struct hconn c[N + 1];
+    double dl = th_now_ms() + 20000;
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
+        cr_assert_eq(kept_get(&c[i], "/add?a=1&b=1", "{\"result\":2}", dl), H_OK, "connection %d", i);
+    }
+    cr_assert(gdt_write_file(g->cfg, LIM_YAML("2")));
+    kill(g->pid, SIGHUP);
+    cr_assert(gdt_wait_log(g, "\"msg\":\"reloaded\"", 1, 20000), "reload not logged; stderr:\n%s", gdt_tail(g));
+    /* Four open against a new limit of two: they go on, a fifth is refused. */
+    for (int i = 0; i < N; i++)
+        cr_expect_eq(kept_get(&c[i], "/add?a=2&b=2", "{\"result\":4}", dl), H_OK, "connection %d after", i);
+    cr_assert_eq(hc_open(&c[N], g->port, dl), H_OK);
+    int rc = kept_get(&c[N], "/add?a=3&b=3", "{\"result\":6}", dl);
+    cr_expect_eq(rc, H_CLOSED, "a fifth connection over the new limit of 2: %s", h_err(rc));
+    for (int i = 0; i <= N; i++)
+        hc_close(&c[i]);
+    /* All closed: two fit again. */
+    double end = th_now_ms() + 5000;
+    for (;;) {
+        struct hconn a, b;
+        cr_assert_eq(hc_open(&a, g->port, dl), H_OK);
+        cr_assert_eq(hc_open(&b, g->port, dl), H_OK);
+        int ra = kept_get(&a, "/add?a=4&b=4", "{\"result\":8}", dl);
+        int rb = kept_get(&b, "/add?a=5&b=5", "{\"result\":10}", dl);
+        hc_close(&a);
+        hc_close(&b);
+        if (ra == H_OK && rb == H_OK)
+            break;
+        cr_assert(th_now_ms() < end, "two connections under the limit of 2 after the others closed: %s, %s",
+                  h_err(ra), h_err(rb));
+        th_sleep_ms(20);
+    }
+#undef LIM_YAML
+}
+
 Test(glintd_lifecycle, sighup_bad_config_keeps_old, .timeout = 90)
 {
     SKIP_IF_NO_KVM();

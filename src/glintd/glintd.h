@@ -170,6 +170,9 @@ struct gd_server;
 struct gd_server *gd_server_start(const struct gd_config *cfg, char *err, size_t err_size);
 /* The port it listens on (the configured one, or the kernel's pick for 0). */
 unsigned gd_server_port(const struct gd_server *s);
+/* The connection limits (server.max_connections, max_connections_per_ip):
+ * at start, and again on a reload (connections over a lowered limit stay). */
+void gd_server_set_limits(const struct gd_config *cfg);
 /* Stops accepting and closes the listening socket (connections go on). */
 void gd_server_quiesce(struct gd_server *s);
 /* Quiesces, closes every connection and frees s. */

@@ -188,6 +188,7 @@ int main(int argc, char **argv)
     memcpy(started_host, st->cfg.host, sizeof started_host);
     uint16_t started_port = st->cfg.port;
     uint32_t started_threads = st->cfg.threads;
+    uint32_t started_header_bytes = st->cfg.max_header_bytes;
     st = NULL;
 
     uint64_t generation = 1;
@@ -223,13 +224,16 @@ int main(int argc, char **argv)
             g_state = next;
             pthread_mutex_unlock(&g_lock);
             bool moved = strcmp(next->cfg.host, started_host) || next->cfg.port != started_port ||
-                         next->cfg.threads != started_threads;
+                         next->cfg.threads != started_threads ||
+                         next->cfg.max_header_bytes != started_header_bytes;
             grace_s = next->cfg.shutdown_grace_s;
             gd_server_set_spans(next->cfg.spans);
+            gd_server_set_limits(&next->cfg);
             gd_state_unref(old); /* freed when its last request ends */
             atomic_fetch_add(&gd_reloads_ok, 1);
             if (moved)
-                gd_log("warn", "reloaded; listen and server.threads take effect at the next start", NULL);
+                gd_log("warn", "reloaded; listen, server.threads and server.max_header_bytes take effect at "
+                               "the next start", NULL);
             else
                 gd_log("info", "reloaded", NULL);
             continue;

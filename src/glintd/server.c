@@ -1078,6 +1078,14 @@ static struct ip_count **ip_slot(const uint8_t *addr, uint8_t len)
 
 static atomic_ullong g_refused_total, g_refused_per_ip;
 
+void gd_server_set_limits(const struct gd_config *cfg)
+{
+    pthread_mutex_lock(&g_lim.lock);
+    g_lim.max_total = cfg->max_connections;
+    g_lim.max_per_ip = cfg->max_connections_per_ip;
+    pthread_mutex_unlock(&g_lim.lock);
+}
+
 /* Counts a new connection from sa: 1, or 0 when it would go over a limit
  * (or there is no memory to count it). */
 static int limits_take(const struct sockaddr *sa)
@@ -1209,7 +1217,10 @@ static void *acceptor_main(void *arg)
             }
             struct gd_worker *w = pick_worker(s, &turn);
             atomic_fetch_add(&w->conns, 1); /* now: the next pick sees it */
-            /* On failure libmicrohttpd has closed fd (and logged why). */
+            /* On failure libmicrohttpd has closed fd (and logged why).  (If
+             * its worker then fails to set the connection up, out of
+             * memory, it closes it without a word: that one stays
+             * counted.) */
             if (MHD_add_connection(w->d, fd, (const struct sockaddr *)&ss, len) != MHD_YES) {
                 atomic_fetch_sub(&w->conns, 1);
                 limits_release((struct sockaddr *)&ss);
@@ -1278,10 +1289,7 @@ struct gd_server *gd_server_start(const struct gd_config *cfg, char *err, size_t
      * connections (a slow call delays the others of its worker). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     flags |= cfg->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-    pthread_mutex_lock(&g_lim.lock);
-    g_lim.max_total = cfg->max_connections;
-    g_lim.max_per_ip = cfg->max_connections_per_ip;
-    pthread_mutex_unlock(&g_lim.lock);
+    gd_server_set_limits(cfg);
     s->nw = cfg->threads ? cfg->threads : 1;
     if (!(s->w = calloc(s->nw, sizeof *s->w))) {
         snprintf(err, err_size, "out of memory starting the server");
