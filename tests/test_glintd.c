@@ -2784,33 +2784,45 @@ Test(glintd_lifecycle, sighup_keeps_owner_limits, .timeout = 90)
 }
 
 /* A reload changes the connection limits for the connections accepted
- * after it; those already open stay. */
+ * after it, up as well as down; those already open stay. */
 Test(glintd_lifecycle, sighup_changes_connection_limits, .timeout = 90)
 {
     SKIP_IF_NO_KVM();
-#define LIM_YAML(per_ip)                                                                             \
-    Y_LISTEN "server: {threads: 2, max_connections: 100, max_connections_per_ip: " per_ip            \
+#define LIM_YAML(total, per_ip)                                                                      \
+    Y_LISTEN "server: {threads: 2, max_connections: " total ", max_connections_per_ip: " per_ip      \
              ", access_log: false}\n"                                                                \
              "owners:\n  demo: {timeout_ms: 3000}\n"                                                 \
              "routes:\n"                                                                             \
              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n"
-    struct gdt *g = gdt_start(LIM_YAML("10"));
-    enum { N = 4 };
+    struct gdt *g = gdt_start(LIM_YAML("2", "10"));
+    enum { N = 5 };
     struct hconn c[N + 1];
     double dl = th_now_ms() + 20000;
-    for (int i = 0; i < N; i++) {
+    /* 2 in all: the third is refused. */
+    for (int i = 0; i < 3; i++) {
         cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
-        cr_assert_eq(kept_get(&c[i], "/add?a=1&b=1", "{\"result\":2}", dl), H_OK, "connection %d", i);
+        int rc = kept_get(&c[i], "/add?a=1&b=1", "{\"result\":2}", dl);
+        cr_expect_eq(rc, i < 2 ? H_OK : H_CLOSED, "connection %d of a limit of 2: %s", i, h_err(rc));
     }
-    cr_assert(gdt_write_file(g->cfg, LIM_YAML("2")));
+    hc_close(&c[2]);
+    /* Raised above what the server started with: 5 fit. */
+    cr_assert(gdt_write_file(g->cfg, LIM_YAML("5", "10")));
     kill(g->pid, SIGHUP);
     cr_assert(gdt_wait_log(g, "\"msg\":\"reloaded\"", 1, 20000), "reload not logged; stderr:\n%s", gdt_tail(g));
-    /* Four open against a new limit of two: they go on, a fifth is refused. */
+    for (int i = 2; i < N; i++) {
+        cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
+        cr_expect_eq(kept_get(&c[i], "/add?a=1&b=1", "{\"result\":2}", dl), H_OK,
+                     "connection %d of a raised limit of 5", i);
+    }
+    /* Lowered below what is open (per address): the five go on, a sixth is refused. */
+    cr_assert(gdt_write_file(g->cfg, LIM_YAML("100", "2")));
+    kill(g->pid, SIGHUP);
+    cr_assert(gdt_wait_log(g, "\"msg\":\"reloaded\"", 2, 20000), "reload not logged; stderr:\n%s", gdt_tail(g));
     for (int i = 0; i < N; i++)
         cr_expect_eq(kept_get(&c[i], "/add?a=2&b=2", "{\"result\":4}", dl), H_OK, "connection %d after", i);
     cr_assert_eq(hc_open(&c[N], g->port, dl), H_OK);
     int rc = kept_get(&c[N], "/add?a=3&b=3", "{\"result\":6}", dl);
-    cr_expect_eq(rc, H_CLOSED, "a fifth connection over the new limit of 2: %s", h_err(rc));
+    cr_expect_eq(rc, H_CLOSED, "a sixth connection over the new limit of 2 per address: %s", h_err(rc));
     for (int i = 0; i <= N; i++)
         hc_close(&c[i]);
     /* All closed: two fit again. */

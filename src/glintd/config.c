@@ -182,9 +182,9 @@ static int server_pair(struct ctx *c, const char *full, const char *k, yaml_node
     if (!strcmp(k, "threads"))
         return get_u32(c, v, full, 0, 256, &cf->threads);
     if (!strcmp(k, "max_connections"))
-        return get_u32(c, v, full, 1, 1000000, &cf->max_connections);
+        return get_u32(c, v, full, 1, GD_MAX_CONNECTIONS_LIMIT, &cf->max_connections);
     if (!strcmp(k, "max_connections_per_ip"))
-        return get_u32(c, v, full, 1, 1000000, &cf->max_connections_per_ip);
+        return get_u32(c, v, full, 1, GD_MAX_CONNECTIONS_LIMIT, &cf->max_connections_per_ip);
     if (!strcmp(k, "max_header_bytes"))
         return get_u32(c, v, full, 1024, 1u << 20, &cf->max_header_bytes);
     if (!strcmp(k, "client_timeout_s"))

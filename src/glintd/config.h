@@ -6,6 +6,9 @@
 #ifndef GLINTD_CONFIG_H
 #define GLINTD_CONFIG_H
 
+/* The most server.max_connections (and _per_ip) may be. */
+#define GD_MAX_CONNECTIONS_LIMIT 1000000u
+
 #include <stddef.h>
 #include <stdint.h>
 

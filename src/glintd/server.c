@@ -1302,7 +1302,9 @@ struct gd_server *gd_server_start(const struct gd_config *cfg, char *err, size_t
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to catch the others' warnings */
             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
             MHD_OPTION_NOTIFY_CONNECTION, conn_notify, w,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, /* (kept by the acceptor) */
+            /* The limits are the acceptor's (a reload may raise them):
+             * libmicrohttpd's only as high as the configuration allows. */
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)GD_MAX_CONNECTIONS_LIMIT,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->client_timeout_s,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes + 4096,
             MHD_OPTION_URI_LOG_CALLBACK, uri_cb, w,
