@@ -1712,61 +1712,86 @@ Test(glintd_http, connections_spread_over_workers, .timeout = 60)
     cr_expect_eq(left, 1, "connections counted after the clients closed: %g, want 1 (/metrics' own)", left);
 }
 
-/* The connection limits hold across the workers: per client address, and
- * in all.  A connection over either is closed as soon as it is accepted,
- * and counted. */
+/* The connection limits hold across the workers.  A connection over the
+ * limit per client address is closed as soon as it is accepted, and
+ * counted; one over max_connections waits (in the listen backlog) until
+ * another closes, then is served. */
 Test(glintd_hostile, connection_limits_across_workers, .timeout = 60)
 {
     SKIP_IF_NO_KVM();
-    for (int per_ip = 0; per_ip < 2; per_ip++) {
-        struct gdt *g = gdt_start(per_ip ? Y_LISTEN
-                                  "server: {threads: 4, max_connections: 100, max_connections_per_ip: 3,"
-                                  " access_log: false}\n"
-                                  "owners:\n  demo: {timeout_ms: 3000}\n"
-                                  "routes:\n"
-                                  "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n"
-                                           : Y_LISTEN
-                                  "server: {threads: 4, max_connections: 3, max_connections_per_ip: 100,"
-                                  " access_log: false}\n"
-                                  "owners:\n  demo: {timeout_ms: 3000}\n"
-                                  "routes:\n"
-                                  "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
-        enum { N = 6 };
-        struct hconn c[N];
-        double dl = th_now_ms() + 20000;
-        int served = 0;
-        for (int i = 0; i < N; i++) {
-            cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
-            /* One at a time: each is accepted (or refused) before the next. */
-            int rc = kept_get(&c[i], "/add?a=2&b=3", "{\"result\":5}", dl);
-            cr_expect(rc == H_OK || rc == H_CLOSED, "connection %d: %s", i, h_err(rc));
-            cr_expect_eq(rc == H_OK, i < 3, "connection %d (limit 3): %s", i, h_err(rc));
-            served += rc == H_OK;
-        }
-        cr_expect_eq(served, 3, "%s 3: %d of %d served", per_ip ? "per address" : "in all", served, N);
-        for (int i = 0; i < N; i++)
-            hc_close(&c[i]);
-        /* Once those are gone, /metrics has room and says why. */
-        const char *series = per_ip ? "glintd_connections_refused_total{limit=\"max_connections_per_ip\"}"
-                                    : "glintd_connections_refused_total{limit=\"max_connections\"}";
-        double last = 0, end = th_now_ms() + 5000;
-        for (;;) {
-            struct hresp r;
-            int rc = http_do(g->port, "GET", "/metrics", NULL, NULL, &r, 5000);
-            if (rc == H_OK && r.status == 200) {
-                last = metric_in(r.body, series);
-                hresp_free(&r);
-                break;
-            }
-            if (rc == H_OK)
-                hresp_free(&r);
-            cr_assert(th_now_ms() < end, "/metrics never had room after the clients closed");
-            th_sleep_ms(20);
-        }
-        cr_expect_eq(last, 3, "%s = %g, want 3", series, last);
-        cr_assert(gdt_alive(g), "glintd died; stderr:\n%s", gdt_tail(g));
-        cr_expect_eq(gdt_stop(g, SIGTERM, 15000), 0, "glintd's exit code after SIGTERM");
+    enum { N = 6 };
+    struct hconn c[N];
+    double dl = th_now_ms() + 30000;
+    /* Per address: 3. */
+    struct gdt *g = gdt_start(Y_LISTEN
+                              "server: {threads: 4, max_connections: 100, max_connections_per_ip: 3,"
+                              " access_log: false}\n"
+                              "owners:\n  demo: {timeout_ms: 3000}\n"
+                              "routes:\n"
+                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+    int served = 0;
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
+        /* One at a time: each is accepted (or refused) before the next. */
+        int rc = kept_get(&c[i], "/add?a=2&b=3", "{\"result\":5}", dl);
+        cr_expect_eq(rc, i < 3 ? H_OK : H_CLOSED, "connection %d (limit 3 per address): %s", i, h_err(rc));
+        served += rc == H_OK;
     }
+    cr_expect_eq(served, 3, "3 per address: %d of %d served", served, N);
+    for (int i = 0; i < N; i++)
+        hc_close(&c[i]);
+    /* Once those are gone, /metrics has room and says why (a try made
+     * before glintd has seen them close is refused too, and counted). */
+    double last = -1, end = th_now_ms() + 5000;
+    int mine = 0;
+    for (;;) {
+        struct hresp r;
+        int rc = http_do(g->port, "GET", "/metrics", NULL, NULL, &r, 5000);
+        if (rc == H_OK && r.status == 200) {
+            last = metric_in(r.body, "glintd_connections_refused_total{limit=\"max_connections_per_ip\"}");
+            hresp_free(&r);
+            break;
+        }
+        if (rc == H_OK)
+            hresp_free(&r);
+        mine += rc == H_CLOSED;
+        cr_assert(th_now_ms() < end, "/metrics never had room after the clients closed");
+        th_sleep_ms(20);
+    }
+    cr_expect_eq(last, 3 + mine, "connections refused over the limit per address: %g, want %d", last, 3 + mine);
+    cr_expect_eq(gdt_stop(g, SIGTERM, 15000), 0, "glintd's exit code after SIGTERM");
+
+    /* In all: 3.  The fourth waits until one of the three closes. */
+    g = gdt_start(Y_LISTEN
+                  "server: {threads: 4, max_connections: 3, max_connections_per_ip: 100, access_log: false}\n"
+                  "owners:\n  demo: {timeout_ms: 3000}\n"
+                  "routes:\n"
+                  "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
+        cr_assert_eq(kept_get(&c[i], "/add?a=1&b=2", "{\"result\":3}", dl), H_OK, "connection %d", i);
+    }
+    cr_assert_eq(hc_open(&c[3], g->port, dl), H_OK, "the fourth connects (the kernel's backlog)");
+    size_t n;
+    char *raw = req_build("GET", "/add?a=4&b=4", NULL, NULL, 0, &n);
+    cr_assert_eq(hc_send(&c[3], raw, n, dl), H_OK);
+    free(raw);
+    struct hresp r;
+    int rc = hc_read(&c[3], &r, false, th_now_ms() + 500);
+    cr_expect_eq(rc, H_TIMEOUT, "the fourth over max_connections 3 was answered (%s) while three were open",
+                 h_err(rc));
+    if (rc == H_OK)
+        hresp_free(&r);
+    double t0 = th_now_ms();
+    hc_close(&c[0]);
+    rc = hc_read(&c[3], &r, false, th_now_ms() + 5000);
+    cr_assert_eq(rc, H_OK, "the fourth after one of the three closed: %s", h_err(rc));
+    cr_expect(strstr(r.body, "{\"result\":8}"), "the fourth: %s", r.body);
+    hresp_free(&r);
+    cr_expect(th_now_ms() - t0 < 1000, "the fourth waited %.0f ms after a connection closed", th_now_ms() - t0);
+    for (int i = 1; i < 4; i++)
+        hc_close(&c[i]);
+    cr_assert(gdt_alive(g), "glintd died; stderr:\n%s", gdt_tail(g));
 }
 
 /* ---- the HTTP binding (examples/http/http-guest.elf) ---- */
@@ -2794,22 +2819,34 @@ Test(glintd_lifecycle, sighup_changes_connection_limits, .timeout = 90)
              "owners:\n  demo: {timeout_ms: 3000}\n"                                                 \
              "routes:\n"                                                                             \
              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n"
-    struct gdt *g = gdt_start(LIM_YAML("2", "10"));
+    struct gdt *g = gdt_start(LIM_YAML("2", "100"));
     enum { N = 5 };
     struct hconn c[N + 1];
-    double dl = th_now_ms() + 20000;
-    /* 2 in all: the third is refused. */
-    for (int i = 0; i < 3; i++) {
+    double dl = th_now_ms() + 30000;
+    /* 2 in all: a third waits. */
+    for (int i = 0; i < 2; i++) {
         cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
-        int rc = kept_get(&c[i], "/add?a=1&b=1", "{\"result\":2}", dl);
-        cr_expect_eq(rc, i < 2 ? H_OK : H_CLOSED, "connection %d of a limit of 2: %s", i, h_err(rc));
+        cr_assert_eq(kept_get(&c[i], "/add?a=1&b=1", "{\"result\":2}", dl), H_OK, "connection %d", i);
     }
-    hc_close(&c[2]);
-    /* Raised above what the server started with: 5 fit. */
-    cr_assert(gdt_write_file(g->cfg, LIM_YAML("5", "10")));
+    cr_assert_eq(hc_open(&c[2], g->port, dl), H_OK);
+    size_t n;
+    char *raw = req_build("GET", "/add?a=1&b=2", NULL, NULL, 0, &n);
+    cr_assert_eq(hc_send(&c[2], raw, n, dl), H_OK);
+    free(raw);
+    struct hresp r;
+    int rc = hc_read(&c[2], &r, false, th_now_ms() + 300);
+    cr_expect_eq(rc, H_TIMEOUT, "a third over max_connections 2 was answered: %s", h_err(rc));
+    if (rc == H_OK)
+        hresp_free(&r);
+    /* Raised above what the server started with: the third is served, and 5 fit. */
+    cr_assert(gdt_write_file(g->cfg, LIM_YAML("5", "100")));
     kill(g->pid, SIGHUP);
     cr_assert(gdt_wait_log(g, "\"msg\":\"reloaded\"", 1, 20000), "reload not logged; stderr:\n%s", gdt_tail(g));
-    for (int i = 2; i < N; i++) {
+    rc = hc_read(&c[2], &r, false, th_now_ms() + 5000);
+    cr_assert_eq(rc, H_OK, "the third after max_connections was raised to 5: %s", h_err(rc));
+    cr_expect(strstr(r.body, "{\"result\":3}"), "the third: %s", r.body);
+    hresp_free(&r);
+    for (int i = 3; i < N; i++) {
         cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
         cr_expect_eq(kept_get(&c[i], "/add?a=1&b=1", "{\"result\":2}", dl), H_OK,
                      "connection %d of a raised limit of 5", i);
@@ -2821,7 +2858,7 @@ Test(glintd_lifecycle, sighup_changes_connection_limits, .timeout = 90)
     for (int i = 0; i < N; i++)
         cr_expect_eq(kept_get(&c[i], "/add?a=2&b=2", "{\"result\":4}", dl), H_OK, "connection %d after", i);
     cr_assert_eq(hc_open(&c[N], g->port, dl), H_OK);
-    int rc = kept_get(&c[N], "/add?a=3&b=3", "{\"result\":6}", dl);
+    rc = kept_get(&c[N], "/add?a=3&b=3", "{\"result\":6}", dl);
     cr_expect_eq(rc, H_CLOSED, "a sixth connection over the new limit of 2 per address: %s", h_err(rc));
     for (int i = 0; i <= N; i++)
         hc_close(&c[i]);

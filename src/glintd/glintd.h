@@ -178,9 +178,9 @@ void gd_server_quiesce(struct gd_server *s);
 /* Quiesces, closes every connection and frees s. */
 void gd_server_stop(struct gd_server *s);
 /* For /metrics: open connections per worker (up to max; returns how many
- * workers), and connections closed at accept for the limits (in all, per
- * client address). */
-size_t gd_server_stats(unsigned *conns, size_t max, uint64_t *refused_total, uint64_t *refused_per_ip);
+ * workers), and connections closed when accepted, over the limit per
+ * client address. */
+size_t gd_server_stats(unsigned *conns, size_t max, uint64_t *refused_per_ip);
 /* Closes connections that have waited longer than timeout_s for a
  * request's headers (a slowloris trickle); returns how many. */
 unsigned gd_server_reap_slow(uint32_t timeout_s);

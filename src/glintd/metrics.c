@@ -360,15 +360,14 @@ char *gd_metrics_render(struct gd_state *s, size_t *len)
     put(&o, "glintd_requests_in_flight %u\n", atomic_load(&gd_in_flight));
     {
         unsigned conns[256];
-        uint64_t rt, rp;
-        size_t nw = gd_server_stats(conns, sizeof conns / sizeof conns[0], &rt, &rp);
+        uint64_t rp;
+        size_t nw = gd_server_stats(conns, sizeof conns / sizeof conns[0], &rp);
         put(&o, "# HELP glintd_connections Open client connections, by worker (server.threads).\n");
         put(&o, "# TYPE glintd_connections gauge\n");
         for (size_t i = 0; i < nw; i++)
             put(&o, "glintd_connections{worker=\"%zu\"} %u\n", i, conns[i]);
         put(&o, "# HELP glintd_connections_refused_total Connections closed when accepted, over a limit.\n");
         put(&o, "# TYPE glintd_connections_refused_total counter\n");
-        put(&o, "glintd_connections_refused_total{limit=\"max_connections\"} %llu\n", (unsigned long long)rt);
         put(&o, "glintd_connections_refused_total{limit=\"max_connections_per_ip\"} %llu\n",
             (unsigned long long)rp);
     }

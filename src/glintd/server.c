@@ -755,10 +755,20 @@ static enum MHD_Result own_endpoint(struct MHD_Connection *c, struct req *q)
 
 /* A libmicrohttpd daemon and its thread (or, with threads 0, its thread
  * per connection). */
+struct gd_handoff {
+    struct gd_handoff *next;
+    int fd;
+    struct sockaddr_storage addr;
+};
+
 struct gd_worker {
     struct MHD_Daemon *d;
-    atomic_uint conns; /* open connections (conn_notify) */
+    atomic_uint conns; /* open connections (acceptor .. conn_notify CLOSED) */
     atomic_uint busy;  /* requests in progress (uri_cb .. completed) */
+    /* Connections handed over whose STARTED has not come yet, oldest
+     * first (handoff_started). */
+    pthread_mutex_t lock;
+    struct gd_handoff *head, **tail;
 };
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
@@ -937,6 +947,7 @@ static pthread_mutex_t g_conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gd_conn *g_conns;
 
 static void limits_release(const struct sockaddr *sa);
+static void handoff_started(struct gd_worker *w, struct MHD_Connection *c);
 
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode code)
@@ -949,6 +960,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
         atomic_fetch_sub(&w->conns, 1);
     }
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        handoff_started(w, c);
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         struct gd_conn *g = calloc(1, sizeof *g);
         if (!g || !ci) {
@@ -1034,8 +1046,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 /* ---- accepting -------------------------------------------------------------------------------------------
  * The connection limits, kept here across the workers: a connection is
  * counted when the acceptor hands it over and released when its worker
- * closes it (conn_notify).  Over a limit, the acceptor closes it at once,
- * as libmicrohttpd itself would. */
+ * closes it (conn_notify), or found never to have started
+ * (handoff_started).  At max_connections the acceptor stops accepting
+ * until one closes; a connection over max_connections_per_ip it closes at
+ * once, as libmicrohttpd did. */
 
 struct ip_count {
     struct ip_count *next;
@@ -1076,7 +1090,16 @@ static struct ip_count **ip_slot(const uint8_t *addr, uint8_t len)
     return pp;
 }
 
-static atomic_ullong g_refused_total, g_refused_per_ip;
+static atomic_ullong g_refused_per_ip;
+
+/* At max_connections (the acceptor waits). */
+static int limits_full(void)
+{
+    pthread_mutex_lock(&g_lim.lock);
+    int full = g_lim.total >= g_lim.max_total;
+    pthread_mutex_unlock(&g_lim.lock);
+    return full;
+}
 
 void gd_server_set_limits(const struct gd_config *cfg)
 {
@@ -1086,16 +1109,14 @@ void gd_server_set_limits(const struct gd_config *cfg)
     pthread_mutex_unlock(&g_lim.lock);
 }
 
-/* Counts a new connection from sa: 1, or 0 when it would go over a limit
- * (or there is no memory to count it). */
+/* Counts a new connection from sa: 1, or 0 when it would go over the
+ * limit per address (or there is no memory to count it). */
 static int limits_take(const struct sockaddr *sa)
 {
     uint8_t addr[16], len = ip_key(sa, addr);
     int ok = 0;
     pthread_mutex_lock(&g_lim.lock);
-    if (g_lim.total >= g_lim.max_total) {
-        atomic_fetch_add(&g_refused_total, 1);
-    } else {
+    if (g_lim.total < g_lim.max_total) { /* (limits_full said so: only the acceptor adds) */
         struct ip_count **pp = len ? ip_slot(addr, len) : NULL;
         if (!pp) {
             ok = 1;
@@ -1146,15 +1167,89 @@ struct gd_server {
 /* The running server, for gd_server_stats (one per process). */
 static struct gd_server *_Atomic g_srv;
 
-size_t gd_server_stats(unsigned *conns, size_t max, uint64_t *refused_total, uint64_t *refused_per_ip)
+size_t gd_server_stats(unsigned *conns, size_t max, uint64_t *refused_per_ip)
 {
-    *refused_total = atomic_load(&g_refused_total);
     *refused_per_ip = atomic_load(&g_refused_per_ip);
     struct gd_server *s = atomic_load(&g_srv);
     size_t n = 0;
     for (; s && n < s->nw && n < max; n++)
         conns[n] = atomic_load(&s->w[n].conns);
     return n;
+}
+
+/*
+ * A worker sets up the connections handed to it in the order they came
+ * (libmicrohttpd: "Process new connections in FIFO order"), and one it
+ * cannot set up (out of memory) it closes without a STARTED or a CLOSED.
+ * So when a connection's STARTED comes, every one handed to that worker
+ * before it that has not started never will: those are counted out here.
+ * A connection is known by its descriptor and its client's address and
+ * port (a dropped one's descriptor may be reused by a later connection).
+ */
+static void handoff_push(struct gd_worker *w, struct gd_handoff *h)
+{
+    pthread_mutex_lock(&w->lock);
+    h->next = NULL;
+    *w->tail = h;
+    w->tail = &h->next;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Takes h back out (the hand-over failed). */
+static void handoff_unpush(struct gd_worker *w, struct gd_handoff *h)
+{
+    pthread_mutex_lock(&w->lock);
+    struct gd_handoff **pp = &w->head;
+    while (*pp && *pp != h)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = h->next;
+        if (w->tail == &h->next)
+            w->tail = pp;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+static int same_peer(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    if (!b || a->ss_family != b->sa_family)
+        return 0;
+    if (b->sa_family == AF_INET)
+        return !memcmp(a, b, sizeof(struct sockaddr_in));
+    if (b->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const struct sockaddr_in6 *)b;
+        return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
+    }
+    return 1;
+}
+
+static void handoff_started(struct gd_worker *w, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    int fd = fi ? fi->connect_fd : -1;
+    const struct sockaddr *sa = ai ? ai->client_addr : NULL;
+    struct gd_handoff *dropped = NULL, *mine = NULL;
+    pthread_mutex_lock(&w->lock);
+    struct gd_handoff *h = w->head;
+    while (h && !(h->fd == fd && same_peer(&h->addr, sa)))
+        h = h->next;
+    if (h) { /* everything before h was dropped */
+        dropped = w->head;
+        w->head = h->next;
+        if (!w->head)
+            w->tail = &w->head;
+        mine = h;
+    }
+    pthread_mutex_unlock(&w->lock);
+    while (dropped && dropped != mine) {
+        struct gd_handoff *next = dropped->next;
+        limits_release((struct sockaddr *)&dropped->addr);
+        atomic_fetch_sub(&w->conns, 1);
+        free(dropped);
+        dropped = next;
+    }
+    free(mine);
 }
 
 /* The worker for a new connection: the fewest requests in progress, then
@@ -1193,6 +1288,15 @@ static void *acceptor_main(void *arg)
         if (p[1].revents)
             return NULL;
         for (int n = 0; n < 64; n++) { /* then look at stopfd again */
+            if (limits_full()) {
+                /* At max_connections the next ones wait in the listen
+                 * backlog (as libmicrohttpd's workers let them) until one
+                 * closes. */
+                struct pollfd q = {s->stopfd, POLLIN, 0};
+                if (poll(&q, 1, 10) > 0)
+                    return NULL;
+                break;
+            }
             struct sockaddr_storage ss;
             socklen_t len = sizeof ss;
             int fd = accept4(s->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1215,13 +1319,21 @@ static void *acceptor_main(void *arg)
                 close(fd);
                 continue;
             }
+            struct gd_handoff *h = malloc(sizeof *h);
+            if (!h) {
+                limits_release((struct sockaddr *)&ss);
+                close(fd);
+                continue;
+            }
+            h->fd = fd;
+            h->addr = ss;
             struct gd_worker *w = pick_worker(s, &turn);
             atomic_fetch_add(&w->conns, 1); /* now: the next pick sees it */
-            /* On failure libmicrohttpd has closed fd (and logged why).  (If
-             * its worker then fails to set the connection up, out of
-             * memory, it closes it without a word: that one stays
-             * counted.) */
+            handoff_push(w, h);
+            /* On failure libmicrohttpd has closed fd (and logged why). */
             if (MHD_add_connection(w->d, fd, (const struct sockaddr *)&ss, len) != MHD_YES) {
+                handoff_unpush(w, h);
+                free(h);
                 atomic_fetch_sub(&w->conns, 1);
                 limits_release((struct sockaddr *)&ss);
             }
@@ -1296,6 +1408,10 @@ struct gd_server *gd_server_start(const struct gd_config *cfg, char *err, size_t
         goto fail;
     }
     for (unsigned i = 0; i < s->nw; i++) {
+        pthread_mutex_init(&s->w[i].lock, NULL);
+        s->w[i].tail = &s->w[i].head;
+    }
+    for (unsigned i = 0; i < s->nw; i++) {
         struct gd_worker *w = &s->w[i];
         w->d = MHD_start_daemon(
             flags, 0, NULL, NULL, handle, NULL,
@@ -1359,6 +1475,16 @@ void gd_server_stop(struct gd_server *s)
         if (s->w[i].d)
             MHD_stop_daemon(s->w[i].d);
     atomic_store(&g_srv, NULL); /* no worker reads it now */
+    for (unsigned i = 0; s->w && i < s->nw; i++) {
+        /* Handed over, never set up (libmicrohttpd closed them at stop). */
+        while (s->w[i].head) {
+            struct gd_handoff *h = s->w[i].head;
+            s->w[i].head = h->next;
+            limits_release((struct sockaddr *)&h->addr);
+            free(h);
+        }
+        pthread_mutex_destroy(&s->w[i].lock);
+    }
     free(s->w);
     if (s->stopfd >= 0)
         close(s->stopfd);
