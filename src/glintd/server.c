@@ -1079,9 +1079,13 @@ static uint8_t ip_key(const struct sockaddr *sa, uint8_t out[16])
     return 0;
 }
 
+/* A random start for the hash, so that a client cannot choose addresses
+ * that all fall in one bucket (gd_server_start). */
+static uint32_t g_ip_seed;
+
 static struct ip_count **ip_slot(const uint8_t *addr, uint8_t len)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = 2166136261u ^ g_ip_seed;
     for (uint8_t i = 0; i < len; i++)
         h = (h ^ addr[i]) * 16777619u;
     struct ip_count **pp = &g_lim.bucket[h % IP_BUCKETS];
@@ -1382,6 +1386,8 @@ struct gd_server *gd_server_start(const struct gd_config *cfg, char *err, size_t
         return NULL;
     }
     s->stopfd = -1;
+    if (getrandom(&g_ip_seed, sizeof g_ip_seed, GRND_NONBLOCK) != (ssize_t)sizeof g_ip_seed)
+        g_ip_seed = (uint32_t)gd_now_ns();
     if ((s->lfd = listen_on(cfg, err, err_size)) < 0)
         goto fail;
     struct sockaddr_storage ss;
