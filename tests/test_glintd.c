@@ -62,6 +62,11 @@
 
 /* The start of every configuration: any free port on loopback. */
 #define Y_LISTEN "listen: \"127.0.0.1:0\"\nbackend: auto\n"
+/* One owner, demo, and its one route: GET /add, basic.elf's Add, typed. */
+#define Y_DEMO_ADD                                                                                 \
+    "owners:\n  demo: {timeout_ms: 3000}\n"                                                        \
+    "routes:\n"                                                                                    \
+    "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n"
 
 /* ===========================================================================
  * Files and processes.
@@ -1669,9 +1674,7 @@ Test(glintd_http, connections_spread_over_workers, .timeout = 60)
     SKIP_IF_NO_KVM();
     struct gdt *g = gdt_start(Y_LISTEN
                               "server: {threads: 4, access_log: false}\n"
-                              "owners:\n  demo: {timeout_ms: 3000}\n"
-                              "routes:\n"
-                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+                              Y_DEMO_ADD);
     enum { N = 8 };
     struct hconn c[N];
     double dl = th_now_ms() + 20000;
@@ -1726,9 +1729,7 @@ Test(glintd_hostile, connection_limits_across_workers, .timeout = 60)
     struct gdt *g = gdt_start(Y_LISTEN
                               "server: {threads: 4, max_connections: 100, max_connections_per_ip: 3,"
                               " access_log: false}\n"
-                              "owners:\n  demo: {timeout_ms: 3000}\n"
-                              "routes:\n"
-                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+                              Y_DEMO_ADD);
     int served = 0;
     for (int i = 0; i < N; i++) {
         cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
@@ -1764,9 +1765,7 @@ Test(glintd_hostile, connection_limits_across_workers, .timeout = 60)
     /* In all: 3.  The fourth waits until one of the three closes. */
     g = gdt_start(Y_LISTEN
                   "server: {threads: 4, max_connections: 3, max_connections_per_ip: 100, access_log: false}\n"
-                  "owners:\n  demo: {timeout_ms: 3000}\n"
-                  "routes:\n"
-                  "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+                  Y_DEMO_ADD);
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(hc_open(&c[i], g->port, dl), H_OK, "connection %d", i);
         cr_assert_eq(kept_get(&c[i], "/add?a=1&b=2", "{\"result\":3}", dl), H_OK, "connection %d", i);
@@ -2517,9 +2516,7 @@ Test(glintd_hostile, thousand_connections_at_once, .timeout = 90)
     struct gdt *g = gdt_start(Y_LISTEN
                               "server: {threads: 2, max_connections: 2000, max_connections_per_ip: 2000,"
                               " access_log: false}\n"
-                              "owners:\n  demo: {timeout_ms: 3000}\n"
-                              "routes:\n"
-                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+                              Y_DEMO_ADD);
     double t0 = th_now_ms();
     int ok = storm(g->port, 1000, "/add?a=1&b=2", 30000, NULL);
     cr_expect_eq(ok, 1000, "%d of 1000 connections opened at once got their 200 (%.0f ms)", ok,
@@ -2538,9 +2535,7 @@ Test(glintd_hostile, thousand_connections_over_limits, .timeout = 90)
     struct gdt *g = gdt_start(Y_LISTEN
                               "server: {threads: 2, max_connections: 300, max_connections_per_ip: 100,"
                               " access_log: false}\n"
-                              "owners:\n  demo: {timeout_ms: 3000}\n"
-                              "routes:\n"
-                              "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n");
+                              Y_DEMO_ADD);
     int closed = 0;
     int ok = storm(g->port, 1000, "/add?a=1&b=2", 30000, &closed);
     cr_expect(ok >= 1 && ok + closed == 1000, "%d served, %d closed of 1000", ok, closed);
@@ -2816,9 +2811,7 @@ Test(glintd_lifecycle, sighup_changes_connection_limits, .timeout = 90)
 #define LIM_YAML(total, per_ip)                                                                      \
     Y_LISTEN "server: {threads: 2, max_connections: " total ", max_connections_per_ip: " per_ip      \
              ", access_log: false}\n"                                                                \
-             "owners:\n  demo: {timeout_ms: 3000}\n"                                                 \
-             "routes:\n"                                                                             \
-             "  - {path: /add, owner: demo, guest: " G_BASIC ", function: Add, bind: typed}\n"
+             Y_DEMO_ADD
     struct gdt *g = gdt_start(LIM_YAML("2", "100"));
     enum { N = 5 };
     struct hconn c[N + 1];
